@@ -1,0 +1,18 @@
+"""pokegan: generate new Pokémon sprites with GANs.
+
+Layout:
+    data/       fetching the sprite package, preparing datasets, the dataset file format
+    models/     one file per GAN family, registered by name
+    training/   the one training loop, checkpoints, the health monitor
+    cli/        the `pokegan` command line (thin: it calls the library)
+"""
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("pokegan")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+local"
+
+from pokegan.errors import PokeganError  # noqa: E402
+
+__all__ = ["PokeganError", "__version__"]

@@ -1,0 +1,1 @@
+"""The `pokegan` command line: a thin layer over the library (parsing, printing, exit codes)."""

