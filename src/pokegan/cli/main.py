@@ -42,7 +42,8 @@ def build_parser() -> Parser:
         "  pokegan data prepare --preset gen5-64 --out data/gen5-64.data\n"
         "  pokegan data show data/gen5-64.data --out sheet.png\n"
         "  pokegan train --data data/gen5-64.data --preset dcgan --kimg 10 --run-dir runs\n"
-        "  pokegan train --list-presets\n"))
+        "  pokegan train --list-presets\n"
+        "  pokegan train --resume runs/00000-dcgan-gen5-64 --kimg 20\n"))
     p.add_argument("--version", action="version", version=f"pokegan {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True

@@ -1,0 +1,122 @@
+"""The interface every model family implements, and the registry that names them.
+
+A family declares its networks, its optimisers and its update phases (a loss, which optimiser steps,
+how many times, from which step, what runs after the step). The one training loop
+(`pokegan.training.loop`) runs the phases; it never asks which family it is running.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from pokegan.errors import PokeganError
+
+LossFn = Callable[[torch.Tensor | None], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+
+
+@dataclass
+class Phase:
+    """One update: `loss(real)` -> (loss, stats); then `optimizer` steps."""
+
+    name: str                       # "D", "G", ...
+    optimizer: str                  # key into Family.optimizers
+    loss: LossFn
+    steps: int = 1                  # repeats per training iteration (WGAN's 5 critic steps)
+    uses_real: bool = True          # draw a real batch for it
+    counts_kimg: bool = False       # real images it shows the discriminator count towards kimg
+    start_step: int = 0             # first iteration it runs at (a generator head start delays D)
+    after_step: Callable[[], None] | None = None  # e.g. WGAN weight clipping
+    # Optimisers whose parameters need weight gradients while this phase runs (default: its own).
+    # DCGAN's D step also keeps G's graph, because the tutorial's G step reuses the same fakes.
+    grads: tuple[str, ...] = ()
+
+
+class Family:
+    """Base class: subclasses set `name`, `Options`, and implement `build`, `optimizers`, `phases`."""
+
+    name: str = ""
+    Options: type = object
+    d_output: str = "prob"          # "prob": D gives logits of real; "score": an unbounded critic
+    paper: str = ""                  # the recipe it follows, for the README and --list-presets
+
+    def __init__(self, cfg, resolution: int, channels: int):
+        self.cfg = cfg
+        self.resolution = resolution
+        self.channels = channels
+        try:
+            self.opts = self.Options(**cfg.options)
+        except TypeError as e:
+            raise PokeganError(f"bad options for family {self.name}: {e}") from None
+        self.nets: dict[str, nn.Module] = {}
+
+    # -- what a family provides ----------------------------------------------------------------------
+    def build(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    @property
+    def z_dim(self) -> int:
+        return self.cfg.z_dim
+
+    def sample_z(self, n: int, device, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.z_dim, device=device, generator=generator)
+
+    def schedule(self, kimg: float) -> None:
+        """Called before every iteration with the progress so far (ProGAN grows here)."""
+
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        """D's raw output on images, for the monitor."""
+        return self.nets["D"](x).flatten()
+
+    def to_display(self, d_out: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(d_out) if self.d_output == "prob" else d_out
+
+    # -- shared helpers --------------------------------------------------------------------------------
+    def adam(self, params, lr, betas):
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
+
+    @classmethod
+    def options_dict(cls, **overrides) -> dict:
+        return dataclasses.asdict(cls.Options(**overrides))
+
+
+FAMILIES: dict[str, type[Family]] = {}
+
+
+def register_family(name: str):
+    def deco(cls: type[Family]) -> type[Family]:
+        cls.name = name
+        FAMILIES[name] = cls
+        return cls
+
+    return deco
+
+
+def get_family(name: str) -> type[Family]:
+    _load_all()
+    if name not in FAMILIES:
+        raise PokeganError(f"unknown model family {name!r}; valid: {', '.join(sorted(FAMILIES))}")
+    return FAMILIES[name]
+
+
+def _load_all() -> None:
+    # Importing the modules registers their families.
+    from pokegan.models import aegan, dcgan, progan, wgan  # noqa: F401
+
+
+def check_power_of_two(family: str, resolution: int, lo: int = 16, hi: int = 256) -> int:
+    """log2 of the resolution, or an error saying which sizes the family can train at."""
+    if resolution < lo or resolution > hi or resolution & (resolution - 1):
+        raise PokeganError(f"{family} builds its networks by doubling from 4x4, so it needs a power-of-two "
+                           f"image size between {lo} and {hi}; this dataset is {resolution}x{resolution}. "
+                           f"Prepare the data with --size 32, 64, 128 or 256.")
+    return resolution.bit_length() - 1

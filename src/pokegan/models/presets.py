@@ -1,0 +1,63 @@
+"""Named training presets: each a `TrainConfig` following a published recipe and the report that used it.
+
+Presets that reproduce a report stay faithful to it: no EMA, no augmentation, nothing added. A preset
+adapts to the dataset's size (the networks add or remove doubling layers); `kimg` is its default length.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from pokegan.errors import PokeganError
+from pokegan.training.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    config: TrainConfig
+    source: str
+
+
+def _p(name: str, source: str, **kw) -> Preset:
+    return Preset(name, TrainConfig(preset=name, **kw), source)
+
+
+_DCGAN = dict(family="dcgan", batch=128, lr_g=2e-4, lr_d=2e-4, betas_g=(0.5, 0.999), betas_d=(0.5, 0.999),
+              z_dim=100, kimg=190.0)
+
+PRESETS: dict[str, Preset] = {p.name: p for p in [
+    _p("dcgan", "PyTorch DCGAN tutorial (Radford et al. 2016), as report 001 trained it: z 100, width 64, "
+                "BCE, Adam 2e-4 (0.5, 0.999), batch 128; 190 kimg ~ its 130 epochs", **_DCGAN),
+    _p("dcgan-deep", "report 000: the tutorial's DCGAN with the generator's layers doubled",
+       **{**_DCGAN, "options": {"deep_g": True}}),
+    _p("dcgan-headstart", "report 000's first fix: the generator trains alone for 100 iterations first",
+       **{**_DCGAN, "options": {"head_start": 100}}),
+    _p("dcgan-128", "report 002: DCGAN for 128x128 with a dense first layer and 5x5 kernels, batch 64",
+       **{**_DCGAN, "batch": 64, "options": {"dense_first": True, "kernel": 5}}),
+    _p("wgan", "Arjovsky et al. 2017 (report 002): weight clipping 0.01, 5 critic steps, RMSprop 5e-5, "
+               "batch 64", family="wgan", batch=64, lr_g=5e-5, lr_d=5e-5, z_dim=100, kimg=190.0),
+    _p("wgan-gp", "Gulrajani et al. 2017 (report 004): gradient penalty 10, 5 critic steps, Adam 1e-4 "
+                  "(0, 0.9), no batch norm in the critic, batch 64", family="wgan-gp", batch=64, lr_g=1e-4,
+       lr_d=1e-4, betas_g=(0.0, 0.9), betas_d=(0.0, 0.9), z_dim=100, kimg=190.0),
+    _p("aegan", "Lazarou 2020 (report 003): generator, encoder, image and latent discriminators, latent 16, "
+                "Adam 2e-4 (0.5, 0.999), batch 64", family="aegan", batch=64, z_dim=16, kimg=190.0),
+    _p("progan", "Karras et al. 2018 (report 004): progressive growing from 4x4, equalised lr, pixel norm, "
+                 "minibatch stddev, WGAN-GP + drift 0.001, Adam 1e-3 (0, 0.99), batch 64", family="progan",
+       batch=64, lr_g=1e-3, lr_d=1e-3, betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), z_dim=512, kimg=200.0),
+]}
+
+DEFAULT_PRESET = "dcgan"
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        import difflib
+
+        close = difflib.get_close_matches(name, PRESETS, n=3)
+        raise PokeganError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}"
+                           + (f" (did you mean {' or '.join(close)}?)" if close else ""))
+    return PRESETS[name]
+
+
+def preset_config(name: str, **overrides) -> TrainConfig:
+    return replace(get_preset(name).config, **overrides)

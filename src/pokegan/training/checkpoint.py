@@ -1,0 +1,142 @@
+"""Checkpoints: safetensors for every tensor, JSON for everything else; written atomically.
+
+A checkpoint is a folder:
+    weights.safetensors       network weights, keys `G.*`, `D.*`, ... and `G_ema.*` (the EMA generator)
+    train_state.safetensors   optimiser tensors (`opt.NAME.PARAM.KEY`), random-generator states (`rng.*`),
+                              the data feed's permutation and generator (`feed.*`)
+    state.json                step, kimg, optimiser hyper-parameters and scalar state, the feed
+                              position, monitor state, the resolved configuration, family, image size,
+                              channels and the pokegan version
+
+It is written to a temporary folder and renamed into place, so a crash leaves the previous checkpoint
+intact. Nothing is ever unpickled.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from pokegan.errors import PokeganError
+
+WEIGHTS, TRAIN_STATE, STATE = "weights.safetensors", "train_state.safetensors", "state.json"
+
+
+def _cpu(t: torch.Tensor) -> torch.Tensor:
+    return t.detach().to("cpu").contiguous().clone()
+
+
+def module_tensors(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {f"{prefix}.{k}": _cpu(v) for k, v in module.state_dict().items()}
+
+
+def optimizer_parts(name: str, opt: torch.optim.Optimizer) -> tuple[dict, dict[str, torch.Tensor]]:
+    sd = opt.state_dict()
+    tensors, scalars = {}, {}
+    for pid, st in sd["state"].items():
+        for k, v in st.items():
+            if torch.is_tensor(v):
+                tensors[f"opt.{name}.{pid}.{k}"] = _cpu(v)
+            else:
+                scalars[f"{pid}.{k}"] = v
+    return {"param_groups": sd["param_groups"], "scalars": scalars}, tensors
+
+
+def load_optimizer(name: str, opt: torch.optim.Optimizer, meta: dict, tensors: dict[str, torch.Tensor]):
+    state: dict[int, dict] = {}
+    prefix = f"opt.{name}."
+    for key, v in tensors.items():
+        if key.startswith(prefix):
+            pid, k = key[len(prefix):].split(".", 1)
+            state.setdefault(int(pid), {})[k] = v
+    for key, v in meta["scalars"].items():
+        pid, k = key.split(".", 1)
+        state.setdefault(int(pid), {})[k] = v
+    opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+
+
+def rng_tensors() -> dict[str, torch.Tensor]:
+    out = {"rng.cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            out[f"rng.cuda.{i}"] = s
+    return out
+
+
+def set_rng(tensors: dict[str, torch.Tensor]) -> None:
+    torch.set_rng_state(tensors["rng.cpu"])
+    cuda = sorted(k for k in tensors if k.startswith("rng.cuda."))
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([tensors[k] for k in cuda][: torch.cuda.device_count()])
+
+
+def write(dest: Path, weights: dict[str, torch.Tensor], train_tensors: dict[str, torch.Tensor],
+          state: dict) -> None:
+    """Write a checkpoint folder atomically (temporary folder, then rename)."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".tmp-{dest.name}-{os.getpid()}"
+    old = dest.parent / f".old-{dest.name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        for name, data in ((WEIGHTS, st_save(weights)), (TRAIN_STATE, st_save(train_tensors)),
+                           (STATE, json.dumps(state, indent=1, sort_keys=True).encode())):
+            with open(tmp / name, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        shutil.rmtree(old, ignore_errors=True)
+        if dest.exists():
+            dest.rename(old)
+        tmp.rename(dest)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def find(path: str | Path) -> Path:
+    """A checkpoint folder from a checkpoint folder, a run folder (its latest) or a state.json path."""
+    p = Path(path)
+    if p.is_file() and p.name in (STATE, WEIGHTS):
+        p = p.parent
+    for cand in (p, p / "checkpoints" / "latest", p / "checkpoints" / ".old-latest", p.parent / f".old-{p.name}"):
+        if (cand / STATE).is_file() and (cand / WEIGHTS).is_file():
+            return cand
+    raise PokeganError(f"{path}: no checkpoint here (expected a run folder with checkpoints/latest/, or a "
+                       f"checkpoint folder holding {STATE} and {WEIGHTS}).")
+
+
+def read(path: str | Path, train_state: bool = True) -> tuple[dict, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(state, weights, train tensors) of a checkpoint; clear errors for missing or damaged files."""
+    folder = find(path)
+    try:
+        state = json.loads((folder / STATE).read_text())
+    except (OSError, ValueError) as e:
+        raise PokeganError(f"{folder / STATE}: unreadable checkpoint state ({e}).") from None
+    for key in ("family", "config", "resolution", "channels"):
+        if key not in state:
+            raise PokeganError(f"{folder / STATE}: not a pokegan checkpoint (no {key!r}).")
+    try:
+        weights = st_load((folder / WEIGHTS).read_bytes())
+        extra = st_load((folder / TRAIN_STATE).read_bytes()) if train_state else {}
+    except Exception as e:  # safetensors raises its own errors for truncated files
+        raise PokeganError(f"{folder}: damaged checkpoint weights ({type(e).__name__}: {e}). Use an earlier "
+                           f"snapshot from {folder.parent}.") from None
+    return state, weights, extra
+
+
+def subdict(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    p = prefix + "."
+    return {k[len(p):]: v for k, v in tensors.items() if k.startswith(p)}
+
+
+def prune_snapshots(folder: Path, keep: int) -> None:
+    snaps = sorted(p for p in folder.glob("snapshot-*") if p.is_dir())
+    for p in snaps[: max(0, len(snaps) - keep)]:
+        shutil.rmtree(p, ignore_errors=True)

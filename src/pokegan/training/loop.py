@@ -1,0 +1,399 @@
+"""The one training loop every model family plugs into.
+
+Structure follows NVlabs/stylegan2-ada-pytorch `training/training_loop.py`: the family's phases run in
+order every iteration; progress is counted in kimg (real images shown to the discriminator); once per
+tick an upkeep block averages the statistics, runs the health monitor, and writes `stats.jsonl`, sample
+grids from fixed latents, loss curves and checkpoints into a numbered run folder. There are no
+per-family branches here.
+
+Upkeep never changes training state: its forward passes run on a forked random generator with
+batch-norm statistics restored afterwards, so a run stopped and resumed is bit-identical on CPU with
+`deterministic` on.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import os
+import re
+import resource
+import signal
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from pokegan import __version__
+from pokegan.data import load_dataset
+from pokegan.errors import PokeganError
+from pokegan.models.base import get_family
+from pokegan.training import checkpoint as ckpt
+from pokegan.training.config import TrainConfig
+from pokegan.training.feed import RealFeed
+from pokegan.training.monitor import HealthMonitor, diversity
+from pokegan.training.plots import loss_curves, save_grid
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise PokeganError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise PokeganError("--device cuda was asked for but this torch build sees no CUDA GPU; use --device cpu")
+    return dev
+
+
+@contextlib.contextmanager
+def side_effect_free(modules, device: torch.device):
+    """Forward passes inside leave no trace: random state and batch-norm buffers are restored."""
+    saved = [{k: v.clone() for k, v in m.named_buffers()} for m in modules]
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), torch.no_grad():
+        yield
+    for m, bufs in zip(modules, saved):
+        for k, v in m.named_buffers():
+            v.copy_(bufs[k])
+
+
+class TickStats:
+    """Running sums of detached per-step statistics; averaged (one sync) at the end of a tick."""
+
+    def __init__(self):
+        self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, stats: dict[str, torch.Tensor]) -> None:
+        for k, v in stats.items():
+            v = v.detach().float()
+            self.sums[k] = self.sums[k] + v if k in self.sums else v
+            self.counts[k] = self.counts.get(k, 0) + 1
+
+    def mean(self) -> dict[str, float]:
+        return {k: float(v) / self.counts[k] for k, v in self.sums.items()}
+
+
+def next_run_dir(root: Path, name: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    ids = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"^(\d{5})-", p.name))]
+    run = root / f"{max(ids, default=-1) + 1:05d}-{name}"
+    run.mkdir()
+    return run
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, data: str, run_dir: Path, progress: str = "auto", log=None):
+        self.cfg, self.data_path, self.run_dir = cfg, str(data), Path(run_dir)
+        self.progress_mode = progress
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.device = resolve_device(cfg.device)
+        if cfg.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.benchmark = False
+        elif self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        torch.manual_seed(cfg.seed)
+
+        self.ds = load_dataset(data)
+        self.feed = RealFeed(self.ds, cfg.background, self.device, cfg.seed, cfg.augment, cfg.aug_prob,
+                             cfg.aug_rotate_deg, cfg.aug_shift, cfg.aug_zoom)
+        self.family = get_family(cfg.family)(cfg, self.ds.size, self.feed.channels)
+        self.nets = {k: m.to(self.device) for k, m in self.family.build().items()}
+        self.opts = self.family.optimizers()
+        self.phases = self.family.phases()
+        # Only the parameters of the optimiser being stepped need weight gradients in a phase.
+        self._params = {k: {id(p) for g in o.param_groups for p in g["params"]} for k, o in self.opts.items()}
+        self.G = self.nets["G"]
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.ema_kimg > 0 else None
+        gen = torch.Generator().manual_seed(cfg.seed + 1)
+        self.fixed_z = self.family.sample_z(cfg.grid_size, "cpu", generator=gen).to(self.device)
+        self.real_div = diversity(self.feed.fixed(min(cfg.grid_size, self.ds.images.shape[0]), cfg.seed + 2))
+        self.monitor = HealthMonitor(self.family.d_output)
+        self.use_amp = cfg.amp and self.device.type == "cuda"
+        self.step, self.nimg, self.tick, self.rollbacks = 0, 0, 0, 0
+        self.stop_signal: str | None = None
+        self._sampled_at = -1
+
+    # -- run folder ------------------------------------------------------------------------------------
+    @classmethod
+    def new(cls, cfg: TrainConfig, data: str, runs_root: str | Path, **kw) -> "Trainer":
+        ds_name = Path(data).stem
+        run = next_run_dir(Path(runs_root), f"{cfg.preset}-{ds_name}")
+        t = cls(cfg, os.path.abspath(data), run, **kw)
+        (run / "config.json").write_text(json.dumps(t.run_record(), indent=1, sort_keys=True))
+        return t
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, data: str | None = None, **overrides) -> "Trainer":
+        run = Path(run_dir)
+        state, weights, extra = ckpt.read(run)
+        cfg = TrainConfig.from_dict(state["config"])
+        limits = {k: v for k, v in overrides.items() if k in ("kimg", "epochs", "minutes") and v is not None}
+        machine = {k: v for k, v in overrides.items() if k == "device" and v is not None}
+        progress = overrides.get("progress") or "auto"
+        cfg = replace(cfg, **limits, **machine)
+        if limits:  # a new limit replaces the old set: `--kimg 2` alone means "until 2 kimg"
+            cfg = replace(cfg, **{k: float(limits.get(k, 0.0)) for k in ("kimg", "epochs", "minutes")})
+        t = cls(cfg, data or state["data"], run if (run / "config.json").exists() else ckpt.find(run).parent.parent,
+                progress=progress)
+        t.load(state, weights, extra)
+        return t
+
+    def run_record(self) -> dict:
+        return {"config": self.cfg.to_dict(), "data": self.data_path, "dataset": self.ds.info,
+                "num_images": len(self.ds), "resolution": self.ds.size, "channels": self.feed.channels,
+                "background": self.feed.background, "family": self.cfg.family, "version": __version__,
+                "device": str(self.device)}
+
+    # -- checkpoints -----------------------------------------------------------------------------------
+    def save(self, dest: Path) -> None:
+        weights = {}
+        for k, m in self.nets.items():
+            weights.update(ckpt.module_tensors(k, m))
+        if self.G_ema is not None:
+            weights.update(ckpt.module_tensors("G_ema", self.G_ema))
+        train, opt_meta = ckpt.rng_tensors(), {}
+        for k, o in self.opts.items():
+            meta, tensors = ckpt.optimizer_parts(k, o)
+            opt_meta[k] = meta
+            train.update(tensors)
+        feed_meta, feed_tensors = self.feed.state()
+        train.update(feed_tensors)
+        state = {**self.run_record(), "step": self.step, "nimg": self.nimg, "kimg": self.nimg / 1000,
+                 "tick": self.tick, "rollbacks": self.rollbacks, "optimizers": opt_meta, "feed": feed_meta,
+                 "monitor": self.monitor.state(), "ema": self.G_ema is not None}
+        ckpt.write(dest, weights, train, state)
+
+    def load(self, state: dict, weights: dict, extra: dict) -> None:
+        if state["family"] != self.cfg.family:
+            raise PokeganError(f"checkpoint is a {state['family']} model, not {self.cfg.family}")
+        for k, m in self.nets.items():
+            m.load_state_dict(ckpt.subdict(weights, k))
+        if self.G_ema is not None:
+            self.G_ema.load_state_dict(ckpt.subdict(weights, "G_ema"))
+        for k, o in self.opts.items():
+            ckpt.load_optimizer(k, o, state["optimizers"][k], extra)
+        ckpt.set_rng(extra)
+        self.feed.load_state(state["feed"], extra)
+        self.monitor.load_state(state["monitor"])
+        self.step, self.nimg, self.tick = state["step"], state["nimg"], state["tick"]
+        self.rollbacks = state.get("rollbacks", 0)
+
+    # -- the loop --------------------------------------------------------------------------------------
+    def _target_nimg(self) -> float:
+        c, targets = self.cfg, []
+        if c.kimg > 0:
+            targets.append(c.kimg * 1000)
+        if c.epochs > 0:
+            targets.append(c.epochs * len(self.ds))
+        return min(targets) if targets else math.inf
+
+    def _phase_grads(self, ph) -> None:
+        wanted = set().union(*(self._params[k] for k in (ph.grads or (ph.optimizer,))))
+        for m in self.nets.values():
+            for p in m.parameters():
+                p.requires_grad_(id(p) in wanted)
+
+    def _ema_update(self) -> None:
+        beta = 0.5 ** (self.cfg.batch / max(self.cfg.ema_kimg * 1000, 1e-8))
+        with torch.no_grad():
+            ema_p, p = list(self.G_ema.parameters()), list(self.G.parameters())
+            torch._foreach_lerp_(ema_p, p, 1.0 - beta)
+            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+                b_ema.copy_(b)
+
+    def _handle_signal(self, signum, _frame):
+        if self.stop_signal is not None:  # a second signal: stop now
+            raise KeyboardInterrupt
+        self.stop_signal = signal.Signals(signum).name
+        self.log(f"{self.stop_signal} received: finishing this step, saving a checkpoint, then stopping")
+
+    def sample(self, z: torch.Tensor | None = None) -> torch.Tensor:
+        G = self.G_ema if self.G_ema is not None else self.G
+        with side_effect_free([G], self.device):
+            return G(self.fixed_z if z is None else z)
+
+    def run(self) -> dict:
+        cfg = self.cfg
+        target = self._target_nimg()
+        deadline = time.time() + cfg.minutes * 60 if cfg.minutes > 0 else math.inf
+        if math.isinf(target) and math.isinf(deadline) and self.stop_signal is None:
+            raise PokeganError("no stopping point: give --kimg, --epochs or --minutes")
+        ckdir = self.run_dir / "checkpoints"
+        if not (ckdir / "latest").exists():
+            self.save(ckdir / "latest")  # always a good state to roll back to
+        old_handlers = {s: signal.signal(s, self._handle_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        bar = self._progress(target)
+        acc, t_tick, upkeep_s = TickStats(), time.perf_counter(), 0.0
+        tick_nimg0 = self.nimg
+        next_tick = (math.floor(self.nimg / (cfg.tick_kimg * 1000)) + 1) * cfg.tick_kimg * 1000
+        amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if self.use_amp else contextlib.nullcontext
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        reason = "done"
+        try:
+            while True:
+                if self.nimg >= target:
+                    break
+                if time.time() >= deadline:
+                    reason = "time budget"
+                    break
+                if self.stop_signal:
+                    reason = self.stop_signal
+                    break
+                self.family.schedule(self.nimg / 1000)
+                for ph in self.phases:
+                    if self.step < ph.start_step:
+                        continue
+                    opt = self.opts[ph.optimizer]
+                    self._phase_grads(ph)
+                    for _ in range(ph.steps):
+                        real = self.feed.next(cfg.batch) if ph.uses_real else None
+                        with amp():
+                            loss, stats = ph.loss(real)
+                        opt.zero_grad(set_to_none=True)
+                        loss.backward()
+                        opt.step()
+                        if ph.after_step is not None:
+                            ph.after_step()
+                        if ph.counts_kimg:
+                            self.nimg += cfg.batch
+                        acc.add(stats)
+                if self.G_ema is not None:
+                    self._ema_update()
+                self.step += 1
+                if self.nimg >= next_tick:
+                    t0 = time.perf_counter()
+                    ok = self._upkeep(acc, self.nimg - tick_nimg0, t0 - t_tick - upkeep_s, bar)
+                    if not ok:
+                        continue  # rolled back
+                    acc, tick_nimg0 = TickStats(), self.nimg
+                    next_tick = (math.floor(self.nimg / (cfg.tick_kimg * 1000)) + 1) * cfg.tick_kimg * 1000
+                    t_tick, upkeep_s = time.perf_counter(), 0.0
+            if acc.counts:  # a part tick at the end
+                self._upkeep(acc, self.nimg - tick_nimg0, time.perf_counter() - t_tick, bar, final=True)
+            if self._sampled_at != self.nimg:
+                self._save_samples()
+            self.save(ckdir / "latest")
+            self._pictures()
+        finally:
+            for s, h in old_handlers.items():
+                signal.signal(s, h)
+            if bar is not None:
+                bar.close()
+        summary = {"run_dir": str(self.run_dir), "kimg": self.nimg / 1000, "step": self.step, "stopped": reason}
+        self.log(f"stopped ({reason}) at kimg {self.nimg / 1000:.2f}, step {self.step}; checkpoint: "
+                 f"{ckdir / 'latest'}; resume: pokegan train --resume {self.run_dir}")
+        return summary
+
+    # -- upkeep ----------------------------------------------------------------------------------------
+    def _peak_mem_mb(self) -> float:
+        if self.device.type == "cuda":
+            return torch.cuda.max_memory_allocated(self.device) / 2 ** 20
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+    def _upkeep(self, acc: TickStats, tick_nimg: int, tick_s: float, bar, final: bool = False) -> bool:
+        cfg = self.cfg
+        self.tick += 1
+        stats = acc.mean()
+        with side_effect_free(list(self.nets.values()), self.device):
+            z = self.fixed_z[: min(len(self.fixed_z), cfg.batch)]
+            stats["d_fake_after_g"] = float(self.family.to_display(self.family.discriminate(self.G(z))).mean())
+        row = {"kimg": round(self.nimg / 1000, 4), "step": self.step, "tick": self.tick, "epoch": self.feed.epoch,
+               **{k: round(v, 6) if math.isfinite(v) else v for k, v in stats.items()},
+               **{f"lr_{k}": o.param_groups[0]["lr"] for k, o in self.opts.items()},
+               "img_per_sec": round(tick_nimg / max(tick_s, 1e-9), 2),
+               "sec_per_kimg": round(tick_s / max(tick_nimg / 1000, 1e-9), 3),
+               "peak_mem_mb": round(self._peak_mem_mb(), 1)}
+        warnings = self.monitor.update(row)
+        if any(w["kind"] == "nonfinite" for w in warnings):
+            self._write_row({**{k: (v if not isinstance(v, float) or math.isfinite(v) else str(v))
+                                for k, v in row.items()}, "warnings": warnings})
+            self._rollback(warnings[0]["message"])
+            return False
+        kimg = self.nimg / 1000
+        def crossed(every: float) -> bool:  # did this tick pass a multiple of `every` kimg?
+            return every > 0 and int(kimg / every) != int((self.nimg - tick_nimg) / 1000 / every)
+
+        if crossed(cfg.sample_every_kimg) or final:
+            div = self._save_samples()
+            row["diversity"] = round(div / max(self.real_div, 1e-8), 4)
+            warnings += self.monitor.collapse(div, self.real_div, kimg)
+        row["warnings"] = warnings
+        for w in warnings:
+            self.log(f"warning (kimg {w['kimg']}): {w['message']}")
+        self._write_row(row)
+        if crossed(cfg.save_every_kimg) and not final:  # the end of run() saves anyway
+            self.save(self.run_dir / "checkpoints" / "latest")
+        if crossed(cfg.snapshot_every_kimg):
+            self.save(self.run_dir / "checkpoints" / f"snapshot-{self.nimg // 1000:06d}kimg")
+            ckpt.prune_snapshots(self.run_dir / "checkpoints", cfg.keep_snapshots)
+        if crossed(cfg.sample_every_kimg) and not final:
+            self._pictures()
+        self._show(bar, row)
+        return True
+
+    def _save_samples(self) -> float:
+        """The fixed-latent grid, as samples/kimgNNNNN.NN.png and samples/latest.png; returns its diversity."""
+        imgs = self.sample()
+        save_grid(imgs, self.run_dir / "samples" / f"kimg{self.nimg / 1000:08.2f}.png")
+        save_grid(imgs, self.run_dir / "samples" / "latest.png")
+        self._sampled_at = self.nimg
+        return diversity(imgs)
+
+    def _write_row(self, row: dict) -> None:
+        with open(self.run_dir / "stats.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        if self.progress_mode == "json":
+            print(json.dumps(row), flush=True)
+
+    def _pictures(self) -> None:
+        loss_curves(self.run_dir / "stats.jsonl", self.run_dir / "loss_curves.png")
+
+    def _rollback(self, message: str) -> None:
+        self.rollbacks += 1
+        if self.rollbacks > self.cfg.max_rollbacks:
+            raise PokeganError(f"{message}. Rolled back {self.cfg.max_rollbacks} times and it came back; stopping. "
+                               f"The last good checkpoint is {self.run_dir / 'checkpoints' / 'latest'}. Lower the "
+                               "learning rates (--lr-g/--lr-d) or try a more stable family (wgan-gp).")
+        state, weights, extra = ckpt.read(self.run_dir / "checkpoints" / "latest")
+        rollbacks = self.rollbacks
+        self.load(state, weights, extra)
+        self.rollbacks = rollbacks
+        torch.manual_seed(self.cfg.seed + 7919 * rollbacks)  # a different path from the same good state
+        self.log(f"warning: {message}; rolled back to kimg {self.nimg / 1000:.2f} "
+                 f"(rollback {rollbacks} of at most {self.cfg.max_rollbacks})")
+
+    # -- progress --------------------------------------------------------------------------------------
+    def _progress(self, target: float):
+        mode = self.progress_mode
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "lines"
+        self.progress_mode = mode
+        if mode != "bar":
+            return None
+        from tqdm import tqdm
+
+        total = target / 1000 if math.isfinite(target) else None
+        return tqdm(total=total, initial=self.nimg / 1000, unit="kimg", dynamic_ncols=True,
+                    bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} kimg [{elapsed}<{remaining}]{postfix}")
+
+    def _show(self, bar, row: dict) -> None:
+        brief = {k: row[k] for k in ("loss_d", "loss_g", "d_real", "d_fake_g") if k in row}
+        if bar is not None:
+            bar.n = row["kimg"]
+            bar.set_postfix({"img/s": row["img_per_sec"], **{k: f"{v:.3f}" for k, v in brief.items()}})
+        elif self.progress_mode == "lines":
+            self.log(f"kimg {row['kimg']:.2f} step {row['step']} " + " ".join(f"{k} {v:.4f}" for k, v in brief.items())
+                     + f" img/s {row['img_per_sec']:.1f} sec/kimg {row['sec_per_kimg']:.1f}")
