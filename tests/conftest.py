@@ -32,3 +32,37 @@ def sprite_folder(tmp_path):
     sprite(22).save(root / "pal.gif", transparency=0)  # palette GIF
     sprite(23).save(root / "x.webp")
     return root
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    """A dataset file of 24 synthetic 32x32 sprites, written in the real format."""
+    from pokegan.data import save_dataset
+    from pokegan.data.images import place
+
+    imgs = np.stack([place(sprite(i, 24), "box96", 32, "bicubic", box=28) for i in range(24)])
+    labels = [{"file": f"{i}.png", "source": "test", "dex": None, "name": None, "form": None, "types": [],
+               "generation": None, "shiny": False, "female": False, "back": False, "frame": 0}
+              for i in range(24)]
+    path = tmp_path / "tiny.data"
+    save_dataset(path, imgs, labels, {"background": "white", "preset": None})
+    return path
+
+
+# Family options that make every preset tiny (a few thousand parameters), for fast CPU tests.
+TINY = {"dcgan": {"g_base": 4, "d_base": 4}, "wgan": {"g_base": 4, "d_base": 4},
+        "wgan-gp": {"g_base": 4, "d_base": 4}, "aegan": {"g_base": 4, "d_base": 4},
+        "progan": {"fmap_base": 64, "fmap_max": 8, "level_kimg": 0.016}}
+
+
+def tiny_config(preset: str, **kw):
+    from pokegan.models.presets import preset_config
+
+    cfg = preset_config(preset)
+    opts = {**cfg.options, **TINY[cfg.family]}
+    base = dict(batch=8, kimg=0.064, tick_kimg=0.032, sample_every_kimg=0.064, save_every_kimg=0.064,
+                snapshot_every_kimg=0.064, grid_size=16, options=opts, deterministic=True)
+    base.update(kw)
+    from dataclasses import replace
+
+    return replace(cfg, **base)

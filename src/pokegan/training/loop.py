@@ -235,7 +235,7 @@ class Trainer:
             self.save(ckdir / "latest")  # always a good state to roll back to
         old_handlers = {s: signal.signal(s, self._handle_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         bar = self._progress(target)
-        acc, t_tick, upkeep_s = TickStats(), time.perf_counter(), 0.0
+        acc, t_tick = TickStats(), time.perf_counter()
         tick_nimg0 = self.nimg
         next_tick = (math.floor(self.nimg / (cfg.tick_kimg * 1000)) + 1) * cfg.tick_kimg * 1000
         amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if self.use_amp else contextlib.nullcontext
@@ -274,13 +274,11 @@ class Trainer:
                     self._ema_update()
                 self.step += 1
                 if self.nimg >= next_tick:
-                    t0 = time.perf_counter()
-                    ok = self._upkeep(acc, self.nimg - tick_nimg0, t0 - t_tick - upkeep_s, bar)
-                    if not ok:
-                        continue  # rolled back
+                    # the tick's time excludes upkeep: images/second measures training alone
+                    self._upkeep(acc, self.nimg - tick_nimg0, time.perf_counter() - t_tick, bar)  # may roll back
                     acc, tick_nimg0 = TickStats(), self.nimg
                     next_tick = (math.floor(self.nimg / (cfg.tick_kimg * 1000)) + 1) * cfg.tick_kimg * 1000
-                    t_tick, upkeep_s = time.perf_counter(), 0.0
+                    t_tick = time.perf_counter()
             if acc.counts:  # a part tick at the end
                 self._upkeep(acc, self.nimg - tick_nimg0, time.perf_counter() - t_tick, bar, final=True)
             if self._sampled_at != self.nimg:
@@ -303,7 +301,7 @@ class Trainer:
             return torch.cuda.max_memory_allocated(self.device) / 2 ** 20
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
-    def _upkeep(self, acc: TickStats, tick_nimg: int, tick_s: float, bar, final: bool = False) -> bool:
+    def _upkeep(self, acc: TickStats, tick_nimg: int, tick_s: float, bar, final: bool = False) -> None:
         cfg = self.cfg
         self.tick += 1
         stats = acc.mean()
@@ -321,7 +319,7 @@ class Trainer:
             self._write_row({**{k: (v if not isinstance(v, float) or math.isfinite(v) else str(v))
                                 for k, v in row.items()}, "warnings": warnings})
             self._rollback(warnings[0]["message"])
-            return False
+            return
         kimg = self.nimg / 1000
         def crossed(every: float) -> bool:  # did this tick pass a multiple of `every` kimg?
             return every > 0 and int(kimg / every) != int((self.nimg - tick_nimg) / 1000 / every)
@@ -342,7 +340,6 @@ class Trainer:
         if crossed(cfg.sample_every_kimg) and not final:
             self._pictures()
         self._show(bar, row)
-        return True
 
     def _save_samples(self) -> float:
         """The fixed-latent grid, as samples/kimgNNNNN.NN.png and samples/latest.png; returns its diversity."""

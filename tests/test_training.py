@@ -1,0 +1,200 @@
+"""The training engine on tiny models and tiny data: every family, checkpoints, exact resume, signals,
+the health monitor, and the CLI in a subprocess."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from pokegan.errors import PokeganError
+from pokegan.models.presets import PRESETS
+from pokegan.training import checkpoint as ckpt
+from pokegan.training.loop import Trainer
+from pokegan.training.monitor import HealthMonitor
+
+from conftest import tiny_config
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_preset_trains_at_32px(preset, tiny_data, tmp_path):
+    t = Trainer.new(tiny_config(preset), str(tiny_data), tmp_path / "runs", progress="quiet", log=lambda m: None)
+    t.run()
+    rows = [json.loads(l) for l in (t.run_dir / "stats.jsonl").read_text().splitlines()]
+    assert rows and rows[-1]["kimg"] >= 0.064
+    for r in rows:
+        for k in ("loss_d", "loss_g", "img_per_sec", "d_real", "d_fake_after_g", "peak_mem_mb"):
+            assert k in r and math.isfinite(r[k]), (k, r)
+    out = t.sample()
+    assert out.shape == (16, 3, 32, 32) and torch.isfinite(out).all()
+    assert (t.run_dir / "samples" / "latest.png").exists() and (t.run_dir / "loss_curves.png").exists()
+    assert (t.run_dir / "checkpoints" / "latest" / "weights.safetensors").exists()
+
+
+def test_progan_grows_to_full_size(tiny_data, tmp_path):
+    # level_kimg 0.016: 4x4 stable, then 8, 16 and 32 each fade + stable = 7 * 16 = 112 images
+    t = Trainer.new(tiny_config("progan", kimg=0.128), str(tiny_data), tmp_path, progress="quiet", log=lambda m: None)
+    t.run()
+    assert (t.nets["G"].level, t.nets["G"].alpha) == (3, 1.0) and t.nets["D"].level == 3
+    t2 = Trainer.resume(t.run_dir, progress="quiet")  # growth state comes back with the weights
+    assert t2.nets["G"].level == 3
+
+
+def test_rgba_training_outputs_four_channels(tiny_data, tmp_path):
+    t = Trainer.new(tiny_config("dcgan", background="transparent", augment="flip,rotate,shift,zoom"),
+                    str(tiny_data), tmp_path, progress="quiet", log=lambda m: None)
+    t.run()
+    assert t.sample().shape == (16, 4, 32, 32)
+
+
+def _weights(run):
+    return load_file(str(run / "checkpoints" / "latest" / "weights.safetensors"))
+
+
+@pytest.mark.parametrize("preset", ["dcgan", "wgan", "aegan", "progan"])
+def test_resume_is_bit_exact(preset, tiny_data, tmp_path):
+    cfg = tiny_config(preset, kimg=0.128, ema_kimg=0.05)
+    full = Trainer.new(cfg, str(tiny_data), tmp_path / "a", progress="quiet", log=lambda m: None)
+    full.run()
+    half = Trainer.new(tiny_config(preset, kimg=0.064, ema_kimg=0.05), str(tiny_data), tmp_path / "b",
+                       progress="quiet", log=lambda m: None)
+    half.run()
+    resumed = Trainer.resume(half.run_dir, kimg=0.128, progress="quiet")
+    resumed.log = lambda m: None
+    resumed.run()
+    a, b = _weights(full.run_dir), _weights(half.run_dir)
+    assert a.keys() == b.keys() and any(k.startswith("G_ema.") for k in a)
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, different[:5]
+
+
+def test_checkpoint_round_trip_and_damage(tiny_data, tmp_path):
+    t = Trainer.new(tiny_config("dcgan"), str(tiny_data), tmp_path, progress="quiet", log=lambda m: None)
+    t.run()
+    before = t.sample()
+    state, weights, extra = ckpt.read(t.run_dir)
+    assert state["family"] == "dcgan" and state["config"]["preset"] == "dcgan" and "version" in state
+    assert any(k.startswith("opt.D.") for k in extra) and "rng.cpu" in extra and "feed.perm" in extra
+    t2 = Trainer.resume(t.run_dir, progress="quiet")
+    assert torch.equal(t2.sample(), before)
+    w = t.run_dir / "checkpoints" / "latest" / "weights.safetensors"
+    w.write_bytes(w.read_bytes()[:100])
+    with pytest.raises(PokeganError, match="damaged checkpoint"):
+        ckpt.read(t.run_dir)
+    with pytest.raises(PokeganError, match="no checkpoint"):
+        ckpt.read(tmp_path / "nothing-here")
+
+
+def test_nan_rolls_back_then_gives_up(tiny_data, tmp_path):
+    t = Trainer.new(tiny_config("dcgan", kimg=0.128), str(tiny_data), tmp_path / "once", progress="quiet",
+                    log=lambda m: None)
+    d_phase = t.phases[0]
+    real_loss, fired = d_phase.loss, []
+
+    def poisoned(real):
+        loss, stats = real_loss(real)
+        if t.step == 5 and not fired:  # one bad step
+            fired.append(1)
+            return loss * float("nan"), {**stats, "loss_d": loss * float("nan")}
+        return loss, stats
+
+    d_phase.loss = poisoned
+    t.run()
+    assert t.rollbacks == 1 and t.nimg >= 128
+    assert all(torch.isfinite(p).all() for p in t.G.parameters())
+    rows = [json.loads(l) for l in (t.run_dir / "stats.jsonl").read_text().splitlines()]
+    assert any(w["kind"] == "nonfinite" for r in rows for w in r["warnings"])
+
+    t = Trainer.new(tiny_config("dcgan", kimg=0.5, max_rollbacks=2), str(tiny_data), tmp_path / "always",
+                    progress="quiet", log=lambda m: None)
+    always = t.phases[0].loss
+    t.phases[0].loss = lambda real: tuple((lambda l, s: (l * float("nan"), {**s, "loss_d": l * float("nan")}))(*always(real)))
+    with pytest.raises(PokeganError, match="Rolled back 2 times"):
+        t.run()
+
+
+def test_monitor_flags_planted_traces():
+    m = HealthMonitor("prob")
+    warned = []
+    for i in range(8):
+        warned += m.update({"kimg": float(i), "d_real": 0.99, "d_fake_g": 0.01, "loss_d": 0.05, "loss_g": 5.0})
+    assert [w["kind"] for w in warned] == ["d_wins"] and warned[0]["kimg"] == 4.0  # 5th tick, once
+    healthy = HealthMonitor("prob")
+    assert not any(healthy.update({"kimg": float(i), "d_real": 0.7, "d_fake_g": 0.3, "loss_d": 1.2,
+                                   "loss_g": 1.0}) for i in range(20))
+    assert HealthMonitor("score").update({"kimg": 1.0, "loss_d": float("nan")})[0]["kind"] == "nonfinite"
+    critic = HealthMonitor("score")
+    kinds = []
+    for i in range(15):
+        kinds += [w["kind"] for w in critic.update({"kimg": float(i), "loss_d": -1.0 if i < 7 else -50.0 * i,
+                                                    "loss_g": 0.5})]
+    assert kinds == ["diverging"]
+    c = HealthMonitor("prob")
+    assert not c.collapse(0.9, 1.0, 1.0) and not c.collapse(0.1, 1.0, 2.0)
+    assert c.collapse(0.1, 1.0, 3.0)[0]["kind"] == "mode_collapse"
+
+
+def test_augmentation_keeps_alpha_consistent():
+    from pokegan.augment import classic_augment
+
+    torch.manual_seed(0)
+    x = torch.zeros(8, 4, 32, 32)
+    x[:, :, 8:24, 10:20] = 1.0  # an opaque white box, premultiplied
+    y = classic_augment(x, {"flip", "rotate", "shift", "zoom"}, 1.0, 10.0, 0.1, 0.1)
+    assert y.shape == x.shape
+    assert (y[:, :3] <= y[:, 3:4] + 1e-5).all()  # premultiplied: colour never exceeds alpha
+    assert not torch.equal(y, x)
+    flipped = classic_augment(x, {"flip"}, 1.0, 0, 0, 0)
+    assert torch.equal(flipped, x.flip(3))
+
+
+CLI = [sys.executable, "-m", "pokegan.cli.main"]
+
+
+def test_cli_train_resume_and_list(tiny_data, tmp_path):
+    runs = tmp_path / "runs"
+    base = ["train", "--data", str(tiny_data), "--preset", "dcgan", "--batch", "8", "--set", "g_base=4",
+            "--set", "d_base=4", "--tick-kimg", "0.032", "--run-dir", str(runs), "--progress", "lines"]
+    r = subprocess.run(CLI + base + ["--kimg", "0.064"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    run = next(runs.iterdir())
+    assert (run / "config.json").exists() and (run / "checkpoints" / "latest").is_dir()
+    assert list((run / "samples").glob("*.png"))
+    row = json.loads((run / "stats.jsonl").read_text().splitlines()[-1])
+    assert {"kimg", "loss_g", "loss_d", "img_per_sec"} <= row.keys()
+    r = subprocess.run(CLI + ["train", "--resume", str(run), "--kimg", "0.128"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((run / "stats.jsonl").read_text().splitlines()[-1])["kimg"] >= 0.128
+    r = subprocess.run(CLI + ["train", "--list-presets"], capture_output=True, text=True)
+    assert r.returncode == 0 and all(p in r.stdout for p in PRESETS)
+    r = subprocess.run(CLI + base + ["--kimg", "1", "--set", "nope=1"], capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown option 'nope'" in r.stderr
+    r = subprocess.run(CLI + ["train", "--data", str(tmp_path / "missing.data")], capture_output=True, text=True)
+    assert r.returncode == 2 and "missing.data" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sigterm_saves_and_exits_cleanly(tiny_data, tmp_path):
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(CLI + ["train", "--data", str(tiny_data), "--batch", "8", "--set", "g_base=4",
+                                   "--set", "d_base=4", "--tick-kimg", "0.016", "--minutes", "5",
+                                   "--run-dir", str(runs), "--progress", "lines"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        stats = list(runs.glob("*/stats.jsonl"))
+        if stats and stats[0].read_text().count("\n") >= 2:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "SIGTERM" in err and "Traceback" not in err
+    state = json.loads((next(runs.iterdir()) / "checkpoints" / "latest" / "state.json").read_text())
+    assert state["step"] > 0
