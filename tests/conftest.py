@@ -52,7 +52,8 @@ def tiny_data(tmp_path):
 # Family options that make every preset tiny (a few thousand parameters), for fast CPU tests.
 TINY = {"dcgan": {"g_base": 4, "d_base": 4}, "wgan": {"g_base": 4, "d_base": 4},
         "wgan-gp": {"g_base": 4, "d_base": 4}, "aegan": {"g_base": 4, "d_base": 4},
-        "progan": {"fmap_base": 64, "fmap_max": 8, "level_kimg": 0.016}}
+        "progan": {"fmap_base": 64, "fmap_max": 8, "level_kimg": 0.016},
+        "fastgan": {"g_base": 4, "d_base": 4, "w_max": 16}}
 
 
 def tiny_config(preset: str, **kw):

@@ -58,7 +58,7 @@ def _weights(run):
     return load_file(str(run / "checkpoints" / "latest" / "weights.safetensors"))
 
 
-@pytest.mark.parametrize("preset", ["dcgan", "wgan", "aegan", "progan"])
+@pytest.mark.parametrize("preset", ["dcgan", "wgan", "aegan", "progan", "fastgan-ada"])
 def test_resume_is_bit_exact(preset, tiny_data, tmp_path):
     cfg = tiny_config(preset, kimg=0.128, ema_kimg=0.05)
     full = Trainer.new(cfg, str(tiny_data), tmp_path / "a", progress="quiet", log=lambda m: None)

@@ -15,4 +15,12 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 from pokegan.errors import PokeganError  # noqa: E402
 
-__all__ = ["PokeganError", "__version__"]
+__all__ = ["PokeganError", "__version__", "load_generator"]
+
+
+def __getattr__(name):  # torch is imported only when the generator API is used
+    if name == "load_generator":
+        from pokegan.sampling import load_generator
+
+        return load_generator
+    raise AttributeError(f"module 'pokegan' has no attribute {name!r}")

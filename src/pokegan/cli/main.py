@@ -33,7 +33,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from pokegan.cli import data, train
+    from pokegan.cli import data, eval as eval_cmd, generate, report, train
 
     p = Parser(prog="pokegan", description=(
         "Generate new Pokémon sprites with GANs.\n\n"
@@ -43,12 +43,19 @@ def build_parser() -> Parser:
         "  pokegan data show data/gen5-64.data --out sheet.png\n"
         "  pokegan train --data data/gen5-64.data --preset dcgan --kimg 10 --run-dir runs\n"
         "  pokegan train --list-presets\n"
-        "  pokegan train --resume runs/00000-dcgan-gen5-64 --kimg 20\n"))
+        "  pokegan train --resume runs/00000-dcgan-gen5-64 --kimg 20\n"
+        "  pokegan eval runs/00000-dcgan-gen5-64 --data data/gen5-64.data --json eval.json\n"
+        "  pokegan generate --n 64 --seed 0 --out new-sprites/          # the pretrained model\n"
+        "  pokegan interpolate runs/00000-fastgan-gen5-64 --seeds 1 2 --steps 16 --out walk.gif\n"
+        "  pokegan report runs/00000-fastgan-gen5-64 --out report.html\n"))
     p.add_argument("--version", action="version", version=f"pokegan {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     data.add_parser(sub)
     train.add_parser(sub)
+    eval_cmd.add_parser(sub)
+    generate.add_parser(sub)
+    report.add_parser(sub)
     return p
 
 

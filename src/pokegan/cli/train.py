@@ -14,7 +14,7 @@ EXAMPLES = """examples:
 """
 
 # command-line flag -> TrainConfig field (only fields a user commonly sets get their own flag)
-FLAGS = {"batch": int, "lr_g": float, "lr_d": float, "z_dim": int, "background": str, "augment": str,
+FLAGS = {"diffaug": str, "ada_target": float, "eval_every_kimg": float, "eval_num": int, "batch": int, "lr_g": float, "lr_d": float, "z_dim": int, "background": str, "augment": str,
          "ema_kimg": float, "seed": int, "device": str, "tick_kimg": float, "sample_every_kimg": float,
          "save_every_kimg": float, "snapshot_every_kimg": float, "keep_snapshots": int}
 
@@ -40,6 +40,10 @@ def add_parser(sub) -> None:
     p.add_argument("--background", choices=["dataset", "white", "black", "random", "transparent"],
                    help="what the model sees behind sprites; transparent trains RGBA (4-channel) output")
     p.add_argument("--augment", help="classic real-image augmentation: comma list of flip,rotate,shift,zoom")
+    p.add_argument("--diffaug", help="augment everything D sees: comma list of color,translation,cutout,flip "
+                                     "(DiffAugment); '' turns a preset's off")
+    p.add_argument("--ada-target", type=float, help="adaptive augmentation (ADA) towards this E[sign D(x)], "
+                                                    "e.g. 0.6 (0 = off)")
     p.add_argument("--ema-kimg", type=float, help="generator EMA half-life in kimg (0 = off)")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--deterministic", action="store_true", default=None,
@@ -51,6 +55,8 @@ def add_parser(sub) -> None:
     p.add_argument("--save-every-kimg", type=float, help="kimg between `latest` checkpoints")
     p.add_argument("--snapshot-every-kimg", type=float, help="kimg between kept snapshots (0 = none)")
     p.add_argument("--keep-snapshots", type=int, help="how many snapshots to keep")
+    p.add_argument("--eval-every-kimg", type=float, help="FID/KID every N kimg into metrics.jsonl (0 = off)")
+    p.add_argument("--eval-num", type=int, help="generated images per evaluation (default: dataset size)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a family option, e.g. --set deep_g=true --set n_critic=3 (see --list-presets)")
     p.add_argument("--progress", choices=["auto", "bar", "lines", "json", "quiet"], default="auto",
@@ -89,12 +95,22 @@ def run(args: argparse.Namespace) -> int:
             raise PokeganError(f"--set {kv!r}: expected KEY=VALUE")
         k, v = kv.split("=", 1)
         sets[k.strip()] = v.strip()
+    def evaluator_for(data_path: str, cfg):
+        if cfg.eval_every_kimg <= 0:
+            return None
+        from pokegan.data import load_dataset
+        from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays
+
+        ds = load_dataset(data_path)
+        return lambda images: evaluate_arrays(images, ds, EvalConfig(), log=lambda m: None)[0]
+
     if args.resume:
         if sets or args.preset:
             raise PokeganError("--resume continues a run with its own settings; only --kimg, --epochs, "
                                "--minutes, --device, --data and --progress apply")
         t = Trainer.resume(args.resume, data=args.data, kimg=args.kimg, epochs=args.epochs,
                            minutes=args.minutes, device=args.device, progress=args.progress)
+        t.evaluator = evaluator_for(t.data_path, t.cfg)
     else:
         if not args.data:
             raise PokeganError("give --data DATASET (make one with `pokegan data prepare --preset gen5-64 "
@@ -113,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
             over["amp"] = False
         cfg = dataclasses.replace(cfg, **over)
         cfg = dataclasses.replace(cfg, options=apply_options(get_family(cfg.family).Options, cfg.options, sets))
-        t = Trainer.new(cfg, args.data, args.run_dir, progress=args.progress, log=log)
+        t = Trainer.new(cfg, args.data, args.run_dir, progress=args.progress, log=log,
+                        evaluator=evaluator_for(args.data, cfg))
         if not quiet:
             print(f"run folder: {t.run_dir}  ({cfg.family}, {t.ds.size}x{t.ds.size}, {len(t.ds)} images, "
                   f"{t.feed.channels} channels on {t.feed.background}, device {t.device})", flush=True)

@@ -72,12 +72,12 @@ class AEGAN(Family):
                 "D": self.adam(list(n["D"].parameters()) + list(n["Dz"].parameters()), c.lr_d, c.betas_d)}
 
     def d_loss(self, x):
-        G, E, D, Dz = (self.nets[k] for k in ("G", "E", "D", "Dz"))
+        G, E, Dz = (self.nets[k] for k in ("G", "E", "Dz"))
         z = self.sample_z(x.shape[0], x.device)
         with torch.no_grad():
             gz, ex = G(z), E(x)
             gex, egz = G(ex), E(gz)
-        real_x, fake_gz, fake_gex = D(x), D(gz), D(gex)
+        real_x, fake_gz, fake_gex = self.disc(x, real=True), self.disc(gz), self.disc(gex)
         real_z, fake_ex, fake_egz = Dz(z), Dz(ex), Dz(egz)
         loss_x = losses.bce_d(real_x, fake_gz) + losses.bce_d(real_x, fake_gex)
         loss_z = losses.bce_d(real_z, fake_ex) + losses.bce_d(real_z, fake_egz)
@@ -86,13 +86,13 @@ class AEGAN(Family):
                       "d_real": torch.sigmoid(real_x).mean(), "d_fake": torch.sigmoid(fake_gz).mean()}
 
     def ge_loss(self, x):
-        G, E, D, Dz = (self.nets[k] for k in ("G", "E", "D", "Dz"))
+        G, E, Dz = (self.nets[k] for k in ("G", "E", "Dz"))
         o = self.opts
         z = self.sample_z(x.shape[0], x.device)
         gz, ex = G(z), E(x)
         gex, egz = G(ex), E(gz)
-        out_gz = D(gz)
-        adv_x = losses.bce_g(out_gz) + losses.bce_g(D(gex))
+        out_gz = self.disc(gz)
+        adv_x = losses.bce_g(out_gz) + losses.bce_g(self.disc(gex))
         adv_z = losses.bce_g(Dz(ex)) + losses.bce_g(Dz(egz))
         rec_x = F.l1_loss(gex, x)
         rec_z = F.mse_loss(egz, z)

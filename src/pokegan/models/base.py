@@ -52,6 +52,10 @@ class Family:
         except TypeError as e:
             raise PokeganError(f"bad options for family {self.name}: {e}") from None
         self.nets: dict[str, nn.Module] = {}
+        # Set by the loop: differentiable/adaptive augmentation before D (identity unless asked for).
+        from pokegan.augment import Augmenter
+
+        self.augment = Augmenter()
 
     # -- what a family provides ----------------------------------------------------------------------
     def build(self) -> dict[str, nn.Module]:
@@ -73,8 +77,15 @@ class Family:
     def schedule(self, kimg: float) -> None:
         """Called before every iteration with the progress so far (ProGAN grows here)."""
 
+    def disc(self, x: torch.Tensor, real: bool = False) -> torch.Tensor:
+        """D's raw output on augmented images; outputs on reals feed ADA's overfitting signal."""
+        out = self.nets["D"](self.augment(x))
+        if real:
+            self.augment.observe(out)
+        return out
+
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
-        """D's raw output on images, for the monitor."""
+        """D's raw output on images as they are (no augmentation), for the monitor."""
         return self.nets["D"](x).flatten()
 
     def to_display(self, d_out: torch.Tensor) -> torch.Tensor:
@@ -110,7 +121,7 @@ def get_family(name: str) -> type[Family]:
 
 def _load_all() -> None:
     # Importing the modules registers their families.
-    from pokegan.models import aegan, dcgan, progan, wgan  # noqa: F401
+    from pokegan.models import aegan, dcgan, fastgan, progan, wgan  # noqa: F401
 
 
 def check_power_of_two(family: str, resolution: int, lo: int = 16, hi: int = 256) -> int:

@@ -154,10 +154,9 @@ class DCGAN(ConvGANFamily):
         self._fake: torch.Tensor | None = None  # the tutorial's G step reuses the D step's fakes
 
     def d_loss(self, real):
-        G, D = self.nets["G"], self.nets["D"]
-        fake = G(self.sample_z(real.shape[0], real.device))
+        fake = self.nets["G"](self.sample_z(real.shape[0], real.device))
         self._fake = fake
-        real_out, fake_out = D(real), D(fake.detach())
+        real_out, fake_out = self.disc(real, real=True), self.disc(fake.detach())
         loss = losses.bce_d(real_out, fake_out)
         return loss, {"loss_d": loss, "d_real": torch.sigmoid(real_out).mean(),
                       "d_fake": torch.sigmoid(fake_out).mean()}
@@ -166,7 +165,7 @@ class DCGAN(ConvGANFamily):
         fake, self._fake = self._fake, None
         if fake is None:  # no D step this iteration (head start)
             fake = self.nets["G"](self.sample_z(self.cfg.batch, next(self.nets["G"].parameters()).device))
-        out = self.nets["D"](fake)
+        out = self.disc(fake)
         loss = losses.bce_g(out)
         return loss, {"loss_g": loss, "d_fake_g": torch.sigmoid(out).mean()}
 

@@ -41,12 +41,21 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        lr_d=1e-4, betas_g=(0.0, 0.9), betas_d=(0.0, 0.9), z_dim=100, kimg=190.0),
     _p("aegan", "Lazarou 2020 (report 003): generator, encoder, image and latent discriminators, latent 16, "
                 "Adam 2e-4 (0.5, 0.999), batch 64", family="aegan", batch=64, z_dim=16, kimg=190.0),
+    _p("fastgan", "pokegan's default for small data on small compute: FastGAN (Liu et al. 2021) generator with "
+                  "skip-layer excitation, spectral-norm discriminator with a self-supervised decoder, hinge "
+                  "loss, DiffAugment colour/translation/cutout (Zhao et al. 2020), EMA; Adam 2e-4 (0.5, 0.999), "
+                  "batch 32", family="fastgan", batch=32, lr_g=2e-4, lr_d=2e-4, z_dim=128, ema_kimg=10.0,
+       diffaug="color,translation,cutout", kimg=500.0),
+    _p("fastgan-ada", "fastgan with adaptive augmentation (ADA, Karras et al. 2020) steering the probability of "
+                      "flip/colour/translation/cutout towards E[sign D(x)] = 0.6", family="fastgan", batch=32,
+       lr_g=2e-4, lr_d=2e-4, z_dim=128, ema_kimg=10.0, diffaug="flip,color,translation,cutout", ada_target=0.6,
+       ada_kimg=50.0, kimg=500.0),
     _p("progan", "Karras et al. 2018 (report 004): progressive growing from 4x4, equalised lr, pixel norm, "
                  "minibatch stddev, WGAN-GP + drift 0.001, Adam 1e-3 (0, 0.99), batch 64", family="progan",
        batch=64, lr_g=1e-3, lr_d=1e-3, betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), z_dim=512, kimg=200.0),
 ]}
 
-DEFAULT_PRESET = "dcgan"
+DEFAULT_PRESET = "fastgan"
 
 
 def get_preset(name: str) -> Preset:

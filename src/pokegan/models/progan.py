@@ -189,12 +189,12 @@ class ProGAN(Family):
             self.nets[k].set_growth(level, alpha)
 
     def d_loss(self, real):
-        G, D = self.nets["G"], self.nets["D"]
+        G = self.nets["G"]
         with torch.no_grad():
             fake = G(self.sample_z(real.shape[0], real.device))
-        real_out, fake_out = D(real), D(fake)
+        real_out, fake_out = self.disc(real, real=True), self.disc(fake)
         loss = losses.wasserstein_d(real_out, fake_out)
-        gp = losses.gradient_penalty(D, real, fake)
+        gp = losses.gradient_penalty(self.disc, real, fake)
         drift = real_out.pow(2).mean()
         return loss + self.opts.gp * gp + self.opts.drift * drift, {
             "loss_d": loss, "gp": gp.detach(), "d_real": real_out.mean(), "d_fake": fake_out.mean(),
@@ -202,7 +202,7 @@ class ProGAN(Family):
 
     def g_loss(self, _real):
         G = self.nets["G"]
-        out = self.nets["D"](G(self.sample_z(self.cfg.batch, next(G.parameters()).device)))
+        out = self.disc(G(self.sample_z(self.cfg.batch, next(G.parameters()).device)))
         loss = losses.wasserstein_g(out)
         return loss, {"loss_g": loss, "d_fake_g": out.mean()}
 

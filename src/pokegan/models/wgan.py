@@ -25,15 +25,14 @@ class _Wasserstein(ConvGANFamily):
 
     def g_loss(self, _real):
         G = self.nets["G"]
-        out = self.nets["D"](G(self.sample_z(self.cfg.batch, next(G.parameters()).device)))
+        out = self.disc(G(self.sample_z(self.cfg.batch, next(G.parameters()).device)))
         loss = losses.wasserstein_g(out)
         return loss, {"loss_g": loss, "d_fake_g": out.mean()}
 
     def critic_terms(self, real):
-        G, D = self.nets["G"], self.nets["D"]
         with torch.no_grad():
-            fake = G(self.sample_z(real.shape[0], real.device))
-        real_out, fake_out = D(real), D(fake)
+            fake = self.nets["G"](self.sample_z(real.shape[0], real.device))
+        real_out, fake_out = self.disc(real, real=True), self.disc(fake)
         loss = losses.wasserstein_d(real_out, fake_out)
         return fake, loss, {"loss_d": loss, "d_real": real_out.mean(), "d_fake": fake_out.mean(),
                             "w_dist": -loss.detach()}
@@ -84,7 +83,7 @@ class WGANGP(_Wasserstein):
 
     def d_loss(self, real):
         fake, loss, stats = self.critic_terms(real)
-        gp = losses.gradient_penalty(self.nets["D"], real, fake)
+        gp = losses.gradient_penalty(self.disc, real, fake)
         stats["gp"] = gp.detach()
         return loss + self.opts.gp * gp, stats
 

@@ -35,6 +35,13 @@ class TrainConfig:
     aug_shift: float = 0.1           # fraction of the side
     aug_zoom: float = 0.1            # +-10% zoom
 
+    # Augmentation of everything D sees (real and fake): DiffAugment ops, fixed or adaptive (ADA)
+    diffaug: str = ""                # comma list of color,translation,cutout,flip; "" = off
+    diffaug_p: float = 1.0           # probability of each op when not adaptive (DiffAugment: always)
+    ada_target: float = 0.0          # > 0: adapt the probability so E[sign(D(real))] stays here (ADA: 0.6)
+    ada_kimg: float = 100.0          # ADA speed: p can go from 0 to 1 in this many kimg
+    ada_interval: int = 4            # D steps between adjustments
+
     # Generator EMA: 0 = off (the reports' presets stay faithful); else half-life in kimg
     ema_kimg: float = 0.0
 
@@ -50,6 +57,10 @@ class TrainConfig:
     snapshot_every_kimg: float = 50.0  # kept snapshots (0 = none)
     keep_snapshots: int = 5          # retention limit for snapshots
     grid_size: int = 64              # images on a sample grid (fixed latents)
+
+    # Evaluation during training (FID/KID on generated sprites; measurement only, never a loss)
+    eval_every_kimg: float = 0.0     # 0 = off; on a 2-core CPU one evaluation of 1,463 images takes minutes
+    eval_num: int = 0                # generated images per evaluation; 0 = as many as the dataset has
 
     # Health monitor
     max_rollbacks: int = 3           # NaN/Inf: roll back to the last good checkpoint at most this often

@@ -73,6 +73,12 @@ class RealFeed:
             b -= take
         return torch.cat(out)
 
+    def fill(self) -> torch.Tensor:
+        """The background in model space: what augmentations fill uncovered pixels with."""
+        if self.background == "transparent":
+            return torch.full((4,), -1.0)
+        return {"white": torch.ones(3), "black": -torch.ones(3)}.get(self.background, torch.zeros(3))
+
     def premultiplied(self, idx: torch.Tensor) -> torch.Tensor:
         x = self.images[idx.to(self.device)].float().div_(255.0)
         return torch.cat([x[:, :3] * x[:, 3:4], x[:, 3:4]], 1)

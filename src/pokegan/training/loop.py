@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from pokegan import __version__
+from pokegan.augment import Augmenter
 from pokegan.data import load_dataset
 from pokegan.errors import PokeganError
 from pokegan.models.base import get_family
@@ -92,8 +93,12 @@ def next_run_dir(root: Path, name: str) -> Path:
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, data: str, run_dir: Path, progress: str = "auto", log=None):
+    def __init__(self, cfg: TrainConfig, data: str, run_dir: Path, progress: str = "auto", log=None,
+                 evaluator=None):
         self.cfg, self.data_path, self.run_dir = cfg, str(data), Path(run_dir)
+        # evaluator(images uint8 (N, H, W, C)) -> dict of metrics; given by the caller (the CLI passes
+        # pokegan.metrics), so the training package never touches the evaluation network itself.
+        self.evaluator = evaluator
         self.progress_mode = progress
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.device = resolve_device(cfg.device)
@@ -109,6 +114,10 @@ class Trainer:
         self.feed = RealFeed(self.ds, cfg.background, self.device, cfg.seed, cfg.augment, cfg.aug_prob,
                              cfg.aug_rotate_deg, cfg.aug_shift, cfg.aug_zoom)
         self.family = get_family(cfg.family)(cfg, self.ds.size, self.feed.channels)
+        self.augment = Augmenter(cfg.diffaug, cfg.diffaug_p, cfg.ada_target, cfg.ada_kimg, cfg.ada_interval,
+                                 cfg.batch)
+        self.augment.fill = self.feed.fill()
+        self.family.augment = self.augment
         self.nets = {k: m.to(self.device) for k, m in self.family.build().items()}
         self.opts = self.family.optimizers()
         self.phases = self.family.phases()
@@ -135,7 +144,7 @@ class Trainer:
         return t
 
     @classmethod
-    def resume(cls, run_dir: str | Path, data: str | None = None, **overrides) -> "Trainer":
+    def resume(cls, run_dir: str | Path, data: str | None = None, evaluator=None, **overrides) -> "Trainer":
         run = Path(run_dir)
         state, weights, extra = ckpt.read(run)
         cfg = TrainConfig.from_dict(state["config"])
@@ -146,7 +155,7 @@ class Trainer:
         if limits:  # a new limit replaces the old set: `--kimg 2` alone means "until 2 kimg"
             cfg = replace(cfg, **{k: float(limits.get(k, 0.0)) for k in ("kimg", "epochs", "minutes")})
         t = cls(cfg, data or state["data"], run if (run / "config.json").exists() else ckpt.find(run).parent.parent,
-                progress=progress)
+                progress=progress, evaluator=evaluator)
         t.load(state, weights, extra)
         return t
 
@@ -172,7 +181,8 @@ class Trainer:
         train.update(feed_tensors)
         state = {**self.run_record(), "step": self.step, "nimg": self.nimg, "kimg": self.nimg / 1000,
                  "tick": self.tick, "rollbacks": self.rollbacks, "optimizers": opt_meta, "feed": feed_meta,
-                 "monitor": self.monitor.state(), "ema": self.G_ema is not None}
+                 "monitor": self.monitor.state(), "ema": self.G_ema is not None,
+                 "augment": self.augment.state()}
         ckpt.write(dest, weights, train, state)
 
     def load(self, state: dict, weights: dict, extra: dict) -> None:
@@ -187,6 +197,7 @@ class Trainer:
         ckpt.set_rng(extra)
         self.feed.load_state(state["feed"], extra)
         self.monitor.load_state(state["monitor"])
+        self.augment.load_state(state["augment"])
         self.step, self.nimg, self.tick = state["step"], state["nimg"], state["tick"]
         self.rollbacks = state.get("rollbacks", 0)
 
@@ -220,9 +231,15 @@ class Trainer:
         self.log(f"{self.stop_signal} received: finishing this step, saving a checkpoint, then stopping")
 
     def sample(self, z: torch.Tensor | None = None) -> torch.Tensor:
+        """Images from the fixed latents (or `z`), as `pokegan generate` makes them: eval mode, EMA if kept."""
         G = self.G_ema if self.G_ema is not None else self.G
-        with side_effect_free([G], self.device):
-            return G(self.fixed_z if z is None else z)
+        was_training = G.training
+        G.eval()
+        try:
+            with side_effect_free([G], self.device):
+                return G(self.fixed_z if z is None else z)
+        finally:
+            G.train(was_training)
 
     def run(self) -> dict:
         cfg = self.cfg
@@ -314,6 +331,8 @@ class Trainer:
                "img_per_sec": round(tick_nimg / max(tick_s, 1e-9), 2),
                "sec_per_kimg": round(tick_s / max(tick_nimg / 1000, 1e-9), 3),
                "peak_mem_mb": round(self._peak_mem_mb(), 1)}
+        if self.augment.active:
+            row["aug_p"] = round(self.augment.p, 4)
         warnings = self.monitor.update(row)
         if any(w["kind"] == "nonfinite" for w in warnings):
             self._write_row({**{k: (v if not isinstance(v, float) or math.isfinite(v) else str(v))
@@ -328,6 +347,8 @@ class Trainer:
             div = self._save_samples()
             row["diversity"] = round(div / max(self.real_div, 1e-8), 4)
             warnings += self.monitor.collapse(div, self.real_div, kimg)
+        if crossed(cfg.eval_every_kimg) and self.evaluator is not None:
+            row.update(self._evaluate())
         row["warnings"] = warnings
         for w in warnings:
             self.log(f"warning (kimg {w['kimg']}): {w['message']}")
@@ -340,6 +361,23 @@ class Trainer:
         if crossed(cfg.sample_every_kimg) and not final:
             self._pictures()
         self._show(bar, row)
+
+    def _evaluate(self) -> dict:
+        """Metrics of the current generator (eval mode, EMA if kept); appended to metrics.jsonl too."""
+        from pokegan.sampling import to_uint8
+
+        n = self.cfg.eval_num or len(self.ds)
+        z = self.family.sample_z(n, "cpu", generator=torch.Generator().manual_seed(self.cfg.seed + 3))
+        images = torch.cat([self.sample(z[i:i + 256].to(self.device)) for i in range(0, n, 256)])
+        t0 = time.perf_counter()
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            res = self.evaluator(to_uint8(images))
+        res = {"kimg": round(self.nimg / 1000, 4), **{k: v for k, v in res.items() if isinstance(v, (int, float))},
+               "eval_seconds": round(time.perf_counter() - t0, 1)}
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(res) + "\n")
+        self.log(f"kimg {res['kimg']:.1f}: " + ", ".join(f"{k} {res[k]:.4g}" for k in ("fid", "kid") if k in res))
+        return {f"eval_{k}": v for k, v in res.items() if k in ("fid", "kid", "precision", "recall", "near_copy_share")}
 
     def _save_samples(self) -> float:
         """The fixed-latent grid, as samples/kimgNNNNN.NN.png and samples/latest.png; returns its diversity."""

@@ -10,12 +10,7 @@ import torch
 
 from pokegan.data.show import grid
 from pokegan.paths import atomic_write_bytes
-
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Model outputs in [-1, 1], (B, C, H, W) -> uint8 (B, H, W, C)."""
-    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.permute(0, 2, 3, 1).cpu().numpy()
+from pokegan.sampling import to_uint8
 
 
 def save_grid(images: torch.Tensor, path: str | Path, cols: int | None = None) -> None:

@@ -1,0 +1,162 @@
+"""`pokegan generate`, `pokegan interpolate` and `pokegan export`: sprites and walks from a trained model."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+GEN_EXAMPLES = """examples:
+  pokegan generate --n 64 --seed 0 --out new/                      # the shipped pretrained model
+  pokegan generate runs/00000-fastgan-gen5-64 --n 16 --out new/ --palette 16 --scale 4
+  pokegan generate runs/00000-fastgan-gen5-64 --n 100000 --out many/ --no-png   # sheets only
+"""
+INTERP_EXAMPLES = """examples:
+  pokegan interpolate runs/00000-fastgan-gen5-64 --seeds 1 2 --steps 16 --out walk.gif
+  pokegan interpolate runs/00000-fastgan-gen5-64 --seeds 1 2 3 4 --steps 12 --out tour.gif --scale 4
+  pokegan interpolate runs/00002-aegan-gen5-64 --between pikachu bulbasaur --data data/gen5-64.data --out pb.gif
+"""
+
+
+def add_parser(sub) -> None:
+    g = sub.add_parser("generate", help="new sprites as PNGs, a grid and a sprite sheet",
+                       description="Generate new sprites from a run or checkpoint (the EMA generator when there "
+                                   "is one), or from the shipped pretrained model when no run is given.",
+                       epilog=GEN_EXAMPLES)
+    g.add_argument("model", nargs="?", help="run folder or checkpoint (default: the pretrained model)")
+    g.add_argument("--n", type=int, default=64, help="how many sprites (64)")
+    g.add_argument("--seed", type=int, default=0, help="same seed, same sprites")
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--truncation", type=float, default=1.0, help="< 1: safer, less varied sprites (1 = off)")
+    g.add_argument("--palette", type=int, default=0, help="reduce each sprite to K colours (pixel-art look)")
+    g.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscale factor for the files")
+    g.add_argument("--alpha-threshold", type=int, default=128,
+                   help="RGBA models: alpha at or above this is opaque, below is clear (no haze)")
+    g.add_argument("--type", dest="types", action="append", help="type conditioning (conditional models only)")
+    g.add_argument("--no-png", action="store_true", help="skip the individual PNGs (large N)")
+    g.add_argument("--batch", type=int, default=256, help="images per forward pass")
+    g.add_argument("--device", default="cpu")
+    g.set_defaults(func=run_generate, parser=g)
+
+    i = sub.add_parser("interpolate", help="a smooth walk between seeds (or two real Pokémon) as a GIF",
+                       description="Walk through latent space between seeds, or between two real Pokémon with an "
+                                   "aegan model (encode both, interpolate, decode). Writes an animated GIF and a "
+                                   "strip PNG beside it.", epilog=INTERP_EXAMPLES)
+    i.add_argument("model", nargs="?", help="run folder or checkpoint (default: the pretrained model)")
+    i.add_argument("--seeds", type=int, nargs="+", help="two or more seeds to walk through")
+    i.add_argument("--between", nargs=2, metavar=("A", "B"), help="two Pokémon (names or dataset file names)")
+    i.add_argument("--data", help="the dataset to find --between sprites in")
+    i.add_argument("--steps", type=int, default=16, help="frames per leg, endpoints included (16)")
+    i.add_argument("--mode", choices=["slerp", "lerp"], default="slerp",
+                   help="slerp stays on the Gaussian shell (default); lerp is a straight line")
+    i.add_argument("--out", required=True, help="the GIF to write (a strip PNG goes beside it)")
+    i.add_argument("--scale", type=int, default=2, help="nearest-neighbour upscale of the frames (2)")
+    i.add_argument("--duration", type=int, default=80, help="milliseconds per frame")
+    i.add_argument("--device", default="cpu")
+    i.set_defaults(func=run_interpolate, parser=i)
+
+    e = sub.add_parser("export", help="a small inference-only copy of a run's generator (fp16 safetensors)",
+                       description="Write a run's generator (EMA if kept) as fp16 safetensors + state.json, "
+                                   "loadable by `pokegan generate DIR` and `load_generator(DIR)`.")
+    e.add_argument("model", help="run folder or checkpoint")
+    e.add_argument("--out", required=True, help="folder to write")
+    e.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    e.set_defaults(func=run_export, parser=e)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from pokegan.errors import PokeganError
+    from pokegan.export import check_output_dir, clean_alpha, reduce_palette, save_png, save_sheet, upscale
+    from pokegan.data.show import grid
+    from pokegan.sampling import check_count, load_generator
+
+    check_count(args.n)
+    if args.batch < 1:
+        raise PokeganError(f"--batch {args.batch}: must be at least 1")
+    g = load_generator(args.model, device=args.device)
+    if args.types:
+        g.generate(n=1, types=args.types)  # raises a clear error for unconditional models
+    out = check_output_dir(args.out)
+    digits = max(4, len(str(args.n - 1)))
+    if not 0 < args.truncation <= 2:
+        raise PokeganError(f"--truncation {args.truncation} must be in (0, 2]")
+    z = g.latents(args.n, args.seed) * args.truncation
+    chunk = max(args.batch, 1024)
+    kept = []  # the first up-to-4096 sprites go on the grid and the sheet
+    for start in range(0, args.n, chunk):  # large N: generate, finish and write in chunks
+        arr = g.arrays_from(z[start:start + chunk], args.batch)
+        for j, img in enumerate(arr):
+            if img.shape[-1] == 4:
+                img = clean_alpha(img, args.alpha_threshold)
+            if args.palette:
+                img = reduce_palette(img, args.palette)
+            if not args.no_png:
+                save_png(upscale(img, args.scale), out / f"{start + j:0{digits}d}.png")
+            if len(kept) < 4096:
+                kept.append(img)
+    imgs = np.stack(kept)
+    cols = int(np.ceil(np.sqrt(min(len(imgs), 256))))
+    sheet_grid = grid(imgs[:256], cols, bg=(255, 255, 255))
+    big = sheet_grid.resize((sheet_grid.width * max(1, args.scale), sheet_grid.height * max(1, args.scale)), 0)
+    save_png(np.asarray(big), out / "grid.png")
+    names = [f"{i:0{digits}d}" for i in range(len(imgs))]
+    meta = {"model": str(g.source), "family": g.family, "seed": args.seed, "truncation": args.truncation,
+            "palette": args.palette, "alpha_threshold": args.alpha_threshold if g.channels == 4 else None}
+    save_sheet(imgs, out / "sheet.png", out / "sheet.json", names, meta)
+    print(f"wrote {args.n if not args.no_png else 0} sprites ({g.resolution}x{g.resolution}"
+          f"{' RGBA' if g.channels == 4 else ''}{f', x{args.scale}' if args.scale > 1 else ''}) to {out}/, "
+          f"grid.png, sheet.png + sheet.json ({len(imgs)} frames)")
+    return 0
+
+
+def run_interpolate(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from pokegan.errors import PokeganError
+    from pokegan.export import gif_bytes, save_png, upscale
+    from pokegan.interpolate import find_sprite, walk
+    from pokegan.paths import atomic_write_bytes
+    from pokegan.sampling import load_generator, to_uint8
+
+    if args.steps < 2 or args.steps > 1000:
+        raise PokeganError(f"--steps {args.steps}: give 2 to 1000 frames per leg")
+    g = load_generator(args.model, device=args.device)
+    if args.between:
+        if not args.data:
+            raise PokeganError("--between needs --data DATASET to find the two Pokémon in")
+        from pokegan.data import load_dataset
+        from pokegan.training.feed import to_model_space
+
+        ds = load_dataset(args.data)
+        idx = [find_sprite(ds, q) for q in args.between]
+        x = torch.from_numpy(ds.images[idx]).permute(0, 3, 1, 2).float() / 255
+        x = torch.cat([x[:, :3] * x[:, 3:], x[:, 3:]], 1)
+        keys = g.encode(to_model_space(x, g.background if g.background != "random" else "white"))
+        label = " -> ".join(ds.labels[i]["file"] for i in idx)
+    else:
+        if not args.seeds or len(args.seeds) < 2:
+            raise PokeganError("give --seeds A B [C ...] (two or more), or --between A B with an aegan model")
+        keys = torch.cat([g.latents(1, s) for s in args.seeds])
+        label = " -> ".join(f"seed {s}" for s in args.seeds)
+    z = walk(keys, args.steps, args.mode)
+    frames = to_uint8(g.decode(z))
+    frames = [upscale(f, args.scale) for f in frames]
+    out = Path(args.out)
+    if out.suffix.lower() != ".gif":
+        raise PokeganError(f"{out}: the output must be a .gif (a strip .png is written beside it)")
+    atomic_write_bytes(out, gif_bytes(frames, args.duration))
+    save_png(np.concatenate(frames, axis=1), out.with_suffix(".png"))
+    print(f"wrote {out} ({len(frames)} frames, {label}) and {out.with_suffix('.png')}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from pokegan.sampling import export_generator
+
+    out = export_generator(args.model, args.out, half=not args.fp32)
+    size = sum(p.stat().st_size for p in Path(out).iterdir())
+    print(f"wrote {out} ({size / 2**20:.1f} MB); use it with `pokegan generate {out}`")
+    print(json.dumps({"weights": str(Path(out) / "weights.safetensors")}))
+    return 0

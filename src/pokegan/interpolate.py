@@ -1,0 +1,61 @@
+"""Latent walks: spherical (or linear) interpolation through a list of key latents, and finding a real
+sprite in a dataset by Pokémon name or file name (for AEGAN's encode-interpolate-decode)."""
+from __future__ import annotations
+
+import torch
+
+from pokegan.data import Dataset
+from pokegan.errors import PokeganError
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation between latents a and b (z,), at fractions t (T,) -> (T, z).
+
+    Gaussian latents live near a shell; a straight line between two of them passes through the
+    low-norm middle, which the generator rarely saw, so slerp gives evener walks (White 2016).
+    """
+    na, nb = a.norm(), b.norm()
+    cos = torch.clamp((a @ b) / (na * nb + 1e-12), -1.0, 1.0)
+    omega = torch.acos(cos)
+    if omega.abs() < 1e-6:  # (nearly) the same direction: a straight line is the same thing
+        return lerp(a, b, t)
+    so = torch.sin(omega)
+    w_a = torch.sin((1 - t) * omega) / so
+    w_b = torch.sin(t * omega) / so
+    return w_a[:, None] * a[None] + w_b[:, None] * b[None]
+
+
+def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    return (1 - t)[:, None] * a[None] + t[:, None] * b[None]
+
+
+def walk(keys: torch.Tensor, steps: int, mode: str = "slerp") -> torch.Tensor:
+    """Latents visiting keys[0], keys[1], ... with `steps` frames per leg, endpoints exact and not repeated."""
+    f = slerp if mode == "slerp" else lerp
+    t = torch.linspace(0, 1, steps, dtype=keys.dtype)
+    legs = []
+    for i in range(len(keys) - 1):
+        leg = f(keys[i], keys[i + 1], t)
+        leg[0], leg[-1] = keys[i], keys[i + 1]  # exact endpoints, free of rounding
+        legs.append(leg if i == 0 else leg[1:])
+    return torch.cat(legs)
+
+
+def find_sprite(ds: Dataset, query: str) -> int:
+    """Index of a sprite by Pokémon name (normal colouring, first frame preferred) or by file name."""
+    q = query.lower().strip()
+    by_name = [i for i, lab in enumerate(ds.labels) if (lab.get("name") or "").lower() == q]
+    if by_name:
+        by_name.sort(key=lambda i: (bool(ds.labels[i].get("shiny")), ds.labels[i].get("form") is not None,
+                                    ds.labels[i].get("frame", 0)))
+        return by_name[0]
+    by_file = [i for i, lab in enumerate(ds.labels)
+               if lab.get("file", "").lower() == q or lab.get("file", "").lower().endswith("/" + q)]
+    if by_file:
+        return by_file[0]
+    import difflib
+
+    names = sorted({lab.get("name") for lab in ds.labels if lab.get("name")})
+    close = difflib.get_close_matches(q, names, n=3)
+    raise PokeganError(f"no sprite named {query!r} in {ds.path}" + (f"; did you mean {', '.join(close)}?" if close
+                                                                     else "; give a Pokémon name or a file name"))

@@ -1,0 +1,176 @@
+"""FastGAN-lite: a small-data, small-compute GAN (Liu, Zhu, Song, Elgammal 2021, "Towards Faster and
+Stabilized GAN Training for High-fidelity Few-shot Image Synthesis"; reference:
+github.com/odegeasslin/FastGAN-pytorch), sized for a laptop CPU.
+
+Why this family for ~1,500 sprites on 2 cores: FastGAN was designed for 100-1,000 images and a single
+GPU-day, and its parts each attack a failure the reports hit.
+- Generator: nearest up-sampling + 3x3 convs with GLU gates and batch norm (no transposed-conv
+  checkerboards); skip-layer excitation (SLE) lets the 4x4 and 8x8 features gate channels at 8x the
+  resolution, a cheap global path that keeps shapes coherent.
+- Discriminator: spectral norm everywhere, residual down-blocks (strided conv path + pooled 1x1 path),
+  patch logits, and a self-supervised decoder that must reconstruct the real image from D's 8x8
+  features (here with L1 instead of LPIPS, which would need downloaded weights). A D that has to describe
+  reals cannot simply memorise them: this is FastGAN's answer to the discriminator that wins too fast.
+- Hinge loss; DiffAugment (colour, translation, cutout) on everything D sees, or ADA; an EMA generator.
+Widths are min(w_max, base * 64 / side): at 64x64 with the defaults, 256 at 4x4 down to 32 at 64x64,
+about the DCGAN tutorial's cost per image. Works from 32 to 256 pixels, RGB or RGBA.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from pokegan.models.base import Family, Phase, check_power_of_two, register_family
+
+
+def sn_conv(cin: int, cout: int, k: int, stride: int = 1, pad: int = 0, bias: bool = False) -> nn.Module:
+    return spectral_norm(nn.Conv2d(cin, cout, k, stride, pad, bias=bias))
+
+
+class GLU(nn.Module):
+    def forward(self, x):
+        a, b = x.chunk(2, dim=1)
+        return a * torch.sigmoid(b)
+
+
+def up_block(cin: int, cout: int, double: bool) -> nn.Sequential:
+    layers = [nn.Upsample(scale_factor=2, mode="nearest"), sn_conv(cin, cout * 2, 3, 1, 1), nn.BatchNorm2d(cout * 2), GLU()]
+    if double:  # FastGAN's "comp" blocks: a second conv at the same size
+        layers += [sn_conv(cout, cout * 2, 3, 1, 1), nn.BatchNorm2d(cout * 2), GLU()]
+    return nn.Sequential(*layers)
+
+
+class SLE(nn.Module):
+    """Skip-layer excitation: a low-resolution feature map gates the channels of a high-resolution one."""
+
+    def __init__(self, c_low: int, c_high: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.AdaptiveAvgPool2d(4), sn_conv(c_low, c_high, 4), nn.SiLU(),
+                                  sn_conv(c_high, c_high, 1), nn.Sigmoid())
+
+    def forward(self, low, high):
+        return high * self.body(low)
+
+
+def widths(resolution: int, base: int, w_max: int) -> dict[int, int]:
+    out, r = {}, 4
+    while r <= resolution:
+        out[r] = max(8, min(w_max, base * 64 // r))
+        r *= 2
+    return out
+
+
+class FastGenerator(nn.Module):
+    def __init__(self, z_dim: int, resolution: int, channels: int, base: int = 32, w_max: int = 256):
+        super().__init__()
+        check_power_of_two("fastgan", resolution, lo=32)
+        self.w = widths(resolution, base, w_max)
+        res = sorted(self.w)
+        self.init = nn.Sequential(spectral_norm(nn.ConvTranspose2d(z_dim, self.w[4] * 2, 4, 1, 0, bias=False)),
+                                  nn.BatchNorm2d(self.w[4] * 2), GLU())
+        self.ups = nn.ModuleDict({str(r): up_block(self.w[r // 2], self.w[r], double=(r // 2) in (8, 32, 128))
+                                  for r in res[1:]})
+        self.sle_pairs = [(r, 8 * r) for r in res if 8 * r <= resolution and r <= 16]
+        self.sles = nn.ModuleDict({str(hi): SLE(self.w[lo], self.w[hi]) for lo, hi in self.sle_pairs})
+        self.to_rgb = sn_conv(self.w[resolution], channels, 3, 1, 1, bias=True)
+
+    def forward(self, z):  # (B, z) -> (B, C, R, R) in [-1, 1]
+        feats = {4: self.init(z.view(z.shape[0], -1, 1, 1))}
+        r = 4
+        for key, up in self.ups.items():
+            r = int(key)
+            h = up(feats[r // 2])
+            if key in self.sles:
+                h = self.sles[key](feats[r // 8], h)
+            feats[r] = h
+        return torch.tanh(self.to_rgb(feats[r]))
+
+
+class DownBlock(nn.Module):
+    """FastGAN's DownBlockComp: a strided conv path and a pooled 1x1 path, averaged."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.main = nn.Sequential(sn_conv(cin, cout, 4, 2, 1), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, True),
+                                  sn_conv(cout, cout, 3, 1, 1), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, True))
+        self.direct = nn.Sequential(nn.AvgPool2d(2), sn_conv(cin, cout, 1), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, True))
+
+    def forward(self, x):
+        return (self.main(x) + self.direct(x)) / 2
+
+
+class FastDiscriminator(nn.Module):
+    def __init__(self, resolution: int, channels: int, base: int = 32, w_max: int = 256):
+        super().__init__()
+        check_power_of_two("fastgan", resolution, lo=32)
+        w = widths(resolution, base, w_max)
+        self.from_rgb = nn.Sequential(sn_conv(channels, w[resolution // 2], 4, 2, 1), nn.LeakyReLU(0.2, True))
+        downs, r = [], resolution // 2
+        while r > 8:
+            downs.append(DownBlock(w[r], w[r // 2]))
+            r //= 2
+        self.downs = nn.Sequential(*downs)
+        c8 = w[8]
+        self.logits = nn.Sequential(sn_conv(c8, c8, 1), nn.BatchNorm2d(c8), nn.LeakyReLU(0.2, True),
+                                    sn_conv(c8, 1, 4))           # 8x8 -> 5x5 patch logits
+        self.decoder = nn.Sequential(                           # 8x8 features -> 32x32 image
+            nn.Upsample(scale_factor=2), sn_conv(c8, 64, 3, 1, 1), nn.BatchNorm2d(64), GLU(),
+            nn.Upsample(scale_factor=2), sn_conv(32, 32, 3, 1, 1), nn.BatchNorm2d(32), GLU(),
+            sn_conv(16, channels, 3, 1, 1, bias=True), nn.Tanh())
+
+    def forward(self, x, decode: bool = False):  # (B, C, R, R) -> (B,) [and (B, C, 32, 32)]
+        f8 = self.downs(self.from_rgb(x))
+        out = self.logits(f8).mean(dim=(1, 2, 3))
+        return (out, self.decoder(f8)) if decode else out
+
+
+@dataclass
+class FastGANOptions:
+    g_base: int = 32        # widths min(w_max, base * 64 / side)
+    d_base: int = 32
+    w_max: int = 256
+    rec_weight: float = 1.0  # the self-supervised reconstruction loss on reals
+
+
+@register_family("fastgan")
+class FastGAN(Family):
+    Options = FastGANOptions
+    d_output = "score"      # hinge: patch logits, real > 0
+    paper = "Liu et al. 2021 (FastGAN) with DiffAugment (Zhao et al. 2020) and EMA"
+
+    def build(self):
+        o = self.opts
+        self.nets = {"G": FastGenerator(self.z_dim, self.resolution, self.channels, o.g_base, o.w_max),
+                     "D": FastDiscriminator(self.resolution, self.channels, o.d_base, o.w_max)}
+        return self.nets
+
+    def optimizers(self):
+        c = self.cfg
+        return {"G": self.adam(self.nets["G"].parameters(), c.lr_g, c.betas_g),
+                "D": self.adam(self.nets["D"].parameters(), c.lr_d, c.betas_d)}
+
+    def d_loss(self, real):
+        D = self.nets["D"]
+        with torch.no_grad():
+            fake = self.nets["G"](self.sample_z(real.shape[0], real.device))
+        real_aug = self.augment(real)
+        real_out, rec = D(real_aug, decode=True)
+        self.augment.observe(real_out)
+        fake_out = self.disc(fake)
+        hinge = F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
+        rec_loss = F.l1_loss(rec, F.adaptive_avg_pool2d(real_aug, rec.shape[-1]))
+        return hinge + self.opts.rec_weight * rec_loss, {
+            "loss_d": hinge, "rec": rec_loss, "d_real": real_out.mean(), "d_fake": fake_out.mean()}
+
+    def g_loss(self, _real):
+        G = self.nets["G"]
+        out = self.disc(G(self.sample_z(self.cfg.batch, next(G.parameters()).device)))
+        loss = -out.mean()
+        return loss, {"loss_g": loss, "d_fake_g": out.mean()}
+
+    def phases(self):
+        return [Phase("D", "D", self.d_loss, counts_kimg=True), Phase("G", "G", self.g_loss, uses_real=False)]

@@ -1,0 +1,154 @@
+"""`pokegan report`: one self-contained HTML file for a run, readable offline.
+
+Configuration, loss curves, D(x) and D(G(z)), health warnings with the kimg they happened at, FID/KID
+over time (when measured), the evolution of the fixed-latent samples as an animated GIF (as report 003
+showed), and generated sprites beside their nearest real sprites (pixel space). Every picture is embedded
+as a base64 data URI; plots are matplotlib.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pokegan.errors import PokeganError
+from pokegan.training.plots import read_stats
+
+
+def _uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def _fig_png(fig) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _plot(rows: list[dict], series: list[tuple[str, str]], title: str, ylabel: str = "") -> bytes | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = [(k, label, [(r["kimg"], r[k]) for r in rows if isinstance(r.get(k), (int, float))]) for k, label in series]
+    pts = [p for p in pts if p[2]]
+    if not pts:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    for _, label, xy in pts:
+        ax.plot([x for x, _ in xy], [y for _, y in xy], label=label, marker="o" if len(xy) < 30 else None)
+    ax.set_xlabel("kimg")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    for r in rows:
+        if r.get("warnings"):
+            ax.axvline(r["kimg"], color="red", alpha=0.25, lw=1)
+    fig.tight_layout()
+    return _fig_png(fig)
+
+
+def evolution_gif(run: Path, max_frames: int = 60) -> bytes | None:
+    from PIL import Image
+
+    from pokegan.export import gif_bytes
+
+    shots = sorted(p for p in (run / "samples").glob("kimg*.png"))
+    if not shots:
+        return None
+    if len(shots) > max_frames:
+        pick = np.linspace(0, len(shots) - 1, max_frames).round().astype(int)
+        shots = [shots[i] for i in sorted(set(pick))]
+    frames = [np.asarray(Image.open(p).convert("RGB")) for p in shots]
+    h, w = frames[-1].shape[:2]
+    frames = [f if f.shape[:2] == (h, w) else np.asarray(Image.fromarray(f).resize((w, h))) for f in frames]
+    return gif_bytes(frames, duration_ms=250)
+
+
+def nearest_real_png(run: Path, n: int = 16) -> tuple[bytes | None, str]:
+    """Generated sprites beside their nearest real sprites (pixel L2), or a note saying why not."""
+    from pokegan.data import load_dataset
+    from pokegan.data.show import grid
+    from pokegan.metrics.evaluate import as_rgb, real_rgb
+    from pokegan.metrics.novelty import nearest
+    from pokegan.sampling import load_generator
+
+    cfg = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
+    data = cfg.get("data")
+    if not data or not Path(data).exists():
+        return None, f"dataset {data!r} not found; nearest real sprites not shown"
+    ds = load_dataset(data)
+    g = load_generator(run)
+    gen = as_rgb(g.arrays(n, seed=0), ds)
+    real = real_rgb(ds)
+    _, idx = nearest(gen.reshape(n, -1).astype(np.float32) / 255, real.reshape(len(real), -1).astype(np.float32) / 255)
+    pairs = np.stack([x for i in range(n) for x in (gen[i], real[idx[i]])])
+    img = grid(pairs, 8)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue(), f"seed 0, first {n} sprites (left) and their nearest of {len(ds)} real sprites (right)"
+
+
+def build_report(run_dir: str | Path) -> str:
+    run = Path(run_dir)
+    if not (run / "stats.jsonl").exists() and not (run / "config.json").exists():
+        raise PokeganError(f"{run}: not a run folder (no config.json or stats.jsonl); give a folder made by "
+                           "`pokegan train`")
+    cfg = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
+    rows = read_stats(run / "stats.jsonl")
+    metrics = read_stats(run / "metrics.jsonl")
+    warnings = [w for r in rows for w in r.get("warnings", [])]
+    last = rows[-1] if rows else {}
+    parts = [f"<h1>pokegan run: {html.escape(run.name)}</h1>",
+             f"<p>{html.escape(str(cfg.get('family', '?')))} (preset {html.escape(str(cfg.get('config', {}).get('preset')))}), "
+             f"{cfg.get('resolution', '?')}x{cfg.get('resolution', '?')}, {cfg.get('num_images', '?')} images on "
+             f"{html.escape(str(cfg.get('background', '?')))}; reached kimg {last.get('kimg', 0)} at step "
+             f"{last.get('step', 0)}; {last.get('img_per_sec', '?')} img/s in the last tick.</p>"]
+
+    def img(data: bytes | None, mime: str, alt: str) -> str:
+        return f'<img alt="{html.escape(alt)}" src="{_uri(data, mime)}">' if data else f"<p><em>{html.escape(alt)}: no data yet</em></p>"
+
+    parts.append("<h2>Losses</h2>" + img(_plot(rows, [("loss_d", "loss_d"), ("loss_g", "loss_g")], "losses"),
+                                         "image/png", "loss curves"))
+    parts.append("<h2>Discriminator outputs</h2>" + img(_plot(rows, [
+        ("d_real", "D(x)"), ("d_fake", "D(G(z)) in D step"), ("d_fake_g", "D(G(z)) before G step"),
+        ("d_fake_after_g", "D(G(z)) after G step")], "D(x) and D(G(z))"), "image/png", "D(x) and D(G(z))"))
+    parts.append("<h2>Health warnings</h2>")
+    if warnings:
+        parts.append("<table><tr><th>kimg</th><th>kind</th><th>message</th></tr>" + "".join(
+            f"<tr><td>{w['kimg']}</td><td>{html.escape(w['kind'])}</td><td>{html.escape(w['message'])}</td></tr>"
+            for w in warnings) + "</table>")
+    else:
+        parts.append("<p>None: no discriminator win, divergence, NaN or mode collapse was detected.</p>")
+    parts.append("<h2>FID and KID over time</h2>")
+    if metrics:
+        parts.append(img(_plot(metrics, [("fid", "FID"), ("floor_fid", "real-vs-real floor")], "FID"), "image/png", "FID"))
+        parts.append(img(_plot(metrics, [("kid", "KID"), ("floor_kid", "floor")], "KID"), "image/png", "KID"))
+    else:
+        parts.append("<p><em>Not measured during this run (train with --eval-every-kimg N, or run "
+                     "<code>pokegan eval</code>).</em></p>")
+    parts.append("<h2>Fixed-latent samples over training</h2>" + img(evolution_gif(run), "image/gif", "sample evolution"))
+    try:
+        nn_png, note = nearest_real_png(run)
+    except PokeganError as e:
+        nn_png, note = None, str(e)
+    parts.append("<h2>New sprites beside their nearest real sprites</h2>" + img(nn_png, "image/png", note)
+                 + f"<p>{html.escape(note)}</p>")
+    flat = cfg.get("config", {})
+    parts.append("<h2>Configuration</h2><table>" + "".join(
+        f"<tr><td>{html.escape(str(k))}</td><td><code>{html.escape(json.dumps(v))}</code></td></tr>"
+        for k, v in sorted(flat.items())) + "</table>")
+    style = ("body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}img{max-width:100%;"
+             "image-rendering:pixelated}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;"
+             "font-size:13px;text-align:left}")
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pokegan report: "
+            f"{html.escape(run.name)}</title><style>{style}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")

@@ -1,0 +1,148 @@
+"""Generation, export, interpolation, the Python API and the HTML report, on a tiny trained model."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pokegan.errors import PokeganError
+from pokegan.export import clean_alpha, reduce_palette, sprite_sheet
+from pokegan.interpolate import walk
+from pokegan.sampling import load_generator
+from pokegan.training.loop import Trainer
+
+from conftest import tiny_config
+
+CLI = [sys.executable, "-m", "pokegan.cli.main"]
+
+
+@pytest.fixture
+def trained(tiny_data, tmp_path):
+    """A tiny dcgan trained a few steps on transparent sprites (4-channel output), with EMA."""
+    t = Trainer.new(tiny_config("dcgan", background="transparent", ema_kimg=0.05), str(tiny_data), tmp_path / "runs",
+                    progress="quiet", log=lambda m: None)
+    t.run()
+    return t.run_dir
+
+
+def test_generation_is_reproducible_and_batch_independent(trained):
+    g = load_generator(trained)
+    assert g.channels == 4 and g.G.training is False
+    a = g.arrays(10, seed=3)
+    b = g.arrays(10, seed=3, batch=3)
+    assert np.array_equal(a, b) and a.shape == (10, 32, 32, 4)
+    assert not np.array_equal(a, g.arrays(10, seed=4))
+    assert np.array_equal(g.arrays(4, seed=3), a[:4])  # image i depends on the seed alone
+    with pytest.raises(PokeganError):
+        g.arrays(0)
+    with pytest.raises(PokeganError, match="not type-conditioned"):
+        g.generate(2, types=["fire"])
+
+
+def test_alpha_and_palette_limits():
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (16, 16, 4), dtype=np.uint8)
+    c = clean_alpha(img, 128)
+    assert set(np.unique(c[..., 3])) <= {0, 255}
+    assert (c[c[..., 3] == 0, :3] == 0).all()
+    p = reduce_palette(c, 6)
+    visible = p[p[..., 3] > 0][:, :3]
+    assert len({tuple(v) for v in visible}) <= 6
+    assert np.array_equal(p[..., 3], c[..., 3])
+
+
+def test_sprite_sheet_index_matches_sheet():
+    imgs = np.random.default_rng(1).integers(0, 256, (7, 8, 8, 4), dtype=np.uint8)
+    sheet, index = sprite_sheet(imgs, 3, [f"s{i}" for i in range(7)])
+    assert sheet.shape == (24, 24, 4) and index["count"] == 7
+    for i, fr in enumerate(index["frames"]):
+        assert np.array_equal(sheet[fr["y"]:fr["y"] + fr["h"], fr["x"]:fr["x"] + fr["w"]], imgs[i])
+
+
+def test_interpolation_endpoints_equal_generator_outputs(trained):
+    g = load_generator(trained)
+    keys = torch.cat([g.latents(1, 1), g.latents(1, 2)])
+    z = walk(keys, 16, "slerp")
+    assert z.shape == (16, g.z_dim)
+    frames = g.decode(z)
+    ends = g.decode(keys)
+    assert torch.equal(frames[0], ends[0]) and torch.equal(frames[-1], ends[1])
+    mid_norm = z[8].norm()
+    assert abs(mid_norm - keys.norm(dim=1).mean()) < 0.2 * mid_norm  # slerp keeps the norm (lerp would not)
+
+
+def test_cli_generate_interpolate_report_and_api(trained, tmp_path):
+    out = tmp_path / "sprites"
+    r = subprocess.run(CLI + ["generate", str(trained), "--n", "12", "--seed", "0", "--out", str(out),
+                              "--palette", "8", "--scale", "2"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    pngs = sorted(out.glob("0*.png"))
+    assert len(pngs) == 12 and (out / "grid.png").exists()
+    im = Image.open(pngs[0])
+    assert im.mode == "RGBA" and im.size == (64, 64)
+    assert set(np.unique(np.asarray(im)[..., 3])) <= {0, 255}
+    index = json.loads((out / "sheet.json").read_text())
+    assert index["count"] == 12 and index["image"] == "sheet.png"
+    again = tmp_path / "again"
+    subprocess.run(CLI + ["generate", str(trained), "--n", "12", "--seed", "0", "--out", str(again), "--palette",
+                          "8", "--scale", "2"], check=True, capture_output=True)
+    assert all(a.read_bytes() == (again / a.name).read_bytes() for a in pngs)  # same seed, same files
+
+    gif = tmp_path / "walk.gif"
+    r = subprocess.run(CLI + ["interpolate", str(trained), "--seeds", "1", "2", "--steps", "16", "--out", str(gif)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(gif).n_frames == 16 and gif.with_suffix(".png").exists()
+
+    page = tmp_path / "report.html"
+    r = subprocess.run(CLI + ["report", str(trained), "--out", str(page)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    text = page.read_text()
+
+    class Check(HTMLParser):
+        imgs, stack = [], []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                self.imgs.append(dict(attrs)["src"])
+
+    c = Check()
+    c.feed(text)
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    assert len(c.imgs) >= 4 and all(s.startswith("data:image/") for s in c.imgs)  # embedded, offline
+    assert "http://" not in text and "https://" not in text
+
+    r = subprocess.run([sys.executable, "-c", f"from pokegan import load_generator; g = load_generator({str(trained)!r}); "
+                        "print(len(g.generate(n=4, seed=0)))"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "4"
+
+
+def test_bad_inputs_are_clear(trained, tmp_path):
+    r = subprocess.run(CLI + ["generate", str(trained), "--n", "0", "--out", str(tmp_path / "x")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "between 1 and" in r.stderr
+    r = subprocess.run(CLI + ["generate", str(tmp_path / "nope"), "--n", "2", "--out", str(tmp_path / "x")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "no checkpoint" in r.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    r = subprocess.run(CLI + ["generate", str(trained), "--n", "2", "--out", str(blocker / "sub")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "cannot write" in r.stderr
+    state = trained / "checkpoints" / "latest" / "state.json"
+    s = json.loads(state.read_text())
+    s["family"] = "wgan-gp"
+    s["config"]["family"] = "wgan-gp"
+    s["config"]["options"] = {}
+    state.write_text(json.dumps(s))
+    with pytest.raises(PokeganError, match="do not fit"):
+        load_generator(trained)
+    state.write_text("{not json")
+    with pytest.raises(PokeganError, match="unreadable checkpoint"):
+        load_generator(trained)

@@ -1,0 +1,154 @@
+"""Metrics against hand computations and constructed cases; the Inception network offline; eval CLI."""
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pokegan.metrics.fid import fid, frechet_distance, stats
+from pokegan.metrics.kid import kid, mmd2_unbiased
+from pokegan.metrics.novelty import novelty
+from pokegan.metrics.precision_recall import precision_recall
+
+
+def test_fid_of_a_set_with_itself_is_zero():
+    x = np.random.default_rng(0).normal(size=(300, 16))
+    assert abs(fid(x, x)) < 1e-8
+
+
+def test_fid_matches_hand_computation_for_diagonal_gaussians():
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    v1, v2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
+    hand = ((mu1 - mu2) ** 2).sum() + (v1 + v2 - 2 * np.sqrt(v1 * v2)).sum()  # 5 + (1 + 1 + 4) = 11
+    assert frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2)) == pytest.approx(hand, abs=1e-9)
+    assert hand == pytest.approx(11.0)
+
+
+def test_fid_matches_pytorch_fid_formula_with_scipy_sqrtm():
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(500, 32))
+    b = rng.normal(size=(400, 32)) @ rng.normal(size=(32, 32)) * 0.3 + 0.5
+    m1, s1 = stats(a)
+    m2, s2 = stats(b)
+    covmean, _ = scipy_linalg.sqrtm(s1.dot(s2), disp=False)  # pytorch-fid's calculate_frechet_distance
+    ref = ((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real)
+    assert fid(a, b) == pytest.approx(ref, rel=1e-7)
+
+
+def test_kid_unbiased_against_hand_computation():
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    y = np.array([[0.0, 0.0], [2.0, 0.0]])
+    k = lambda a, b: (a @ b / 2 + 1) ** 3
+    xx = sum(k(x[i], x[j]) for i in range(3) for j in range(3) if i != j) / 6
+    yy = (k(y[0], y[1]) + k(y[1], y[0])) / 2
+    xy = sum(k(a, b) for a in x for b in y) / 6
+    assert mmd2_unbiased(x, y) == pytest.approx(xx + yy - 2 * xy)
+    rng = np.random.default_rng(2)
+    same = rng.normal(size=(400, 8))
+    other = rng.normal(size=(400, 8))
+    assert abs(kid(same, other, subsets=20, subset_size=200)[0]) < 0.02   # same distribution: ~0
+    assert kid(same, other + 1.0, subsets=20, subset_size=200)[0] > 0.1
+
+
+def test_precision_recall_constructed_cases():
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(500, 2))
+    p, r = precision_recall(real, rng.normal(size=(500, 2)))
+    assert p > 0.8 and r > 0.8
+    p, r = precision_recall(real, rng.normal(size=(500, 2)) + 20)   # all fakes far away
+    assert p == 0.0 and r == 0.0
+    p, r = precision_recall(real, rng.normal(size=(500, 2)) * 0.1)  # good but collapsed: precise, no recall
+    assert p > 0.95 and r < 0.4
+
+
+def test_novelty_flags_planted_copies():
+    rng = np.random.default_rng(4)
+    train_f, train_px = rng.normal(size=(200, 16)), rng.uniform(size=(200, 48))
+    new_f, new_px = rng.normal(size=(100, 16)), rng.uniform(size=(100, 48))
+    clean = novelty(new_f, train_f, new_px, train_px)
+    copies = np.arange(30)
+    gen_f, gen_px = new_f.copy(), new_px.copy()
+    gen_f[:30] = train_f[copies] + 1e-3
+    gen_px[:30] = train_px[copies] + 1e-3
+    planted = novelty(gen_f, train_f, gen_px, train_px)
+    assert clean.near_copy_share < 0.05
+    assert planted.near_copy_share == pytest.approx(0.3, abs=0.03)
+    assert (planted.nearest_px[:30] == copies).all()
+
+
+def test_training_never_imports_the_evaluation_network():
+    src = Path(__file__).parent.parent / "src" / "pokegan"
+    for pkg in ("training", "models", "augment"):
+        for f in (src / pkg).rglob("*.py"):
+            for node in ast.walk(ast.parse(f.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                assert not any(n.startswith("pokegan.metrics") for n in names), f"{f} imports {names}"
+
+
+@pytest.fixture(scope="module")
+def inception():
+    from pokegan.metrics.inception import InceptionFeatures
+
+    return InceptionFeatures(batch=8)
+
+
+def test_inception_loads_offline_and_gives_2048_features(inception):
+    imgs = np.random.default_rng(5).integers(0, 256, size=(3, 32, 32, 3), dtype=np.uint8)
+    f = inception(imgs)
+    assert f.shape == (3, 2048) and f.dtype == np.float64 and np.isfinite(f).all()
+    assert (f >= 0).all() and f.std() > 0  # pool features after ReLU, and not constant
+    assert np.allclose(inception(imgs[:1]), f[:1], atol=1e-4)  # batch-independent
+
+
+def test_eval_cli_end_to_end(tiny_data, tmp_path):
+    from pokegan.data import load_dataset
+
+    ds = load_dataset(tiny_data)
+    folder = tmp_path / "gen"
+    folder.mkdir()
+    from PIL import Image
+
+    for i in range(6):  # six training sprites, saved as if generated
+        Image.fromarray(ds.images[i], "RGBA").save(folder / f"copy{i}.png")
+    out = tmp_path / "out.json"
+    r = subprocess.run([sys.executable, "-m", "pokegan.cli.main", "eval", str(folder), "--data", str(tiny_data),
+                        "--json", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(out.read_text())
+    for key in ("fid", "kid", "precision", "recall", "near_copy_share", "num_generated", "num_real",
+                "floor_fid", "floor_kid"):
+        assert key in res
+    assert res["num_generated"] == 6 and res["num_real"] == 24
+    assert res["near_copy_share"] == 1.0       # every one of them is a training sprite
+    assert Path(res["nearest_png"]).exists()
+    assert "FID" in r.stdout and "floor" in r.stdout
+
+
+def test_evaluation_during_training_writes_metrics(tiny_data, tmp_path):
+    from pokegan.data import load_dataset
+    from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays
+    from pokegan.training.loop import Trainer
+
+    from conftest import tiny_config
+
+    ds = load_dataset(tiny_data)
+    calls = []
+
+    def evaluator(images):
+        calls.append(images.shape)
+        return evaluate_arrays(images, ds, EvalConfig(kid_subsets=5), log=lambda m: None)[0]
+
+    t = Trainer.new(tiny_config("dcgan", eval_every_kimg=0.064, eval_num=8), str(tiny_data), tmp_path,
+                    progress="quiet", log=lambda m: None, evaluator=evaluator)
+    t.run()
+    rows = [json.loads(l) for l in (t.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert calls == [(8, 32, 32, 3)] and rows[0]["num_generated"] == 8 and np.isfinite(rows[0]["fid"])
+    stats = [json.loads(l) for l in (t.run_dir / "stats.jsonl").read_text().splitlines()]
+    assert any("eval_fid" in r for r in stats)
