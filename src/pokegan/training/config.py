@@ -44,6 +44,7 @@ class TrainConfig:
 
     # Generator EMA: 0 = off (the reports' presets stay faithful); else half-life in kimg
     ema_kimg: float = 0.0
+    ema_rampup: float = 0.05         # early on, half-life at most this fraction of the kimg so far (StyleGAN2-ADA)
 
     # Length: the first limit reached stops the run (0 = no limit from that one)
     kimg: float = 0.0                # thousands of real images shown to the discriminator

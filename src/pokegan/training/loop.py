@@ -133,6 +133,8 @@ class Trainer:
         self.step, self.nimg, self.tick, self.rollbacks = 0, 0, 0, 0
         self.stop_signal: str | None = None
         self._sampled_at = -1
+        self.elapsed_s = 0.0   # wall-clock seconds spent in run(), summed over resumes
+        self._run_t0 = time.time()
 
     # -- run folder ------------------------------------------------------------------------------------
     @classmethod
@@ -180,7 +182,8 @@ class Trainer:
         feed_meta, feed_tensors = self.feed.state()
         train.update(feed_tensors)
         state = {**self.run_record(), "step": self.step, "nimg": self.nimg, "kimg": self.nimg / 1000,
-                 "tick": self.tick, "rollbacks": self.rollbacks, "optimizers": opt_meta, "feed": feed_meta,
+                 "tick": self.tick, "rollbacks": self.rollbacks,
+                 "elapsed_s": self.elapsed_s + time.time() - self._run_t0, "optimizers": opt_meta, "feed": feed_meta,
                  "monitor": self.monitor.state(), "ema": self.G_ema is not None,
                  "augment": self.augment.state()}
         ckpt.write(dest, weights, train, state)
@@ -200,6 +203,7 @@ class Trainer:
         self.augment.load_state(state["augment"])
         self.step, self.nimg, self.tick = state["step"], state["nimg"], state["tick"]
         self.rollbacks = state.get("rollbacks", 0)
+        self.elapsed_s = float(state.get("elapsed_s", 0.0))
 
     # -- the loop --------------------------------------------------------------------------------------
     def _target_nimg(self) -> float:
@@ -217,7 +221,10 @@ class Trainer:
                 p.requires_grad_(id(p) in wanted)
 
     def _ema_update(self) -> None:
-        beta = 0.5 ** (self.cfg.batch / max(self.cfg.ema_kimg * 1000, 1e-8))
+        half_life = self.cfg.ema_kimg * 1000
+        if self.cfg.ema_rampup > 0:  # a young run averages over its short history, not over its random start
+            half_life = min(half_life, self.nimg * self.cfg.ema_rampup)
+        beta = 0.5 ** (self.cfg.batch / max(half_life, 1e-8))
         with torch.no_grad():
             ema_p, p = list(self.G_ema.parameters()), list(self.G.parameters())
             torch._foreach_lerp_(ema_p, p, 1.0 - beta)
@@ -250,7 +257,12 @@ class Trainer:
         ckdir = self.run_dir / "checkpoints"
         if not (ckdir / "latest").exists():
             self.save(ckdir / "latest")  # always a good state to roll back to
-        old_handlers = {s: signal.signal(s, self._handle_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        old_handlers = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                old_handlers[sig] = signal.signal(sig, self._handle_signal)
+            except ValueError:  # not the main thread (a notebook worker, a server): no signal handling
+                pass
         bar = self._progress(target)
         acc, t_tick = TickStats(), time.perf_counter()
         tick_nimg0 = self.nimg
@@ -259,6 +271,7 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
         reason = "done"
+        self._run_t0 = time.time()
         try:
             while True:
                 if self.nimg >= target:
@@ -307,6 +320,8 @@ class Trainer:
                 signal.signal(s, h)
             if bar is not None:
                 bar.close()
+        self.elapsed_s += time.time() - self._run_t0
+        self._run_t0 = time.time()
         summary = {"run_dir": str(self.run_dir), "kimg": self.nimg / 1000, "step": self.step, "stopped": reason}
         self.log(f"stopped ({reason}) at kimg {self.nimg / 1000:.2f}, step {self.step}; checkpoint: "
                  f"{ckdir / 'latest'}; resume: pokegan train --resume {self.run_dir}")
@@ -328,6 +343,7 @@ class Trainer:
         row = {"kimg": round(self.nimg / 1000, 4), "step": self.step, "tick": self.tick, "epoch": self.feed.epoch,
                **{k: round(v, 6) if math.isfinite(v) else v for k, v in stats.items()},
                **{f"lr_{k}": o.param_groups[0]["lr"] for k, o in self.opts.items()},
+               "minutes": round((self.elapsed_s + time.time() - self._run_t0) / 60, 3),
                "img_per_sec": round(tick_nimg / max(tick_s, 1e-9), 2),
                "sec_per_kimg": round(tick_s / max(tick_nimg / 1000, 1e-9), 3),
                "peak_mem_mb": round(self._peak_mem_mb(), 1)}

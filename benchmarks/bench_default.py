@@ -1,0 +1,61 @@
+"""FID against CPU minutes: evaluate every snapshot of one or more runs (the default preset, dcgan, ...).
+
+    # train (each alone on the machine), keeping snapshots along the way:
+    .venv/bin/pokegan train --data data/gen5-64.data --minutes 60 --run-dir runs --snapshot-every-kimg 15 --keep-snapshots 20
+    .venv/bin/pokegan train --data data/gen5-64.data --preset dcgan --minutes 60 --run-dir runs --snapshot-every-kimg 40 --keep-snapshots 20
+    # then:
+    .venv/bin/python benchmarks/bench_default.py --data data/gen5-64.data runs/00002-fastgan-gen5-64 runs/00003-dcgan-gen5-64
+
+For each snapshot (and `latest`): the wall-clock minutes of training it had (from its state.json), its
+kimg, FID, KID, precision, recall and near-copy share with as many generated images as the dataset has,
+and an 8x8 grid of its samples in benchmarks/grids/. Prints a Markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+
+
+def main() -> None:
+    from pokegan.data import load_dataset
+    from pokegan.data.show import grid, save_png
+    from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays
+    from pokegan.metrics.inception import InceptionFeatures
+    from pokegan.sampling import load_generator
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--data", required=True)
+    p.add_argument("--every", type=int, default=1, help="evaluate every Nth snapshot (plus latest)")
+    p.add_argument("--num", type=int, default=0)
+    args = p.parse_args()
+    ds = load_dataset(args.data)
+    ext = InceptionFeatures()
+    print("| run | checkpoint | minutes | kimg | FID | KID | precision | recall | near-copies (real's own) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    floor = None
+    for run in map(Path, args.runs):
+        snaps = sorted((run / "checkpoints").glob("snapshot-*"))[:: args.every] + [run / "checkpoints" / "latest"]
+        for ck in snaps:
+            state = json.loads((ck / "state.json").read_text())
+            g = load_generator(ck)
+            imgs = g.arrays(args.num or len(ds), seed=0)
+            res, _ = evaluate_arrays(imgs, ds, EvalConfig(num=args.num), extractor=ext, log=lambda m: None)
+            floor = res
+            minutes = state.get("elapsed_s", 0) / 60
+            (HERE / "grids").mkdir(exist_ok=True)
+            save_png(grid(imgs[:64], 8), HERE / "grids" / f"{run.name}-{minutes:04.0f}min.png")
+            print(f"| {run.name} | {ck.name} | {minutes:.1f} | {state['kimg']:.1f} | {res['fid']:.1f} | "
+                  f"{res['kid']:.4f} | {res['precision']:.3f} | {res['recall']:.3f} | "
+                  f"{res['near_copy_share']:.3f} ({res['real_near_copy_share']:.3f}) |", flush=True)
+    if floor:
+        print(f"| real vs real (floor) | | | | {floor['floor_fid']:.1f} | {floor['floor_kid']:.4f} | | | |")
+
+
+if __name__ == "__main__":
+    main()
