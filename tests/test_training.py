@@ -176,8 +176,10 @@ def test_cli_train_resume_and_list(tiny_data, tmp_path):
     assert r.returncode == 0 and all(p in r.stdout for p in PRESETS)
     r = subprocess.run(CLI + base + ["--kimg", "1", "--set", "nope=1"], capture_output=True, text=True)
     assert r.returncode == 2 and "unknown option 'nope'" in r.stderr
-    r = subprocess.run(CLI + ["train", "--data", str(tmp_path / "missing.data")], capture_output=True, text=True)
+    r = subprocess.run(CLI + ["train", "--data", str(tmp_path / "missing.data"), "--run-dir", str(tmp_path / "r2")],
+                       capture_output=True, text=True)
     assert r.returncode == 2 and "missing.data" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "r2").exists() or not any((tmp_path / "r2").iterdir())  # no empty run folder left
 
 
 def test_sigterm_saves_and_exits_cleanly(tiny_data, tmp_path):

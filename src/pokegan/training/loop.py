@@ -139,10 +139,9 @@ class Trainer:
     # -- run folder ------------------------------------------------------------------------------------
     @classmethod
     def new(cls, cfg: TrainConfig, data: str, runs_root: str | Path, **kw) -> "Trainer":
-        ds_name = Path(data).stem
-        run = next_run_dir(Path(runs_root), f"{cfg.preset}-{ds_name}")
-        t = cls(cfg, os.path.abspath(data), run, **kw)
-        (run / "config.json").write_text(json.dumps(t.run_record(), indent=1, sort_keys=True))
+        t = cls(cfg, os.path.abspath(data), Path(runs_root), **kw)  # bad data fails here, before any folder
+        t.run_dir = next_run_dir(Path(runs_root), f"{cfg.preset}-{Path(data).stem}")
+        (t.run_dir / "config.json").write_text(json.dumps(t.run_record(), indent=1, sort_keys=True))
         return t
 
     @classmethod
