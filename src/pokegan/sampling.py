@@ -11,7 +11,6 @@ running statistics), so an image does not depend on what else is in the batch.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,6 +173,3 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
     tmp.rename(out)
     return out
 
-
-def grid_cols(n: int) -> int:
-    return int(math.ceil(math.sqrt(n)))

@@ -6,7 +6,6 @@ how many times, from which step, what runs after the step). The one training loo
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -94,10 +93,6 @@ class Family:
     # -- shared helpers --------------------------------------------------------------------------------
     def adam(self, params, lr, betas):
         return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
-
-    @classmethod
-    def options_dict(cls, **overrides) -> dict:
-        return dataclasses.asdict(cls.Options(**overrides))
 
 
 FAMILIES: dict[str, type[Family]] = {}
