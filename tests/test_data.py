@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import os
 import struct
 import subprocess
 import sys
@@ -178,7 +177,8 @@ def test_cli_prepare_and_show(sprite_folder, tmp_path):
     assert "12 images" in r.stdout
     r = subprocess.run(exe + ["data", "show", str(out), "--out", str(tmp_path / "s.png"), "--by-type"],
                        capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr and Image.open(tmp_path / "s.png").size[0] > 24
+    assert r.returncode == 0, r.stderr
+    assert Image.open(tmp_path / "s.png").size[0] > 24
     assert "12 images" in r.stdout
     r = subprocess.run(exe + ["data", "prepare", str(tmp_path / "nope"), "--out", str(out)],
                        capture_output=True, text=True)

@@ -19,7 +19,6 @@ holes or edges that the augmentation made.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 OPS = ("color", "translation", "cutout", "flip")
 

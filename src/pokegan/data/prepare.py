@@ -114,14 +114,14 @@ def _process(args: tuple[sources.Item, PrepareConfig]):
     item, cfg = args
     try:
         if item.kind == "svg":
-            frames, note, n = _render_svg(item, cfg.svg_render or 2 * cfg.size), None, 1
+            frames, note = _render_svg(item, cfg.svg_render or 2 * cfg.size), None
         else:
             try:
                 data = item.read()
             except OSError as e:
                 raise im_ops.SkipImage(f"unreadable file ({e.strerror or e})") from None
             dec = im_ops.decode(data, all_frames=cfg.frames == "all", max_pixels=cfg.max_pixels)
-            frames, note, n = dec.frames, dec.note, dec.total_frames
+            frames, note = dec.frames, dec.note
             if item.label["source"] == "gen5" and note and note.startswith("animated"):
                 note = None  # for the sprite package, first-frame-only is the option the user chose
         out = []

@@ -78,7 +78,7 @@ def cached_real_features(ds: Dataset, extractor: InceptionFeatures, log=print) -
 
 def load_image_folder(folder: Path, size: int) -> np.ndarray:
     """Every image in a folder (recursively) as RGBA uint8 at `size`x`size`."""
-    from pokegan.data.images import SkipImage, decode, place
+    from pokegan.data.images import SkipImage, decode
     from pokegan.data.sources import folder_items
 
     items, _ = folder_items(folder)

@@ -13,9 +13,6 @@ from pokegan.augment import classic_augment
 from pokegan.data.dataset import BACKGROUNDS, Dataset
 from pokegan.errors import PokeganError
 
-_WHITE = torch.tensor([1.0, 1.0, 1.0])
-
-
 def resolve_background(requested: str, ds: Dataset) -> str:
     bg = ds.background if requested in ("dataset", "", None) else requested
     if bg not in BACKGROUNDS:

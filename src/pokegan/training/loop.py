@@ -152,7 +152,7 @@ class Trainer:
         limits = {k: v for k, v in overrides.items() if k in ("kimg", "epochs", "minutes") and v is not None}
         machine = {k: v for k, v in overrides.items() if k == "device" and v is not None}
         progress = overrides.get("progress") or "auto"
-        cfg = replace(cfg, **limits, **machine)
+        cfg = replace(cfg, **machine)
         if limits:  # a new limit replaces the old set: `--kimg 2` alone means "until 2 kimg"
             cfg = replace(cfg, **{k: float(limits.get(k, 0.0)) for k in ("kimg", "epochs", "minutes")})
         t = cls(cfg, data or state["data"], run if (run / "config.json").exists() else ckpt.find(run).parent.parent,
