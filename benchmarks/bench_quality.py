@@ -51,30 +51,36 @@ def main() -> None:
         last = stats[-1]
         ips = sum(s["img_per_sec"] for s in stats) / len(stats)
         out = Path(args.runs) / f"{name}.json"
+        t0 = time.time()
         r = subprocess.run(PKG + ["eval", str(run), "--data", args.data, "--json", str(out), "--num", str(args.num)],
                            capture_output=True, text=True)
         if r.returncode != 0:
             rows.append({"preset": name, "error": "eval: " + r.stderr.strip().splitlines()[-1]})
             continue
+        eval_min = (time.time() - t0) / 60
         res = json.loads(out.read_text())
         (HERE / "grids").mkdir(exist_ok=True)
         shutil.copy(run / "samples" / "latest.png", HERE / "grids" / f"{name}.png")
         warnings = sorted({w["kind"] for s in stats for w in s.get("warnings", [])})
         rows.append({"preset": name, "family": json.loads((run / "config.json").read_text())["family"],
-                     "kimg": last["kimg"], "cpu_min": train_min, "img_s": ips, **res, "warnings": warnings})
-        print(f"{name}: kimg {last['kimg']:.1f}, FID {res['fid']:.1f}, KID {res['kid']:.4f}", flush=True)
+                     "kimg": last["kimg"], "cpu_min": train_min, "img_s": ips, **res, "warnings": warnings,
+                     "eval_min": eval_min})
+        print(f"{name}: kimg {last['kimg']:.1f}, FID {res['fid']:.1f}, KID {res['kid']:.4f}, "
+              f"eval {eval_min:.1f} min", flush=True)
+    (Path(args.runs) / "results.json").write_text(json.dumps(rows, indent=1, default=str))
     ok = [r for r in rows if "fid" in r]
     print(f"\nbudget: {args.minutes} CPU minutes or {args.kimg} kimg per preset, whichever first\n")
-    print("| preset | family | kimg | train min | img/s | FID | KID | precision | recall | near-copies | warnings |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| preset | family | kimg | train min | img/s | FID | KID | precision | recall | near-copies | warnings "
+          "| eval min |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in sorted(ok, key=lambda r: r["fid"]):
         print(f"| {r['preset']} | {r['family']} | {r['kimg']:.1f} | {r['cpu_min']:.1f} | {r['img_s']:.0f} | "
               f"{r['fid']:.1f} | {r['kid']:.4f} | {r['precision']:.3f} | {r['recall']:.3f} | "
-              f"{r['near_copy_share']:.3f} | {', '.join(r['warnings']) or '-'} |")
+              f"{r['near_copy_share']:.3f} | {', '.join(r['warnings']) or '-'} | {r['eval_min']:.1f} |")
     if ok:
         print(f"| real vs real (floor) | | | | | {ok[0]['floor_fid']:.1f} | {ok[0]['floor_kid']:.4f} | | | "
-              f"{ok[0]['real_near_copy_share']:.3f} | |")
-        print("| report 001 (DCGAN, 130 epochs) | | | | | 182.62 | | | | | |")
+              f"{ok[0]['real_near_copy_share']:.3f} | | |")
+        print("| report 001 (DCGAN, 130 epochs) | | | | | 182.62 | | | | | | |")
     for r in rows:
         if "error" in r:
             print(f"\n{r['preset']}: {r['error']}")

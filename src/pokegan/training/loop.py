@@ -118,7 +118,8 @@ class Trainer:
                                  cfg.batch)
         self.augment.fill = self.feed.fill()
         self.family.augment = self.augment
-        self.nets = {k: m.to(self.device) for k, m in self.family.build().items()}
+        fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.nets = {k: m.to(self.device, memory_format=fmt) for k, m in self.family.build().items()}
         self.opts = self.family.optimizers()
         self.phases = self.family.phases()
         # Only the parameters of the optimiser being stepped need weight gradients in a phase.
