@@ -186,3 +186,34 @@ def test_cli_prepare_and_show(sprite_folder, tmp_path):
     r = subprocess.run(exe + ["data", "prepare", "--presett", "gen5-64", "--out", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "did you mean --preset" in r.stderr
+
+
+SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" viewBox="0 0 100 100">'
+       '<circle cx="50" cy="50" r="30" fill="{}"/></svg>')
+
+
+def test_svg_files_in_a_folder_and_a_zip_are_rendered(tmp_path):
+    """Vector art (the dream-world source, or a user's own SVGs) is rendered with transparency kept."""
+    root = tmp_path / "art"
+    root.mkdir()
+    (root / "25.svg").write_text(SVG.format("#ffd700"))
+    (root / "4.svg").write_text(SVG.format("#ff4500"))
+    (root / "broken.svg").write_text("<svg><circle")
+    (root / "latin1.svg").write_bytes(SVG.format("red").replace("svg ", "svg \xe9 ", 1).encode("latin-1"))
+    lines = []
+    rep = prepare(PrepareConfig(source=str(root), size=32, canvas="tight"), str(tmp_path / "s.data"),
+                  log=lines.append, workers=1)
+    ds = load_dataset(tmp_path / "s.data")
+    assert ds.images.shape == (2, 32, 32, 4) and len(rep.skipped) == 2
+    assert any("broken.svg" in l and "SVG could not be rendered" in l for l in lines)
+    assert any("latin1.svg" in l and "not UTF-8" in l for l in lines)
+    lab = {l["file"]: i for i, l in enumerate(ds.labels)}
+    pika = ds.images[lab["25.svg"]]
+    assert ds.labels[lab["25.svg"]]["name"] == "pikachu"
+    assert pika[16, 16, 3] == 255 and pika[0, 0, 3] == 0          # a disc on transparency
+    assert abs(int(pika[16, 16, 0]) - 0xff) <= 2 and abs(int(pika[16, 16, 1]) - 0xd7) <= 2
+    with zipfile.ZipFile(tmp_path / "art.zip", "w") as z:
+        z.write(root / "25.svg", "art/25.svg")
+    prepare(PrepareConfig(source=str(tmp_path / "art.zip"), size=32, canvas="tight"),
+            str(tmp_path / "z.data"), log=lambda *_: None, workers=1)
+    assert np.array_equal(load_dataset(tmp_path / "z.data").images[0], pika)

@@ -46,3 +46,21 @@ def test_gen5_64_is_bit_reproducible(gen5_64, tmp_path):
     again = tmp_path / "again.data"
     prepare(preset("gen5-64"), str(again), preset_name="gen5-64", log=lambda *_: None)
     assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(gen5_64.read_bytes()).digest()
+
+
+def test_dreamworld_svgs_render(tmp_path):
+    """The dream-world artworks (SVG) render to RGBA sprites with their species labels."""
+    from dataclasses import replace
+
+    fetch(log=lambda *_: None)
+    out = tmp_path / "dw.data"
+    rep = prepare(replace(preset("dreamworld-128"), size=32), str(out), log=lambda *_: None)
+    ds = load_dataset(out)
+    assert ds.images.shape[1:] == (32, 32, 4) and len(ds) > 700 and not rep.skipped
+    by_name = {l["name"]: i for i, l in enumerate(ds.labels) if not l["female"]}
+    pika = ds.images[by_name["pikachu"]].astype(int)
+    assert ds.labels[by_name["pikachu"]]["types"] == ["electric"]
+    body = pika[pika[..., 3] == 255]
+    assert len(body) > 200 and (pika[..., 3] == 0).sum() > 100  # a figure on transparency
+    r, g, b = np.median(body[:, :3], axis=0)
+    assert r > 180 and g > 150 and b < 120                       # Pikachu is yellow

@@ -53,6 +53,26 @@ def test_rgba_training_outputs_four_channels(tiny_data, tmp_path):
     assert t.sample().shape == (16, 4, 32, 32)
 
 
+def test_channels_last_is_a_layout_not_a_different_model(tiny_data, tmp_path):
+    """channels_last changes how weights sit in memory (a speed choice), not the model: both layouts start
+    from the same weights, train to nearly the same place, and the checkpoint tensors load either way."""
+    runs = {}
+    for cl in (True, False):
+        t = Trainer.new(tiny_config("fastgan", kimg=0.032, channels_last=cl), str(tiny_data), tmp_path / str(cl),
+                        progress="quiet", log=lambda m: None)
+        # (a 1x1 kernel or a single input channel is laid out the same either way)
+        convs = [p for m in t.nets.values() for p in m.parameters()
+                 if p.dim() == 4 and p.shape[1] > 1 and p.shape[-1] > 1]
+        assert convs and all(p.is_contiguous(memory_format=torch.channels_last) == cl for p in convs)
+        assert all(p.is_contiguous() != cl for p in convs)
+        t.run()
+        runs[cl] = _weights(t.run_dir)
+    a, b = runs[True], runs[False]
+    assert a.keys() == b.keys()
+    worst = max((a[k].float() - b[k].float()).abs().max().item() for k in a)
+    assert worst < 1e-2  # float rounding may differ with the layout; nothing else does
+
+
 def _weights(run):
     return load_file(str(run / "checkpoints" / "latest" / "weights.safetensors"))
 

@@ -59,6 +59,8 @@ def add_parser(sub) -> None:
     p.add_argument("--deterministic", action="store_true", default=None,
                    help="deterministic kernels (bit-exact resume on CPU; slower on GPU)")
     p.add_argument("--no-amp", action="store_true", help="no bf16 autocast on CUDA")
+    p.add_argument("--no-channels-last", action="store_true",
+                   help="keep weights in NCHW instead of channels-last (slower on CPU and CUDA)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a family option, e.g. --set deep_g=true --set n_critic=3 (see --list-presets)")
     p.add_argument("--progress", choices=["auto", "bar", "lines", "json", "quiet"], default="auto",
@@ -126,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
             over["deterministic"] = True
         if args.no_amp:
             over["amp"] = False
+        if args.no_channels_last:
+            over["channels_last"] = False
         cfg = dataclasses.replace(cfg, **over)
         cfg = dataclasses.replace(cfg, options=apply_options(get_family(cfg.family).Options, cfg.options, sets))
         t = Trainer.new(cfg, args.data, args.run_dir, progress=args.progress, log=log,

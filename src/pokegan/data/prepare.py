@@ -12,6 +12,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -103,7 +104,14 @@ def _render_svg(item: sources.Item, side: int) -> list:
     from PIL import Image
 
     try:
-        png = resvg_py.svg_to_bytes(svg_path=item.path, width=side, skip_system_fonts=True)
+        text = item.read().decode("utf-8")
+    except OSError as e:
+        raise im_ops.SkipImage(f"unreadable file ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise im_ops.SkipImage("SVG is not UTF-8 text") from None
+    try:
+        png = resvg_py.svg_to_bytes(svg_string=text, width=side, skip_system_fonts=True,
+                                    resources_dir=str(Path(item.path).parent) if item.member is None else None)
         return [Image.open(io.BytesIO(bytes(png))).convert("RGBA")]
     except Exception as e:  # resvg raises plain exceptions for malformed SVG
         raise im_ops.SkipImage(f"SVG could not be rendered ({e})") from None

@@ -13,7 +13,12 @@ from pathlib import Path
 from pokegan.data import fetch, pokedex
 from pokegan.errors import PokeganError
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
+RASTER_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
+IMAGE_EXTENSIONS = RASTER_EXTENSIONS + (".svg",)
+
+
+def _kind(name: str) -> str:
+    return "svg" if name.lower().endswith(".svg") else "raster"
 NAMED_SOURCES = ("gen5", "dreamworld")
 
 
@@ -98,7 +103,7 @@ def folder_items(path: str | Path, log=print) -> tuple[list[Item], list[tuple[st
             names = sorted((n for n in z.namelist() if not n.endswith("/")), key=_natural_key)
         for n in names:
             if n.lower().endswith(IMAGE_EXTENSIONS) and "__MACOSX" not in n:
-                items.append(Item("raster", str(path), n, _guess_label(n, str(path))))
+                items.append(Item(_kind(n), str(path), n, _guess_label(n, str(path))))
         return items, skipped
     if path.is_file():
         raise PokeganError(f"{path}: a file that is not a zip archive. Give a folder of images, a .zip, "
@@ -118,5 +123,5 @@ def folder_items(path: str | Path, log=print) -> tuple[list[Item], list[tuple[st
                 found.append(Path(dirpath) / name)
     found.sort(key=lambda p: _natural_key(p.relative_to(path).as_posix()))
     for p in found:
-        items.append(Item("raster", str(p), None, _guess_label(p.relative_to(path).as_posix(), str(path))))
+        items.append(Item(_kind(p.name), str(p), None, _guess_label(p.relative_to(path).as_posix(), str(path))))
     return items, skipped

@@ -83,7 +83,7 @@ def load_image_folder(folder: Path, size: int) -> np.ndarray:
 
     items, _ = folder_items(folder)
     out, skipped = [], []
-    for it in items:
+    for it in (i for i in items if i.kind == "raster"):  # generated samples are raster images
         try:
             fr = decode(it.read(), all_frames=False).frames[0]
         except (SkipImage, OSError) as e:
