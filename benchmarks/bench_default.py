@@ -31,6 +31,9 @@ def main() -> None:
     p.add_argument("runs", nargs="+")
     p.add_argument("--data", required=True)
     p.add_argument("--every", type=int, default=1, help="evaluate every Nth snapshot (plus latest)")
+    p.add_argument("--at-minutes", type=float, nargs="*",
+                   help="instead of --every: the snapshot nearest each of these training minutes (plus latest), "
+                        "to put a run beside another's points")
     p.add_argument("--num", type=int, default=0)
     args = p.parse_args()
     ds = load_dataset(args.data)
@@ -39,7 +42,13 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     floor = None
     for run in map(Path, args.runs):
-        snaps = sorted((run / "checkpoints").glob("snapshot-*"))[:: args.every] + [run / "checkpoints" / "latest"]
+        snaps = sorted((run / "checkpoints").glob("snapshot-*"))
+        if args.at_minutes:
+            mins = {ck: json.loads((ck / "state.json").read_text()).get("elapsed_s", 0) / 60 for ck in snaps}
+            snaps = sorted({min(snaps, key=lambda ck: abs(mins[ck] - m)) for m in args.at_minutes})
+        else:
+            snaps = snaps[:: args.every]
+        snaps.append(run / "checkpoints" / "latest")
         for ck in snaps:
             state = json.loads((ck / "state.json").read_text())
             g = load_generator(ck)

@@ -118,7 +118,9 @@ class Trainer:
                                  cfg.batch)
         self.augment.fill = self.feed.fill()
         self.family.augment = self.augment
-        fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        # channels-last: oneDNN (CPU) and cuDNN (CUDA) convolve NHWC fastest; MPS keeps the default layout
+        nhwc = cfg.channels_last and self.device.type in ("cpu", "cuda")
+        fmt = torch.channels_last if nhwc else torch.contiguous_format
         self.nets = {k: m.to(self.device, memory_format=fmt) for k, m in self.family.build().items()}
         self.opts = self.family.optimizers()
         self.phases = self.family.phases()
