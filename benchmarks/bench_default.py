@@ -31,9 +31,9 @@ def main() -> None:
     p.add_argument("runs", nargs="+")
     p.add_argument("--data", required=True)
     p.add_argument("--every", type=int, default=1, help="evaluate every Nth snapshot (plus latest)")
-    p.add_argument("--at-minutes", type=float, nargs="*",
-                   help="instead of --every: the snapshot nearest each of these training minutes (plus latest), "
-                        "to put a run beside another's points")
+    p.add_argument("--at-minutes", type=lambda s: [float(m) for m in s.split(",")],
+                   help="instead of --every, comma list: the snapshot nearest each of these training minutes "
+                        "(plus latest), to put a run beside another's points, e.g. 6,21,36,54")
     p.add_argument("--num", type=int, default=0)
     args = p.parse_args()
     ds = load_dataset(args.data)
