@@ -2,16 +2,19 @@
 
     .venv/bin/python benchmarks/bench_quality.py --data data/gen5-64.data --minutes 5 --kimg 1000
     .venv/bin/python benchmarks/bench_quality.py --data data/gen5-64.data --minutes 5 --presets dcgan fastgan
+    # recipe variants: an entry may carry `pokegan train` options after the preset name
+    .venv/bin/python benchmarks/bench_quality.py --data data/gen5-64.data --minutes 10 --presets fastgan "fastgan --batch 16"
 
 Each preset trains with `pokegan train --minutes M --kimg K` (the first limit reached stops it; both are
 recorded), then `pokegan eval` measures FID, KID, precision, recall and near-copies with as many generated
 images as the dataset has. Prints a Markdown table with the real-vs-real floor and report 001's FID, and
-copies each preset's final sample grid to benchmarks/grids/PRESET.png. Runs go to --runs (not committed).
+copies each entry's final sample grid to --grids (benchmarks/grids/PRESET.png). Runs go to --runs (not committed).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -29,16 +32,20 @@ def main() -> None:
     p.add_argument("--data", required=True)
     p.add_argument("--minutes", type=float, default=5.0, help="CPU wall-clock budget per preset")
     p.add_argument("--kimg", type=float, default=1000.0, help="kimg budget per preset")
-    p.add_argument("--presets", nargs="*", default=[k for k in PRESETS if k != "dcgan-128"])
+    p.add_argument("--presets", nargs="*", default=[k for k in PRESETS if k != "dcgan-128"],
+                   help="preset names; an entry may add train options: \"fastgan --batch 16\"")
     p.add_argument("--runs", default=str(HERE / "out" / "quality-runs"))
+    p.add_argument("--grids", default=str(HERE / "grids"), help="where each entry's final sample grid is copied")
     p.add_argument("--num", type=int, default=0, help="generated images per eval (0 = dataset size)")
     args = p.parse_args()
     rows = []
-    for name in args.presets:
+    for entry in args.presets:
+        preset, *extra = shlex.split(entry)
+        name = "_".join([preset] + [a.lstrip("-").replace("=", "-").replace(",", "+") for a in extra])
         runs = Path(args.runs) / name
         shutil.rmtree(runs, ignore_errors=True)
         t0 = time.time()
-        r = subprocess.run(PKG + ["train", "--data", args.data, "--preset", name, "--minutes", str(args.minutes),
+        r = subprocess.run(PKG + ["train", "--data", args.data, "--preset", preset, *extra, "--minutes", str(args.minutes),
                                   "--kimg", str(args.kimg), "--run-dir", str(runs), "--progress", "quiet",
                                   "--sample-every-kimg", "10"], capture_output=True, text=True)
         train_min = (time.time() - t0) / 60
@@ -59,10 +66,10 @@ def main() -> None:
             continue
         eval_min = (time.time() - t0) / 60
         res = json.loads(out.read_text())
-        (HERE / "grids").mkdir(exist_ok=True)
-        shutil.copy(run / "samples" / "latest.png", HERE / "grids" / f"{name}.png")
+        Path(args.grids).mkdir(parents=True, exist_ok=True)
+        shutil.copy(run / "samples" / "latest.png", Path(args.grids) / f"{name}.png")
         warnings = sorted({w["kind"] for s in stats for w in s.get("warnings", [])})
-        rows.append({"preset": name, "family": json.loads((run / "config.json").read_text())["family"],
+        rows.append({"preset": entry, "family": json.loads((run / "config.json").read_text())["family"],
                      "kimg": last["kimg"], "cpu_min": train_min, "img_s": ips, **res, "warnings": warnings,
                      "eval_min": eval_min})
         print(f"{name}: kimg {last['kimg']:.1f}, FID {res['fid']:.1f}, KID {res['kid']:.4f}, "
