@@ -16,10 +16,10 @@ import argparse
 import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
+
+from _child import run_child
 
 
 def bare(data: str, kimg: float, batch: int, warmup: int) -> dict:
@@ -108,14 +108,6 @@ def child(args) -> None:
     print("RESULT " + json.dumps(out))
 
 
-def run_child(*argv) -> dict:
-    r = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True)
-    for line in r.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise RuntimeError(r.stderr[-2000:])
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True)
@@ -135,7 +127,7 @@ def main() -> None:
         res = {"bare": [], "engine": []}
         for _ in range(args.reps):  # interleaved, so drift hits both alike
             for kind in ("bare", "engine"):
-                res[kind].append(run_child("--data", args.data, "--worker", kind, "--kimg", str(args.kimg),
+                res[kind].append(run_child(__file__, "--data", args.data, "--worker", kind, "--kimg", str(args.kimg),
                                            "--batch", str(args.batch), "--ema", str(args.ema)))
         print("\n| loop | img/s (each rep) | best img/s | peak RSS MB |\n|---|---|---|---|")
         for kind, rs in res.items():
@@ -152,7 +144,7 @@ def main() -> None:
 
         print("\n| preset | family | batch | img/s | s/kimg | peak RSS MB |\n|---|---|---|---|---|---|")
         for name, pr in PRESETS.items():
-            r = run_child("--data", args.data, "--worker", name, "--kimg", str(args.family_kimg),
+            r = run_child(__file__, "--data", args.data, "--worker", name, "--kimg", str(args.family_kimg),
                           "--warmup", str(args.warmup))
             print(f"| {name} | {pr.config.family} | {pr.config.batch} | {r['img_per_sec']:.1f} | "
                   f"{r['sec_per_kimg']:.1f} | {r['peak_mb']:.0f} |", flush=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
+
+from _child import run_child
 
 
 def train_worker(data: str, preset: str, channels_last: bool) -> dict:
@@ -51,14 +51,6 @@ def inception_worker() -> dict:
             "max_feature_diff": (out["nchw"][0] - out["channels_last"][0]).abs().max().item()}
 
 
-def run(*argv) -> dict:
-    r = subprocess.run([sys.executable, __file__, *argv], capture_output=True, text=True)
-    for line in r.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    raise RuntimeError(r.stderr[-2000:])
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data")
@@ -76,11 +68,11 @@ def main() -> None:
         res = {"0": [], "1": []}
         for _ in range(args.reps):
             for cl in ("1", "0"):
-                res[cl].append(run("--data", args.data, "--worker", preset, cl)["img_per_sec"])
+                res[cl].append(run_child(__file__, "--data", args.data, "--worker", preset, cl)["img_per_sec"])
         mean = {k: sum(v) / len(v) for k, v in res.items()}
         print(f"| {preset} | {', '.join(f'{v:.1f}' for v in res['0'])} | {', '.join(f'{v:.1f}' for v in res['1'])} | "
               f"{mean['1'] / mean['0']:.2f}x |", flush=True)
-    r = run("--worker", "inception")
+    r = run_child(__file__, "--worker", "inception")
     print(f"\nFID network, 50 images at 299x299: NCHW {r['nchw_img_s']:.1f} img/s, channels-last "
           f"{r['cl_img_s']:.1f} img/s, largest feature difference {r['max_feature_diff']:.1e}")
 
