@@ -95,6 +95,7 @@ class Augmenter:
         self.fill = torch.zeros(3)
         self._signs: list[torch.Tensor] = []
         self.steps = 0
+        self.reduce = lambda v: v   # data-parallel training averages the signal over processes here
 
     @property
     def active(self) -> bool:
@@ -121,7 +122,7 @@ class Augmenter:
             return
         self._signs.append(torch.sign(real_out.detach()).mean())
         if len(self._signs) >= self.ada_interval:
-            rt = float(torch.stack(self._signs).mean())
+            rt = self.reduce(float(torch.stack(self._signs).mean()))
             self._signs.clear()
             self.adjust(rt)
 

@@ -10,6 +10,7 @@ EXAMPLES = """examples:
   pokegan train --data data/gen5-64.data --preset dcgan --augment flip,shift --background random
   pokegan train --data data/gen5-64.data --preset progan --set level_kimg=5 --kimg 60
   pokegan train --resume runs/00000-dcgan-gen5-64 --kimg 20     # continue to 20 kimg
+  pokegan train --data data/gen5-128.data --gpus 4 --kimg 500    # data-parallel on 4 GPUs, batch split 4 ways
   pokegan train --list-presets
 """
 
@@ -63,6 +64,9 @@ def add_parser(sub) -> None:
                    help="keep weights in NCHW instead of channels-last (slower on CPU and CUDA)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a family option, e.g. --set deep_g=true --set n_critic=3 (see --list-presets)")
+    p.add_argument("--gpus", type=int, default=None, metavar="N",
+                   help="data-parallel training in N processes, one per CUDA GPU, the batch split between them "
+                        "(with --device cpu: N CPU processes, for testing); under torchrun, pokegan joins its group")
     p.add_argument("--progress", choices=["auto", "bar", "lines", "json", "quiet"], default="auto",
                    help="bar (terminal), lines (one per tick), json (stats rows on stdout), quiet")
     p.set_defaults(func=run, parser=p)
@@ -82,8 +86,22 @@ def list_presets() -> int:
     return 0
 
 
+def _worker(opts: dict) -> None:
+    """One data-parallel process: the same command, inside the process group `launch` set up."""
+    import os
+
+    import torch
+
+    from pokegan.training import distributed
+
+    if not torch.cuda.is_available() or opts.get("device") == "cpu":  # share the cores, do not oversubscribe
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // distributed.rank_world()[1]))
+    run(argparse.Namespace(**{**opts, "gpus": None}))
+
+
 def run(args: argparse.Namespace) -> int:
     from pokegan.errors import PokeganError
+    from pokegan.training import distributed
     from pokegan.models.base import get_family
     from pokegan.models.presets import DEFAULT_PRESET, get_preset
     from pokegan.training.config import apply_options
@@ -91,7 +109,21 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_presets:
         return list_presets()
-    quiet = args.progress == "quiet"
+    if args.gpus is not None and args.gpus > 1:
+        import torch
+
+        dev = args.device or "auto"
+        if dev == "mps":
+            raise PokeganError("--gpus starts one process per CUDA GPU; an Apple GPU (mps) trains in one process")
+        use_cuda = dev.startswith("cuda") or (dev == "auto" and torch.cuda.is_available())
+        distributed.launch(args.gpus, use_cuda, _worker, {k: v for k, v in vars(args).items()
+                                                          if k not in ("func", "parser")})
+        return 0
+    if args.gpus is not None and args.gpus < 1:
+        raise PokeganError(f"--gpus {args.gpus}: give a number of processes, 1 or more")
+    distributed.from_environment()
+    rank = distributed.rank_world()[0]
+    quiet = args.progress == "quiet" or rank > 0
     log = (lambda m: None) if quiet else None
     sets = {}
     for kv in args.set:

@@ -80,8 +80,14 @@ class RealFeed:
         x = self.images[idx.to(self.device)].float().div_(255.0)
         return torch.cat([x[:, :3] * x[:, 3:4], x[:, 3:4]], 1)
 
-    def next(self, b: int) -> torch.Tensor:
-        x = self.premultiplied(self._indices(b))
+    def next(self, b: int, rank: int = 0, world: int = 1) -> torch.Tensor:
+        """A batch of `b` images, or this process's share of it: every rank draws the same indices (so the
+        feed's position is one state for all) and keeps its own slice."""
+        idx = self._indices(b)
+        if world > 1:
+            share = b // world
+            idx = idx[rank * share:(rank + 1) * share]
+        x = self.premultiplied(idx)
         x = classic_augment(x, self.kinds, **self.aug)
         return to_model_space(x, self.background)
 

@@ -33,6 +33,7 @@ from pokegan.data import load_dataset
 from pokegan.errors import PokeganError
 from pokegan.models.base import get_family
 from pokegan.training import checkpoint as ckpt
+from pokegan.training import distributed as ddp
 from pokegan.training.config import TrainConfig
 from pokegan.training.feed import RealFeed
 from pokegan.training.monitor import HealthMonitor, diversity
@@ -102,6 +103,17 @@ class Trainer:
         self.progress_mode = progress
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.device = resolve_device(cfg.device)
+        # Data-parallel: one process per GPU, each with its share of every batch (training/distributed.py).
+        self.rank, self.world = ddp.rank_world()
+        if self.world > 1:
+            if self.device.type == "cuda":
+                self.device = torch.device("cuda", torch.cuda.current_device())
+            if cfg.batch % self.world:
+                raise PokeganError(f"batch {cfg.batch} does not split evenly over {self.world} processes; "
+                                   f"use a batch divisible by {self.world}")
+            if self.rank > 0:  # rank 0 speaks for all
+                self.progress_mode, self.log = "quiet", (lambda msg: None)
+        self.local_batch = cfg.batch // self.world
         if cfg.deterministic:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
@@ -113,15 +125,19 @@ class Trainer:
         self.ds = load_dataset(data)
         self.feed = RealFeed(self.ds, cfg.background, self.device, cfg.seed, cfg.augment, cfg.aug_prob,
                              cfg.aug_rotate_deg, cfg.aug_shift, cfg.aug_zoom)
-        self.family = get_family(cfg.family)(cfg, self.ds.size, self.feed.channels)
+        # the family builds its fake batches at this process's share of the batch
+        self.family = get_family(cfg.family)(replace(cfg, batch=self.local_batch), self.ds.size, self.feed.channels)
         self.augment = Augmenter(cfg.diffaug, cfg.diffaug_p, cfg.ada_target, cfg.ada_kimg, cfg.ada_interval,
                                  cfg.batch)
         self.augment.fill = self.feed.fill()
+        if self.world > 1:  # ADA steers by the overfitting signal of the whole batch, the same p everywhere
+            self.augment.reduce = lambda v: ddp.mean_scalars({"v": v})["v"]
         self.family.augment = self.augment
         # channels-last: oneDNN (CPU) and cuDNN (CUDA) convolve NHWC fastest; MPS keeps the default layout
         nhwc = cfg.channels_last and self.device.type in ("cpu", "cuda")
         fmt = torch.channels_last if nhwc else torch.contiguous_format
         self.nets = {k: m.to(self.device, memory_format=fmt) for k, m in self.family.build().items()}
+        ddp.broadcast_modules(self.nets.values())  # every rank starts from rank 0's weights
         self.opts = self.family.optimizers()
         self.phases = self.family.phases()
         # Only the parameters of the optimiser being stepped need weight gradients in a phase.
@@ -132,19 +148,29 @@ class Trainer:
         self.fixed_z = self.family.sample_z(cfg.grid_size, "cpu", generator=gen).to(self.device)
         self.real_div = diversity(self.feed.fixed(min(cfg.grid_size, self.ds.images.shape[0]), cfg.seed + 2))
         self.monitor = HealthMonitor(self.family.d_output)
+        self._seed_rank(0)
         self.use_amp = cfg.amp and self.device.type == "cuda"
         self.step, self.nimg, self.tick, self.rollbacks = 0, 0, 0, 0
         self.stop_signal: str | None = None
+        self._signal_t = 0.0
         self._sampled_at = -1
         self.elapsed_s = 0.0   # wall-clock seconds spent in run(), summed over resumes
         self._run_t0 = time.time()
+
+    def _seed_rank(self, salt: int) -> None:
+        """Ranks after the first draw their own latents and augmentations (rank 0 keeps the single-process stream)."""
+        if self.rank > 0:
+            torch.manual_seed(self.cfg.seed + 1_000_003 * self.rank + salt)
 
     # -- run folder ------------------------------------------------------------------------------------
     @classmethod
     def new(cls, cfg: TrainConfig, data: str, runs_root: str | Path, **kw) -> "Trainer":
         t = cls(cfg, os.path.abspath(data), Path(runs_root), **kw)  # bad data fails here, before any folder
-        t.run_dir = next_run_dir(Path(runs_root), f"{cfg.preset}-{Path(data).stem}")
-        (t.run_dir / "config.json").write_text(json.dumps(t.run_record(), indent=1, sort_keys=True))
+        run_dir = None
+        if t.rank == 0:
+            run_dir = next_run_dir(Path(runs_root), f"{cfg.preset}-{Path(data).stem}")
+            (run_dir / "config.json").write_text(json.dumps(t.run_record(), indent=1, sort_keys=True))
+        t.run_dir = Path(ddp.from_rank0(str(run_dir)))
         return t
 
     @classmethod
@@ -167,7 +193,7 @@ class Trainer:
         return {"config": self.cfg.to_dict(), "data": self.data_path, "dataset": self.ds.info,
                 "num_images": len(self.ds), "resolution": self.ds.size, "channels": self.feed.channels,
                 "background": self.feed.background, "family": self.cfg.family, "version": __version__,
-                "device": str(self.device)}
+                "device": str(self.device), "processes": self.world}
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def save(self, dest: Path) -> None:
@@ -200,6 +226,7 @@ class Trainer:
         for k, o in self.opts.items():
             ckpt.load_optimizer(k, o, state["optimizers"][k], extra)
         ckpt.set_rng(extra)
+        self._seed_rank(int(state["step"]))
         self.feed.load_state(state["feed"], extra)
         self.monitor.load_state(state["monitor"])
         self.augment.load_state(state["augment"])
@@ -234,9 +261,13 @@ class Trainer:
                 b_ema.copy_(b)
 
     def _handle_signal(self, signum, _frame):
-        if self.stop_signal is not None:  # a second signal: stop now
-            raise KeyboardInterrupt
-        self.stop_signal = signal.Signals(signum).name
+        # a second signal stops at once; one within 2 s of the first is the same request delivered twice
+        # (to the process group and forwarded by a launcher)
+        if self.stop_signal is not None:
+            if time.time() - self._signal_t > 2.0:
+                raise KeyboardInterrupt
+            return
+        self.stop_signal, self._signal_t = signal.Signals(signum).name, time.time()
         self.log(f"{self.stop_signal} received: finishing this step, saving a checkpoint, then stopping")
 
     def sample(self, z: torch.Tensor | None = None) -> torch.Tensor:
@@ -257,8 +288,9 @@ class Trainer:
         if math.isinf(target) and math.isinf(deadline) and self.stop_signal is None:
             raise PokeganError("no stopping point: give --kimg, --epochs or --minutes")
         ckdir = self.run_dir / "checkpoints"
-        if not (ckdir / "latest").exists():
+        if self.rank == 0 and not (ckdir / "latest").exists():
             self.save(ckdir / "latest")  # always a good state to roll back to
+        ddp.from_rank0(None)  # the others wait until it is written
         old_handlers = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
@@ -278,11 +310,9 @@ class Trainer:
             while True:
                 if self.nimg >= target:
                     break
-                if time.time() >= deadline:
-                    reason = "time budget"
-                    break
-                if self.stop_signal:
-                    reason = self.stop_signal
+                why = "time budget" if time.time() >= deadline else self.stop_signal
+                if ddp.any_rank(why is not None):  # all processes stop at the same step
+                    reason = why or "stopped with the other processes"
                     break
                 self.family.schedule(self.nimg / 1000)
                 for ph in self.phases:
@@ -291,11 +321,12 @@ class Trainer:
                     opt = self.opts[ph.optimizer]
                     self._phase_grads(ph)
                     for _ in range(ph.steps):
-                        real = self.feed.next(cfg.batch) if ph.uses_real else None
+                        real = self.feed.next(cfg.batch, self.rank, self.world) if ph.uses_real else None
                         with amp():
                             loss, stats = ph.loss(real)
                         opt.zero_grad(set_to_none=True)
                         loss.backward()
+                        ddp.average_gradients(opt)
                         opt.step()
                         if ph.after_step is not None:
                             ph.after_step()
@@ -313,10 +344,12 @@ class Trainer:
                     t_tick = time.perf_counter()
             if acc.counts:  # a part tick at the end
                 self._upkeep(acc, self.nimg - tick_nimg0, time.perf_counter() - t_tick, bar, final=True)
-            if self._sampled_at != self.nimg:
-                self._save_samples()
-            self.save(ckdir / "latest")
-            self._pictures()
+            if self.rank == 0:
+                if self._sampled_at != self.nimg:
+                    self._save_samples()
+                self.save(ckdir / "latest")
+                self._pictures()
+            ddp.from_rank0(None)
         finally:
             for s, h in old_handlers.items():
                 signal.signal(s, h)
@@ -336,9 +369,20 @@ class Trainer:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
     def _upkeep(self, acc: TickStats, tick_nimg: int, tick_s: float, bar, final: bool = False) -> None:
-        cfg = self.cfg
         self.tick += 1
-        stats = acc.mean()
+        stats = ddp.mean_scalars(acc.mean())
+        if self.world > 1:
+            ddp.average_buffers(self.nets.values())
+            ddp.check_consistency(self.nets)
+        # rank 0 writes the run folder; a rollback it decides on happens on every rank
+        rollback = self._upkeep_main(stats, tick_nimg, tick_s, bar, final) if self.rank == 0 else None
+        rollback = ddp.from_rank0(rollback)
+        if rollback:
+            self._rollback(rollback)
+
+    def _upkeep_main(self, stats: dict, tick_nimg: int, tick_s: float, bar, final: bool) -> str | None:
+        """Monitor, stats row, samples, evaluation, checkpoints; returns a rollback reason or None."""
+        cfg = self.cfg
         with side_effect_free(list(self.nets.values()), self.device):
             z = self.fixed_z[: min(len(self.fixed_z), cfg.batch)]
             stats["d_fake_after_g"] = float(self.family.to_display(self.family.discriminate(self.G(z))).mean())
@@ -355,8 +399,7 @@ class Trainer:
         if any(w["kind"] == "nonfinite" for w in warnings):
             self._write_row({**{k: (v if not isinstance(v, float) or math.isfinite(v) else str(v))
                                 for k, v in row.items()}, "warnings": warnings})
-            self._rollback(warnings[0]["message"])
-            return
+            return warnings[0]["message"]
         kimg = self.nimg / 1000
         def crossed(every: float) -> bool:  # did this tick pass a multiple of `every` kimg?
             return every > 0 and int(kimg / every) != int((self.nimg - tick_nimg) / 1000 / every)
@@ -379,6 +422,7 @@ class Trainer:
         if crossed(cfg.sample_every_kimg) and not final:
             self._pictures()
         self._show(bar, row)
+        return None
 
     def _evaluate(self) -> dict:
         """Metrics of the current generator (eval mode, EMA if kept); appended to metrics.jsonl too."""
@@ -425,6 +469,7 @@ class Trainer:
         self.load(state, weights, extra)
         self.rollbacks = rollbacks
         torch.manual_seed(self.cfg.seed + 7919 * rollbacks)  # a different path from the same good state
+        self._seed_rank(7919 * rollbacks)
         self.log(f"warning: {message}; rolled back to kimg {self.nimg / 1000:.2f} "
                  f"(rollback {rollbacks} of at most {self.cfg.max_rollbacks})")
 
