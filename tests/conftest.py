@@ -67,3 +67,24 @@ def tiny_config(preset: str, **kw):
     from dataclasses import replace
 
     return replace(cfg, **base)
+
+
+def sigterm_after_ticks(cmd: list[str], runs, ticks: int = 2, wait_s: float = 120):
+    """Start a training command, send SIGTERM once its run has written `ticks` stats rows; returns
+    (return code, stderr, the latest checkpoint's state)."""
+    import json
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        stats = list(runs.glob("*/stats.jsonl"))
+        if stats and stats[0].read_text().count("\n") >= ticks:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=wait_s)
+    latest = next(runs.iterdir()) / "checkpoints" / "latest" / "state.json"
+    return proc.returncode, err, json.loads(latest.read_text()) if latest.exists() else None

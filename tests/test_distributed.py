@@ -4,15 +4,15 @@ reports bad input clearly."""
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 
 import torch
 
 from pokegan.errors import PokeganError
 from pokegan.training import distributed as ddp
+
+from conftest import sigterm_after_ticks
 
 CLI = [sys.executable, "-m", "pokegan"]  # the package runs as the command
 
@@ -113,19 +113,10 @@ def test_asking_for_more_gpus_than_there_are(tiny_data, tmp_path):
 
 def test_sigterm_to_the_launcher_stops_every_rank_with_one_checkpoint(tiny_data, tmp_path):
     runs = tmp_path / "runs"
-    proc = subprocess.Popen(CLI + ["train", "--data", str(tiny_data), "--batch", "8", "--set", "g_base=4",
-                                   "--set", "d_base=4", "--set", "w_max=16", "--tick-kimg", "0.016",
-                                   "--minutes", "5", "--gpus", "2", "--device", "cpu", "--run-dir", str(runs),
-                                   "--progress", "lines"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        stats = list(runs.glob("*/stats.jsonl"))
-        if stats and stats[0].read_text().count("\n") >= 2:
-            break
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    rc, err, state = sigterm_after_ticks(CLI + ["train", "--data", str(tiny_data), "--batch", "8", "--set", "g_base=4",
+                                                "--set", "d_base=4", "--set", "w_max=16", "--tick-kimg", "0.016",
+                                                "--minutes", "5", "--gpus", "2", "--device", "cpu",
+                                                "--run-dir", str(runs), "--progress", "lines"], runs)
+    assert rc == 0, err
     assert "stopped (SIGTERM)" in err and "Traceback" not in err
-    state = json.loads((next(runs.iterdir()) / "checkpoints" / "latest" / "state.json").read_text())
     assert state["step"] > 0 and state["nimg"] == 8 * state["step"]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -19,7 +17,7 @@ from pokegan.training import checkpoint as ckpt
 from pokegan.training.loop import Trainer
 from pokegan.training.monitor import HealthMonitor
 
-from conftest import tiny_config
+from conftest import sigterm_after_ticks, tiny_config
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))
@@ -203,19 +201,9 @@ def test_cli_train_resume_and_list(tiny_data, tmp_path):
 
 def test_sigterm_saves_and_exits_cleanly(tiny_data, tmp_path):
     runs = tmp_path / "runs"
-    proc = subprocess.Popen(CLI + ["train", "--data", str(tiny_data), "--batch", "8", "--set", "g_base=4",
-                                   "--set", "d_base=4", "--tick-kimg", "0.016", "--minutes", "5",
-                                   "--run-dir", str(runs), "--progress", "lines"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        stats = list(runs.glob("*/stats.jsonl"))
-        if stats and stats[0].read_text().count("\n") >= 2:
-            break
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    rc, err, state = sigterm_after_ticks(CLI + ["train", "--data", str(tiny_data), "--batch", "8", "--set", "g_base=4",
+                                                "--set", "d_base=4", "--tick-kimg", "0.016", "--minutes", "5",
+                                                "--run-dir", str(runs), "--progress", "lines"], runs)
+    assert rc == 0, err
     assert "SIGTERM" in err and "Traceback" not in err
-    state = json.loads((next(runs.iterdir()) / "checkpoints" / "latest" / "state.json").read_text())
     assert state["step"] > 0
