@@ -34,6 +34,7 @@ def main() -> None:
     p.add_argument("--at-minutes", type=lambda s: [float(m) for m in s.split(",")],
                    help="instead of --every, comma list: the snapshot nearest each of these training minutes "
                         "(plus latest), to put a run beside another's points, e.g. 6,21,36,54")
+    p.add_argument("--latest-only", action="store_true", help="evaluate only each run's latest checkpoint")
     p.add_argument("--num", type=int, default=0)
     args = p.parse_args()
     ds = load_dataset(args.data)
@@ -43,7 +44,9 @@ def main() -> None:
     floor = None
     for run in map(Path, args.runs):
         snaps = sorted((run / "checkpoints").glob("snapshot-*"))
-        if args.at_minutes:
+        if args.latest_only:
+            snaps = []
+        elif args.at_minutes:
             mins = {ck: json.loads((ck / "state.json").read_text()).get("elapsed_s", 0) / 60 for ck in snaps}
             snaps = sorted({min(snaps, key=lambda ck: abs(mins[ck] - m)) for m in args.at_minutes})
         else:
