@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import torch
 
@@ -54,7 +55,7 @@ def _collectives(out_dir: str) -> None:
     res = {"same_start": bool(torch.equal(weight0, ref[0])), "averaged_ok": averaged_ok, "caught": caught,
            "any": ddp.any_rank(rank == 1), "mean": ddp.mean_scalars({"x": float(rank)})["x"],
            "from0": ddp.from_rank0(f"rank{rank}")}
-    (__import__("pathlib").Path(out_dir) / f"{rank}.json").write_text(json.dumps(res))
+    (Path(out_dir) / f"{rank}.json").write_text(json.dumps(res))
 
 
 def test_collectives_in_two_processes(tmp_path):

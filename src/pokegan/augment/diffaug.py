@@ -94,7 +94,6 @@ class Augmenter:
         self.p_step = batch * ada_interval / (ada_kimg * 1000) if ada_kimg > 0 else 0.0
         self.fill = torch.zeros(3)
         self._signs: list[torch.Tensor] = []
-        self.steps = 0
         self.reduce = lambda v: v   # data-parallel training averages the signal over processes here
 
     @property

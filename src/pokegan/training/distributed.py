@@ -62,7 +62,7 @@ def _worker(rank: int, world: int, backend: str, port: int, fn: Callable, args: 
         torch.cuda.set_device(rank)
     dist.init_process_group(backend, rank=rank, world_size=world, timeout=TIMEOUT)
     fn(*args)
-    dist.barrier()  # leave together: a rank tearing gloo down while another still talks aborts it
+    barrier()  # leave together: a rank tearing gloo down while another still talks aborts it
     dist.destroy_process_group()
 
 
@@ -202,6 +202,12 @@ def any_rank(flag: bool) -> bool:
     t = torch.tensor([1.0 if flag else 0.0], device=_device())
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item() > 0)
+
+
+def barrier() -> None:
+    """Wait until every rank gets here (nothing for a single process)."""
+    if rank_world()[1] > 1:
+        dist.barrier()
 
 
 def from_rank0(obj):

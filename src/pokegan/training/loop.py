@@ -290,7 +290,7 @@ class Trainer:
         ckdir = self.run_dir / "checkpoints"
         if self.rank == 0 and not (ckdir / "latest").exists():
             self.save(ckdir / "latest")  # always a good state to roll back to
-        ddp.from_rank0(None)  # the others wait until it is written
+        ddp.barrier()  # the others wait until it is written
         old_handlers = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:
@@ -349,7 +349,7 @@ class Trainer:
                     self._save_samples()
                 self.save(ckdir / "latest")
                 self._pictures()
-            ddp.from_rank0(None)
+            ddp.barrier()
         finally:
             for s, h in old_handlers.items():
                 signal.signal(s, h)
