@@ -2,6 +2,7 @@
 the health monitor, and the CLI in a subprocess."""
 from __future__ import annotations
 
+import copy
 import json
 import math
 import subprocess
@@ -90,6 +91,79 @@ def test_resume_is_bit_exact(preset, tiny_data, tmp_path):
     assert a.keys() == b.keys() and any(k.startswith("G_ema.") for k in a)
     different = [k for k in a if not torch.equal(a[k], b[k])]
     assert not different, different[:5]
+
+
+def test_recalibrate_gives_the_generators_own_batch_statistics():
+    """After recalibrate, each batch norm's running mean/variance are the statistics of its own input over
+    the recalibration latents (not whatever was there before), and a generator without batch norm is left
+    as it was."""
+    from pokegan.models.base import recalibrate
+    from pokegan.models.fastgan import FastGenerator
+    from pokegan.models.progan import ProGenerator
+
+    torch.manual_seed(0)
+    G = FastGenerator(8, 32, 3, base=4, w_max=16).eval()
+    bn = G.init[1]
+    bn.running_mean.fill_(5.0)
+    bn.running_var.fill_(9.0)
+    seen = []
+    hook = bn.register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach().clone()))
+    assert recalibrate(G, 8, images=40, batch=16, seed=3)
+    hook.remove()
+    x = torch.cat(seen)                                   # all 40 latents' inputs to that layer
+    assert x.shape[0] == 40 and not G.training
+    per_batch = [b.mean(dim=(0, 2, 3)) for b in seen]       # momentum=None averages the batches' means
+    torch.testing.assert_close(bn.running_mean, torch.stack(per_batch).mean(0))
+    assert (bn.running_var - 9.0).abs().max() > 1 and bn.momentum == 0.1  # momentum restored
+    a, b = copy.deepcopy(G), copy.deepcopy(G)             # the same weights and vectors: the same result
+    b.init[1].running_mean.fill_(-3.0)                     # whatever statistics were there before
+    recalibrate(a, 8, images=40, batch=16, seed=3)
+    recalibrate(b, 8, images=40, batch=16, seed=3)
+    z = torch.randn(4, 8)
+    assert torch.equal(a(z), b(z))
+
+    P = ProGenerator(8, 32, 3, 64, 8)                      # pixel norm, no batch norm
+    state = {k: v.clone() for k, v in P.state_dict().items()}
+    assert not recalibrate(P, 8)
+    assert all(torch.equal(v, P.state_dict()[k]) for k, v in state.items())
+
+
+def test_saved_ema_generator_has_its_own_statistics(tiny_data, tmp_path):
+    """The EMA generator in a checkpoint carries batch-norm statistics recomputed for its weights, not the
+    training generator's copied ones; ema_bn_images=0 keeps the copy."""
+    stats = {}
+    for n in (64, 0):
+        t = Trainer.new(tiny_config("fastgan", kimg=0.064, ema_kimg=0.05, ema_bn_images=n), str(tiny_data),
+                        tmp_path / str(n), progress="quiet", log=lambda m: None)
+        t.run()
+        w = _weights(t.run_dir)
+        key = next(k for k in w if k.startswith("G.") and k.endswith("running_mean"))
+        stats[n] = (w[key], w["G_ema." + key[2:]])
+    g, ema = stats[64]
+    assert not torch.equal(g, ema)
+    g0, ema0 = stats[0]
+    assert torch.equal(g0, ema0)
+
+
+def test_older_checkpoints_get_the_statistics_at_load(tiny_data, tmp_path):
+    """A checkpoint saved before EMA statistics were recomputed (no ema_bn_images in its config) has them
+    recomputed when loaded; one that has the setting is loaded as saved."""
+    from pokegan.sampling import load_generator
+
+    t = Trainer.new(tiny_config("fastgan", kimg=0.064, ema_kimg=0.05, ema_bn_images=0), str(tiny_data),
+                    tmp_path / "runs", progress="quiet", log=lambda m: None)
+    t.run()
+    ck = t.run_dir / "checkpoints" / "latest"
+    saved = _weights(t.run_dir)
+    key = next(k for k in saved if k.startswith("G_ema.") and k.endswith("running_mean"))
+    as_saved = load_generator(ck).G.state_dict()[key[len("G_ema."):]]
+    assert torch.equal(as_saved, saved[key])
+    state = json.loads((ck / "state.json").read_text())
+    del state["config"]["ema_bn_images"]
+    (ck / "state.json").write_text(json.dumps(state))
+    old = load_generator(ck).G.state_dict()[key[len("G_ema."):]]
+    assert not torch.equal(old, saved[key])
+    assert load_generator(ck, ema=False).G.state_dict()[key[len("G_ema."):]].equal(saved["G." + key[6:]])
 
 
 def test_checkpoint_round_trip_and_damage(tiny_data, tmp_path):

@@ -132,6 +132,11 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
     except RuntimeError as e:
         raise PokeganError(f"{path}: the weights do not fit a {cfg.family} generator for "
                            f"{state['resolution']}px ({str(e).splitlines()[0]}). Is it from another version?") from None
+    if key == "G_ema" and "ema_bn_images" not in state["config"]:
+        # saved before checkpoints carried the EMA generator's own batch-norm statistics: recompute them
+        from pokegan.models.base import recalibrate
+
+        recalibrate(G.requires_grad_(False), family.z_dim, cfg.ema_bn_images, seed=cfg.seed + 4)
     dev = torch.device(device)
     G = G.to(dev).eval().requires_grad_(False)
     encoder = None
@@ -152,10 +157,10 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
 
     from pokegan.training import checkpoint as ckpt
 
-    state, weights, _ = ckpt.read(run, train_state=False)
-    key = "G_ema" if state.get("ema") and any(k.startswith("G_ema.") for k in weights) else "G"
+    loaded = load_generator(run)  # the EMA generator if kept, with its own batch-norm statistics
+    state = loaded.state
     g = {f"G.{k}": (v.half() if half and v.is_floating_point() else v).contiguous()
-         for k, v in ckpt.subdict(weights, key).items()}
+         for k, v in loaded.G.state_dict().items()}
     keep = ("config", "family", "resolution", "channels", "background", "version", "kimg", "step",
             "num_images", "dataset")
     slim = {k: state[k] for k in keep if k in state}

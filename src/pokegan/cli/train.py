@@ -26,7 +26,10 @@ OVERRIDES = {
     "diffaug": "augment everything D sees: comma list of color,translation,cutout,flip (DiffAugment); '' turns "
                "a preset's off",
     "ada_target": "adaptive augmentation (ADA) towards this E[sign D(x)], e.g. 0.6 (0 = off)",
+    "ada_kimg": "ADA's speed: its probability can go from 0 to 1 in this many kimg",
     "ema_kimg": "generator EMA half-life in kimg (0 = off)",
+    "ema_bn_images": "latents over which the EMA generator's batch-norm statistics are recomputed before it "
+                     "is saved or sampled (0 = copy the training generator's)",
     "seed": "random seed",
     "device": "auto (default), cpu, cuda, cuda:N, mps",
     "tick_kimg": "kimg per stats line",

@@ -95,6 +95,39 @@ class Family:
         return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
 
 
+@torch.no_grad()
+def recalibrate(G: nn.Module, z_dim: int, images: int = 512, batch: int = 64, seed: int = 0) -> bool:
+    """Recompute a generator's batch-norm statistics (and spectral-norm vectors) for its own weights.
+
+    An EMA generator averages the weights but not the batch-norm running statistics, which are the
+    training generator's, gathered under other weights; sampling in eval mode with them is measurably
+    off (the shipped fastgan model: FID 65.0 -> 61.5 after recomputing them over 6,400 latents; 512 put
+    an image within 0.75/255 of that on average). Same idea as SWA's `update_bn` (Izmailov et al. 2018).
+    Cumulative averages over `images` latents drawn from `seed`: the result depends on the weights (and
+    the spectral-norm vectors it starts from), not on the statistics there before. Returns False (nothing
+    done) for a generator without batch norm.
+    """
+    bns = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns or images <= 0:
+        return False
+    saved = [(m.momentum, m.training) for m in bns]
+    was_training = G.training
+    device = next(G.parameters()).device
+    gen = torch.Generator().manual_seed(int(seed))
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None                     # a plain average over all the batches below
+    G.train()                                 # spectral norm's power iteration also settles on these weights
+    try:
+        for i in range(0, images, batch):
+            G(torch.randn(min(batch, images - i), z_dim, generator=gen).to(device))
+    finally:
+        G.train(was_training)
+        for m, (mom, _) in zip(bns, saved):
+            m.momentum = mom
+    return True
+
+
 FAMILIES: dict[str, type[Family]] = {}
 
 

@@ -45,6 +45,8 @@ class TrainConfig:
     # Generator EMA: 0 = off (the reports' presets stay faithful); else half-life in kimg
     ema_kimg: float = 0.0
     ema_rampup: float = 0.05         # early on, half-life at most this fraction of the kimg so far (StyleGAN2-ADA)
+    ema_bn_images: int = 512         # EMA G's batch-norm stats recomputed from this many latents before it is
+                                     # saved or sampled (its own weights, not G's); 0 = copy G's
 
     # Length: the first limit reached stops the run (0 = no limit from that one)
     kimg: float = 0.0                # thousands of real images shown to the discriminator

@@ -31,7 +31,7 @@ from pokegan import __version__
 from pokegan.augment import Augmenter
 from pokegan.data import load_dataset
 from pokegan.errors import PokeganError
-from pokegan.models.base import get_family
+from pokegan.models.base import get_family, recalibrate
 from pokegan.training import checkpoint as ckpt
 from pokegan.training import distributed as ddp
 from pokegan.training.config import TrainConfig
@@ -154,6 +154,7 @@ class Trainer:
         self.stop_signal: str | None = None
         self._signal_t = 0.0
         self._sampled_at = -1
+        self._ema_fresh = False
         self.elapsed_s = 0.0   # wall-clock seconds spent in run(), summed over resumes
         self._run_t0 = time.time()
 
@@ -201,6 +202,7 @@ class Trainer:
         for k, m in self.nets.items():
             weights.update(ckpt.module_tensors(k, m))
         if self.G_ema is not None:
+            self._refresh_ema()
             weights.update(ckpt.module_tensors("G_ema", self.G_ema))
         train, opt_meta = ckpt.rng_tensors(), {}
         for k, o in self.opts.items():
@@ -223,6 +225,7 @@ class Trainer:
             m.load_state_dict(ckpt.subdict(weights, k))
         if self.G_ema is not None:
             self.G_ema.load_state_dict(ckpt.subdict(weights, "G_ema"))
+            self._ema_fresh = True  # saved right after a refresh
         for k, o in self.opts.items():
             ckpt.load_optimizer(k, o, state["optimizers"][k], extra)
         ckpt.set_rng(extra)
@@ -259,6 +262,15 @@ class Trainer:
             torch._foreach_lerp_(ema_p, p, 1.0 - beta)
             for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
                 b_ema.copy_(b)
+        self._ema_fresh = False
+
+    def _refresh_ema(self) -> None:
+        """Before the EMA generator is saved or sampled: batch-norm statistics for its own weights."""
+        if self.G_ema is None or self._ema_fresh or self.cfg.ema_bn_images <= 0:
+            return
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            recalibrate(self.G_ema, self.family.z_dim, self.cfg.ema_bn_images, seed=self.cfg.seed + 4)
+        self._ema_fresh = True
 
     def _handle_signal(self, signum, _frame):
         # a second signal stops at once; one within 2 s of the first is the same request delivered twice
@@ -272,6 +284,7 @@ class Trainer:
 
     def sample(self, z: torch.Tensor | None = None) -> torch.Tensor:
         """Images from the fixed latents (or `z`), as `pokegan generate` makes them: eval mode, EMA if kept."""
+        self._refresh_ema()
         G = self.G_ema if self.G_ema is not None else self.G
         was_training = G.training
         G.eval()
