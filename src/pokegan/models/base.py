@@ -101,7 +101,7 @@ def recalibrate(G: nn.Module, z_dim: int, images: int = 512, batch: int = 64, se
 
     An EMA generator averages the weights but not the batch-norm running statistics, which are the
     training generator's, gathered under other weights; sampling in eval mode with them is measurably
-    off (the shipped fastgan model: FID 65.0 -> 61.5 after recomputing them over 6,400 latents; 512 put
+    off (session 4's shipped fastgan model: FID 65.0 -> 61.5 after recomputing them over 6,400 latents; 512 put
     an image within 0.75/255 of that on average). Same idea as SWA's `update_bn` (Izmailov et al. 2018).
     Cumulative averages over `images` latents drawn from `seed`: the result depends on the weights (and
     the spectral-norm vectors it starts from), not on the statistics there before. Returns False (nothing
@@ -110,7 +110,7 @@ def recalibrate(G: nn.Module, z_dim: int, images: int = 512, batch: int = 64, se
     bns = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not bns or images <= 0:
         return False
-    saved = [(m.momentum, m.training) for m in bns]
+    momenta = [m.momentum for m in bns]
     was_training = G.training
     device = next(G.parameters()).device
     gen = torch.Generator().manual_seed(int(seed))
@@ -123,7 +123,7 @@ def recalibrate(G: nn.Module, z_dim: int, images: int = 512, batch: int = 64, se
             G(torch.randn(min(batch, images - i), z_dim, generator=gen).to(device))
     finally:
         G.train(was_training)
-        for m, (mom, _) in zip(bns, saved):
+        for m, mom in zip(bns, momenta):
             m.momentum = mom
     return True
 
