@@ -58,6 +58,13 @@ def load_optimizer(name: str, opt: torch.optim.Optimizer, meta: dict, tensors: d
         pid, k = key.split(".", 1)
         state.setdefault(int(pid), {})[k] = v
     opt.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    # safetensors stores contiguous tensors; moments of channels-last weights go back to the weights' layout
+    # (a fresh optimiser creates them that way), or every later step runs on mismatched strides
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for k, v in opt.state.get(p, {}).items():
+                if torch.is_tensor(v) and v.shape == p.shape and v.stride() != p.stride():
+                    opt.state[p][k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
 
 
 def rng_tensors() -> dict[str, torch.Tensor]:
