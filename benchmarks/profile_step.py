@@ -4,6 +4,8 @@
 
 Trains --kimg to warm up (one-time costs: oneDNN kernel choice, allocator), then profiles another --kimg
 and prints images/second under the profiler (lower than without it) and the most expensive operators.
+The EMA generator's batch-norm recalibration is off here (it runs once per save, not per step); the end of
+the profiled run (one sample grid, one checkpoint) is inside the window.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ def main() -> None:
     p.add_argument("--kimg", type=float, default=0.8)
     p.add_argument("--rows", type=int, default=30)
     args = p.parse_args()
-    cfg = preset_config(args.preset, kimg=args.kimg, sample_every_kimg=0, snapshot_every_kimg=0)
+    cfg = preset_config(args.preset, kimg=args.kimg, sample_every_kimg=0, snapshot_every_kimg=0, ema_bn_images=0)
     t = Trainer.new(cfg, args.data, tempfile.mkdtemp(), progress="quiet", log=lambda m: None)
     t.run()  # warm-up
     t.cfg = replace(cfg, kimg=2 * args.kimg)

@@ -134,9 +134,9 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
                            f"{state['resolution']}px ({str(e).splitlines()[0]}). Is it from another version?") from None
     if key == "G_ema" and "ema_bn_images" not in state["config"]:
         # saved before checkpoints carried the EMA generator's own batch-norm statistics: recompute them
-        from pokegan.models.base import recalibrate
+        from pokegan.models.base import recalibrate_ema
 
-        recalibrate(G.requires_grad_(False), family.z_dim, cfg.ema_bn_images, seed=cfg.seed + 4)
+        recalibrate_ema(G.requires_grad_(False), family.z_dim, cfg)
     dev = torch.device(device)
     G = G.to(dev).eval().requires_grad_(False)
     encoder = None

@@ -128,6 +128,12 @@ def recalibrate(G: nn.Module, z_dim: int, images: int = 512, batch: int = 64, se
     return True
 
 
+def recalibrate_ema(G: nn.Module, z_dim: int, cfg) -> bool:
+    """`recalibrate` for a run's EMA generator: `cfg.ema_bn_images` latents from the run's own stream
+    (seed + 4), the same in the trainer and when an older checkpoint is loaded."""
+    return recalibrate(G, z_dim, cfg.ema_bn_images, seed=cfg.seed + 4)
+
+
 FAMILIES: dict[str, type[Family]] = {}
 
 

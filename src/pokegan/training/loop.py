@@ -31,7 +31,7 @@ from pokegan import __version__
 from pokegan.augment import Augmenter
 from pokegan.data import load_dataset
 from pokegan.errors import PokeganError
-from pokegan.models.base import get_family, recalibrate
+from pokegan.models.base import get_family, recalibrate_ema
 from pokegan.training import checkpoint as ckpt
 from pokegan.training import distributed as ddp
 from pokegan.training.config import TrainConfig
@@ -269,7 +269,7 @@ class Trainer:
         if self.G_ema is None or self._ema_fresh or self.cfg.ema_bn_images <= 0:
             return
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            recalibrate(self.G_ema, self.family.z_dim, self.cfg.ema_bn_images, seed=self.cfg.seed + 4)
+            recalibrate_ema(self.G_ema, self.family.z_dim, self.cfg)
         self._ema_fresh = True
 
     def _handle_signal(self, signum, _frame):
