@@ -72,6 +72,33 @@ def test_channels_last_is_a_layout_not_a_different_model(tiny_data, tmp_path):
     assert worst < 1e-2  # float rounding may differ with the layout; nothing else does
 
 
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_bf16_autocast_on_cpu_only_when_asked_and_native(native_bf16, tiny_data, tmp_path, monkeypatch):
+    """A CPU trains under bf16 autocast only with --amp-cpu and native bf16 (AVX512-BF16 or AMX; elsewhere it
+    would be emulated); otherwise fp32. CUDA uses it unless --no-amp. The run records which one it used."""
+    from pokegan.training.loop import bf16_autocast_ok
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native_bf16, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    cpu = torch.device("cpu")
+    assert bf16_autocast_ok(cpu, cpu_too=True) == native_bf16 and not bf16_autocast_ok(cpu)
+    assert bf16_autocast_ok(torch.device("cuda")) and not bf16_autocast_ok(torch.device("mps"), cpu_too=True)
+    for amp_cpu in (True, False):
+        t = Trainer.new(tiny_config("fastgan", kimg=0.016, amp_cpu=amp_cpu), str(tiny_data), tmp_path / str(amp_cpu),
+                        progress="quiet", log=lambda m: None)
+        seen = []
+        conv = next(m for m in t.nets["D"].modules() if isinstance(m, torch.nn.Conv2d))
+        conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+        t.run()
+        if amp_cpu and native_bf16:  # the training steps (upkeep's health probes run D in fp32)
+            assert seen.count(torch.bfloat16) >= 4
+        else:
+            assert seen and set(seen) == {torch.float32}
+        assert all(p.dtype == torch.float32 for p in t.nets["G"].parameters())  # the weights stay fp32
+        state = json.loads((t.run_dir / "checkpoints" / "latest" / "state.json").read_text())
+        assert state["bf16_autocast"] == (amp_cpu and native_bf16)
+
+
 def _weights(run):
     return load_file(str(run / "checkpoints" / "latest" / "weights.safetensors"))
 

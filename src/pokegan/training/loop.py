@@ -56,6 +56,20 @@ def resolve_device(name: str) -> torch.device:
     return dev
 
 
+def bf16_autocast_ok(device: torch.device, cpu_too: bool = False) -> bool:
+    """Whether to train under bf16 autocast: on CUDA; on a CPU only when asked (`amp_cpu`) and only with native
+    bf16 instructions (AVX512-BF16 or AMX), where oneDNN's bf16 convolutions train fastgan 1.49x faster on this
+    2-core EPYC (262 against 190 kimg in a CPU hour) but that hour ended at FID 65.0 against fp32's 60.0
+    (one run each, benchmarks/RESULTS.md).
+    Without native bf16 it would be emulated and slower, so such CPUs always train in fp32."""
+    if device.type == "cuda":
+        return True
+    if device.type == "cpu" and cpu_too:
+        cpu = getattr(torch, "cpu", None)
+        return any(getattr(cpu, f, lambda: False)() for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return False
+
+
 @contextlib.contextmanager
 def side_effect_free(modules, device: torch.device):
     """Forward passes inside leave no trace: random state and batch-norm buffers are restored."""
@@ -149,7 +163,7 @@ class Trainer:
         self.real_div = diversity(self.feed.fixed(min(cfg.grid_size, self.ds.images.shape[0]), cfg.seed + 2))
         self.monitor = HealthMonitor(self.family.d_output)
         self._seed_rank(0)
-        self.use_amp = cfg.amp and self.device.type == "cuda"
+        self.use_amp = cfg.amp and bf16_autocast_ok(self.device, cfg.amp_cpu)
         self.step, self.nimg, self.tick, self.rollbacks = 0, 0, 0, 0
         self.stop_signal: str | None = None
         self._signal_t = 0.0
@@ -194,7 +208,7 @@ class Trainer:
         return {"config": self.cfg.to_dict(), "data": self.data_path, "dataset": self.ds.info,
                 "num_images": len(self.ds), "resolution": self.ds.size, "channels": self.feed.channels,
                 "background": self.feed.background, "family": self.cfg.family, "version": __version__,
-                "device": str(self.device), "processes": self.world}
+                "device": str(self.device), "processes": self.world, "bf16_autocast": self.use_amp}
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def save(self, dest: Path) -> None:
@@ -314,7 +328,7 @@ class Trainer:
         acc, t_tick = TickStats(), time.perf_counter()
         tick_nimg0 = self.nimg
         next_tick = (math.floor(self.nimg / (cfg.tick_kimg * 1000)) + 1) * cfg.tick_kimg * 1000
-        amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if self.use_amp else contextlib.nullcontext
+        amp = (lambda: torch.autocast(self.device.type, dtype=torch.bfloat16)) if self.use_amp else contextlib.nullcontext
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
         reason = "done"
