@@ -13,3 +13,22 @@ def run_child(script: str, *argv) -> dict:
         if line.startswith("RESULT "):
             return json.loads(line[7:])
     raise RuntimeError(r.stderr[-2000:])
+
+
+def train_speed(data: str, preset: str, kimg: float = 1.0, **overrides) -> dict:
+    """Images/second of `kimg` of a preset's training (with `overrides`), over the ticks after the first
+    quarter kimg (one-time costs: oneDNN kernel choice, allocator), upkeep excluded."""
+    import tempfile
+    from dataclasses import replace
+
+    from pokegan.models.presets import preset_config
+    from pokegan.training.loop import Trainer
+
+    cfg = replace(preset_config(preset), kimg=kimg, tick_kimg=0.25, sample_every_kimg=100, save_every_kimg=100,
+                  snapshot_every_kimg=0, **overrides)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Trainer.new(cfg, data, tmp, progress="quiet", log=lambda m: None)
+        t.run()
+        rows = [json.loads(line) for line in (t.run_dir / "stats.jsonl").read_text().splitlines()]
+    timed = [r["sec_per_kimg"] for r in rows[1:]]
+    return {"img_per_sec": 1000 * len(timed) / sum(timed), "bf16_autocast": t.use_amp}

@@ -10,26 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 
-from _child import run_child
-
-
-def train_worker(data: str, preset: str, channels_last: bool) -> dict:
-    from dataclasses import replace
-
-    from pokegan.models.presets import preset_config
-    from pokegan.training.loop import Trainer
-
-    cfg = replace(preset_config(preset), kimg=1.0, tick_kimg=0.25, channels_last=channels_last,
-                  sample_every_kimg=100, save_every_kimg=100, snapshot_every_kimg=0)
-    with tempfile.TemporaryDirectory() as tmp:
-        t = Trainer.new(cfg, data, tmp, progress="quiet", log=lambda m: None)
-        t.run()
-        rows = [json.loads(line) for line in (t.run_dir / "stats.jsonl").read_text().splitlines()]
-    timed = [r["sec_per_kimg"] for r in rows[1:]]
-    return {"img_per_sec": 1000 * len(timed) / sum(timed)}
+from _child import run_child, train_speed
 
 
 def inception_worker() -> dict:
@@ -60,7 +43,7 @@ def main() -> None:
     args = p.parse_args()
     if args.worker is not None:
         res = inception_worker() if args.worker[0] == "inception" else \
-            train_worker(args.data, args.worker[0], args.worker[1] == "1")
+            train_speed(args.data, args.worker[0], channels_last=args.worker[1] == "1")
         print("RESULT " + json.dumps(res))
         return
     print("| preset | NCHW img/s (each rep) | channels-last img/s (each rep) | speed-up (means) |\n|---|---|---|---|")
