@@ -84,8 +84,10 @@ def test_bf16_autocast_on_cpu_only_when_asked_and_native(native_bf16, tiny_data,
     assert bf16_autocast_ok(cpu, cpu_too=True) == native_bf16 and not bf16_autocast_ok(cpu)
     assert bf16_autocast_ok(torch.device("cuda")) and not bf16_autocast_ok(torch.device("mps"), cpu_too=True)
     for amp_cpu in (True, False):
+        said = []
         t = Trainer.new(tiny_config("fastgan", kimg=0.016, amp_cpu=amp_cpu), str(tiny_data), tmp_path / str(amp_cpu),
-                        progress="quiet", log=lambda m: None)
+                        progress="lines", log=said.append)
+        assert any("no native bf16" in m for m in said) == (amp_cpu and not native_bf16)  # asked, not had: told
         seen = []
         conv = next(m for m in t.nets["D"].modules() if isinstance(m, torch.nn.Conv2d))
         conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype))

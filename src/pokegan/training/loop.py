@@ -164,6 +164,8 @@ class Trainer:
         self.monitor = HealthMonitor(self.family.d_output)
         self._seed_rank(0)
         self.use_amp = cfg.amp and bf16_autocast_ok(self.device, cfg.amp_cpu)
+        if cfg.amp and cfg.amp_cpu and self.device.type == "cpu" and not self.use_amp:
+            self.log("--amp-cpu: this CPU has no native bf16 (AVX512-BF16 or AMX), so training runs in fp32")
         self.step, self.nimg, self.tick, self.rollbacks = 0, 0, 0, 0
         self.stop_signal: str | None = None
         self._signal_t = 0.0
