@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 from pokegan.errors import PokeganError
 from pokegan.models.presets import PRESETS
 from pokegan.training import checkpoint as ckpt
+from pokegan.training.config import TrainConfig
 from pokegan.training.loop import Trainer
 from pokegan.training.monitor import HealthMonitor
 
@@ -75,14 +76,17 @@ def test_channels_last_is_a_layout_not_a_different_model(tiny_data, tmp_path):
 @pytest.mark.parametrize("native_bf16", [True, False])
 def test_bf16_autocast_on_cpu_only_when_asked_and_native(native_bf16, tiny_data, tmp_path, monkeypatch):
     """A CPU trains under bf16 autocast only with --amp-cpu and native bf16 (AVX512-BF16 or AMX; elsewhere it
-    would be emulated); otherwise fp32. CUDA uses it unless --no-amp. The run records which one it used."""
+    would be emulated); otherwise fp32. CUDA only with --amp (off by default). The run records which it used."""
     from pokegan.training.loop import bf16_autocast_ok
 
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native_bf16, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
     cpu = torch.device("cpu")
-    assert bf16_autocast_ok(cpu, cpu_too=True) == native_bf16 and not bf16_autocast_ok(cpu)
-    assert bf16_autocast_ok(torch.device("cuda")) and not bf16_autocast_ok(torch.device("mps"), cpu_too=True)
+    assert bf16_autocast_ok(cpu, cpu=True) == native_bf16 and not bf16_autocast_ok(cpu, cuda=True)
+    cuda = torch.device("cuda")
+    assert bf16_autocast_ok(cuda, cuda=True) and not bf16_autocast_ok(cuda, cpu=True)
+    assert not bf16_autocast_ok(torch.device("mps"), cuda=True, cpu=True)
+    assert TrainConfig().amp is False and TrainConfig().amp_cpu is False  # fp32 unless asked
     for amp_cpu in (True, False):
         said = []
         t = Trainer.new(tiny_config("fastgan", kimg=0.016, amp_cpu=amp_cpu), str(tiny_data), tmp_path / str(amp_cpu),

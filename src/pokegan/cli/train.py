@@ -62,7 +62,10 @@ def add_parser(sub) -> None:
         p.add_argument("--" + name.replace("_", "-"), type=types[name], help=help_text)
     p.add_argument("--deterministic", action="store_true", default=None,
                    help="deterministic kernels (bit-exact resume on CPU; slower on GPU)")
-    p.add_argument("--no-amp", action="store_true", help="train in fp32 everywhere: no bf16 autocast on CUDA")
+    p.add_argument("--amp", action="store_true",
+                   help="bf16 autocast on CUDA (off by default: slower for fastgan at 64px on an H100, "
+                        "benchmarks/RESULTS.md); helps larger models")
+    p.add_argument("--no-amp", action="store_true", help="train in fp32 everywhere (the default; overrides --amp and --amp-cpu)")
     p.add_argument("--amp-cpu", action="store_true",
                    help="bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX): 1.49x faster here, but its CPU "
                         "hour ended at FID 65.0 against fp32's 60.0 (benchmarks/RESULTS.md)")
@@ -164,10 +167,12 @@ def run(args: argparse.Namespace) -> int:
             over.update({f: float(getattr(args, f) or 0.0) for f in LIMITS})
         if args.deterministic:
             over["deterministic"] = True
-        if args.no_amp:
-            over["amp"] = False
+        if args.amp:
+            over["amp"] = True
         if args.amp_cpu:
             over["amp_cpu"] = True
+        if args.no_amp:
+            over.update(amp=False, amp_cpu=False)
         if args.no_channels_last:
             over["channels_last"] = False
         cfg = dataclasses.replace(cfg, **over)

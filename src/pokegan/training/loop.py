@@ -56,17 +56,18 @@ def resolve_device(name: str) -> torch.device:
     return dev
 
 
-def bf16_autocast_ok(device: torch.device, cpu_too: bool = False) -> bool:
-    """Whether to train under bf16 autocast: on CUDA; on a CPU only when asked (`amp_cpu`) and only with native
-    bf16 instructions (AVX512-BF16 or AMX), where oneDNN's bf16 convolutions train fastgan 1.49x faster on this
-    2-core EPYC (262 against 190 kimg in a CPU hour) but that hour ended at FID 65.0 against fp32's 60.0
-    (one run each, benchmarks/RESULTS.md).
+def bf16_autocast_ok(device: torch.device, cuda: bool = False, cpu: bool = False) -> bool:
+    """Whether to train under bf16 autocast. On CUDA when asked (`amp`): off by default, since `fastgan` at
+    64px is launch-bound on an H100 and bf16's casts made it slower (229 against 266 img/s at batch 16).
+    On a CPU when asked (`amp_cpu`) and only with native bf16 instructions (AVX512-BF16 or AMX), where
+    oneDNN's bf16 convolutions train fastgan 1.49x faster on this 2-core EPYC (262 against 190 kimg in a CPU
+    hour) but that hour ended at FID 65.0 against fp32's 60.0 (one run each, benchmarks/RESULTS.md).
     Without native bf16 it would be emulated and slower, so such CPUs always train in fp32."""
     if device.type == "cuda":
-        return True
-    if device.type == "cpu" and cpu_too:
-        cpu = getattr(torch, "cpu", None)
-        return any(getattr(cpu, f, lambda: False)() for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+        return cuda
+    if device.type == "cpu" and cpu:
+        mod = getattr(torch, "cpu", None)
+        return any(getattr(mod, f, lambda: False)() for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
     return False
 
 
@@ -163,8 +164,8 @@ class Trainer:
         self.real_div = diversity(self.feed.fixed(min(cfg.grid_size, self.ds.images.shape[0]), cfg.seed + 2))
         self.monitor = HealthMonitor(self.family.d_output)
         self._seed_rank(0)
-        self.use_amp = cfg.amp and bf16_autocast_ok(self.device, cfg.amp_cpu)
-        if cfg.amp and cfg.amp_cpu and self.device.type == "cpu" and not self.use_amp:
+        self.use_amp = bf16_autocast_ok(self.device, cuda=cfg.amp, cpu=cfg.amp_cpu)
+        if cfg.amp_cpu and self.device.type == "cpu" and not self.use_amp:
             self.log("--amp-cpu: this CPU has no native bf16 (AVX512-BF16 or AMX), so training runs in fp32")
         self.step, self.nimg, self.tick, self.rollbacks = 0, 0, 0, 0
         self.stop_signal: str | None = None
