@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Recipe variants of the default preset screened on a lent GPU, several runs side by side (session 8;
+# results in benchmarks/RESULTS.md). A CPU hour is ~190 kimg; on an H100 each run trains ~210-250 img/s
+# however many run beside it (launch-bound), so a GPU screens many variants at once. The FID network
+# (84 MB) does not travel to the device, so the EMA generators come back (fp16) and are evaluated here:
+#   .venv/bin/pokegan eval EXPORT --data data/gen5-64.data --json out.json
+# The runs are background processes (setsid): they outlive one device call, but not the machine, which
+# goes back 30 s after a call ends, so start, watch and collect belong in one call.
+#   benchmarks/gpu_sweep.sh start MINUTES KIMG NAME...   launch these variants (data/gen5-64.data carried)
+#   benchmarks/gpu_sweep.sh watch SECONDS   print each run's progress every minute, until all have stopped
+#   benchmarks/gpu_sweep.sh collect OUT RUNS KIMG...  export the EMA generators (fp16) of those snapshots
+#     and latest (RUNS: all or a comma list of names), with their stats, as 15 MiB parts of one tar
+# Session 8's call: start 7.8 190 base seed1 flip flipnocut && watch 520; collect $OUT all 120 190
+set -u
+ROOT=${ROOT:-runs-gpu}
+PY=${PY:-python3}
+export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
+
+common=(--data data/gen5-64.data --progress lines --sample-every-kimg 25)
+declare -A VARIANTS=(
+  [base]="--seed 0 --no-amp"
+  [seed1]="--seed 1 --no-amp"
+  [bf16]="--seed 0"
+  [flip]="--seed 0 --no-amp --augment flip"
+  [flipnocut]="--seed 0 --no-amp --augment flip --diffaug color,translation"
+  [nocutout]="--seed 0 --no-amp --diffaug color,translation"
+  [narrow12]="--seed 0 --no-amp --set g_base=12 --set d_base=12"
+  [wideg24]="--seed 0 --no-amp --set g_base=24"
+)
+
+case "${1:-}" in
+start)
+  minutes=$2; kimg=$3; shift 3
+  mkdir -p $ROOT/logs
+  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+  for name in "$@"; do
+    # shellcheck disable=SC2086
+    setsid nohup $PY -m pokegan train "${common[@]}" --run-dir $ROOT/$name ${VARIANTS[$name]} \
+      --kimg "$kimg" --minutes "$minutes" --snapshot-every-kimg 10 --keep-snapshots 100 \
+      >$ROOT/logs/$name.log 2>&1 < /dev/null &
+  done
+  sleep 30
+  tail -n 2 $ROOT/logs/*.log
+  ;;
+watch)
+  end=$((SECONDS + $2))
+  while [ $SECONDS -lt $end ]; do
+    sleep 60
+    date -u +%T
+    for f in $ROOT/*/*/stats.jsonl; do
+      printf '%-40s %s\n' "$f" "$(tail -n 1 "$f" | $PY -c 'import json,sys; r=json.loads(sys.stdin.read()); print(r["kimg"], r["minutes"], r["img_per_sec"], r.get("aug_p"))')"
+    done
+    if ! pgrep -f "pokegan train" >/dev/null; then echo "all runs finished"; break; fi
+  done
+  ;;
+collect)
+  out=$2; runs=$3; shift 3
+  exp=$(mktemp -d); mkdir -p "$out"
+  for run in $ROOT/*/*/; do
+    name=$(basename "$(dirname "$run")")
+    [ "$runs" = all ] || [[ ",$runs," == *",$name,"* ]] || continue
+    for k in "$@" latest; do
+      if [ "$k" = latest ]; then ck=$run/checkpoints/latest; else ck=$run/checkpoints/snapshot-$(printf %06d "$k")kimg; fi
+      [ -d "$ck" ] || continue
+      $PY -m pokegan export "$ck" --out $exp/$name-$k >/dev/null || echo "export failed: $ck"
+    done
+    cp "$run/stats.jsonl" $exp/$name-stats.jsonl
+  done
+  # files come back at most 8, 16 MiB each, 64 MiB in all: one tar, cut into 15 MiB parts
+  tar -C "$exp" -cf - . | split -b 15M - "$out/exp.tar.part-"
+  ls -la "$out"; du -sh "$exp"
+  ;;
+*) sed -n 2,14p "$0"; exit 2 ;;
+esac
