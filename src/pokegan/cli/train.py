@@ -64,7 +64,7 @@ def add_parser(sub) -> None:
                    help="deterministic kernels (bit-exact resume on CPU; slower on GPU)")
     p.add_argument("--amp", action="store_true",
                    help="bf16 autocast on CUDA (off by default: slower for fastgan at 64px on an H100, "
-                        "benchmarks/RESULTS.md); helps larger models")
+                        "benchmarks/RESULTS.md); larger models may gain (not measured)")
     p.add_argument("--no-amp", action="store_true", help="train in fp32 everywhere (the default; overrides --amp and --amp-cpu)")
     p.add_argument("--amp-cpu", action="store_true",
                    help="bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX): 1.49x faster here, but its CPU "
