@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Recipe variants of the default preset screened on a lent GPU, several runs side by side (session 8;
-# results in benchmarks/RESULTS.md). A CPU hour is ~190 kimg; on an H100 each run trains ~210-250 img/s
-# however many run beside it (launch-bound), so a GPU screens many variants at once. The FID network
+# results in benchmarks/RESULTS.md). A CPU hour is ~190 kimg; on an H100 each run trains ~170-280 img/s
+# with four to seven beside it (launch-bound), so a GPU screens many variants at once. The FID network
 # (84 MB) does not travel to the device, so the EMA generators come back (fp16) and are evaluated here:
 #   .venv/bin/pokegan eval EXPORT --data data/gen5-64.data --json out.json
 # The runs are background processes (setsid): they outlive one device call, but not the machine, which
@@ -17,15 +17,16 @@ PY=${PY:-python3}
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 
 common=(--data data/gen5-64.data --progress lines --sample-every-kimg 25)
+# fp32 is the default (session 8 ran these with --no-amp, when CUDA defaulted to bf16: the same runs)
 declare -A VARIANTS=(
-  [base]="--seed 0 --no-amp"
-  [seed1]="--seed 1 --no-amp"
-  [bf16]="--seed 0"
-  [flip]="--seed 0 --no-amp --augment flip"
-  [flipnocut]="--seed 0 --no-amp --augment flip --diffaug color,translation"
-  [nocutout]="--seed 0 --no-amp --diffaug color,translation"
-  [narrow12]="--seed 0 --no-amp --set g_base=12 --set d_base=12"
-  [wideg24]="--seed 0 --no-amp --set g_base=24"
+  [base]="--seed 0"
+  [seed1]="--seed 1"
+  [bf16]="--seed 0 --amp"
+  [flip]="--seed 0 --augment flip"
+  [flipnocut]="--seed 0 --augment flip --diffaug color,translation"
+  [nocutout]="--seed 0 --diffaug color,translation"
+  [narrow12]="--seed 0 --set g_base=12 --set d_base=12"
+  [wideg24]="--seed 0 --set g_base=24"
 )
 
 case "${1:-}" in

@@ -290,10 +290,13 @@ def test_cli_train_resume_and_list(tiny_data, tmp_path):
     runs = tmp_path / "runs"
     base = ["train", "--data", str(tiny_data), "--preset", "dcgan", "--batch", "8", "--set", "g_base=4",
             "--set", "d_base=4", "--tick-kimg", "0.032", "--run-dir", str(runs), "--progress", "lines"]
-    r = subprocess.run(CLI + base + ["--kimg", "0.064"], capture_output=True, text=True)
+    r = subprocess.run(CLI + base + ["--kimg", "0.064", "--amp"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     run = next(runs.iterdir())
     assert (run / "config.json").exists() and (run / "checkpoints" / "latest").is_dir()
+    cfg = json.loads((run / "config.json").read_text())["config"]
+    state = json.loads((run / "checkpoints" / "latest" / "state.json").read_text())
+    assert cfg["amp"] and not cfg["amp_cpu"] and state["bf16_autocast"] is False  # --amp is CUDA's switch only
     assert list((run / "samples").glob("*.png"))
     row = json.loads((run / "stats.jsonl").read_text().splitlines()[-1])
     assert {"kimg", "loss_g", "loss_d", "img_per_sec"} <= row.keys()
