@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 import torch
@@ -71,6 +72,34 @@ def test_channels_last_is_a_layout_not_a_different_model(tiny_data, tmp_path):
     assert a.keys() == b.keys()
     worst = max((a[k].float() - b[k].float()).abs().max().item() for k in a)
     assert worst < 1e-2  # float rounding may differ with the layout; nothing else does
+
+
+@pytest.mark.parametrize("reuse", [True, False])
+def test_fastgan_g_step_reuses_the_d_steps_fakes_only_when_asked(reuse, tiny_data, tmp_path):
+    cfg = tiny_config("fastgan", kimg=0.016)
+    cfg = replace(cfg, options={**cfg.options, "reuse_fakes": reuse})
+    t = Trainer.new(cfg, str(tiny_data), tmp_path, progress="quiet", log=lambda m: None)
+    fam, (d_phase, g_phase) = t.family, t.phases
+    seen = []
+    scored = fam.disc
+    fam.disc = lambda x, real=False: seen.append(x) or scored(x, real)
+    real = t.feed.next(cfg.batch, 0, 1)
+    t._phase_grads(d_phase)
+    loss, _ = d_phase.loss(real)
+    loss.backward()
+    G = t.nets["G"]
+    assert all(p.grad is None for p in G.parameters())  # the D step never trains G
+    assert (fam._fake is not None and fam._fake.requires_grad) == reuse
+    d_fake = seen[-1]
+    t._phase_grads(g_phase)
+    loss, _ = g_phase.loss(None)
+    loss.backward()
+    g_fake = seen[-1]
+    # reused: the same images (one G pass fewer); otherwise new latents give new images
+    assert torch.equal(g_fake.detach(), d_fake) == reuse
+    assert fam._fake is None and all(p.grad is not None for p in G.parameters() if p.requires_grad)
+    t.run()  # and it trains
+    assert (t.run_dir / "checkpoints" / "latest" / "weights.safetensors").exists()
 
 
 @pytest.mark.parametrize("native_bf16", [True, False])
