@@ -16,7 +16,8 @@
 #   benchmarks/gpu_sweep.sh eval OUT [SOURCE...]   FID/KID/precision/recall/near-copies of each run's latest
 #     EMA generator (and of each SOURCE) on the GPU with the carried network, as OUT/eval.tar
 # Session 8's call: start 7.8 190 base seed1 flip flipnocut && watch 520; collect $OUT all 120 190
-# Session 9's: pack (here); then there: prep && start 17 190 base g24:K ... && watch 540; then watch 600; eval $OUT
+# Planned in session 9, never run (no GPU lent to that task): pack (here); then there: prep && start 17 190
+#   base nocut:183 g24:123 d24:146 ... && watch 440; then watch 570; then eval $OUT && collect $OUT all
 set -u
 ROOT=${ROOT:-runs-gpu}
 PY=${PY:-python3}
@@ -38,7 +39,7 @@ declare -A VARIANTS=(
   [d32]="--seed 0 --set d_base=32"
   [g24d24]="--seed 0 --set g_base=24 --set d_base=24"
 )
-CARRY=.devcarry   # ignored (.git/info/exclude); carried with `carry: [".devcarry"]`
+CARRY=.devcarry   # ignored (.gitignore); carried with `carry: [".devcarry"]`
 
 case "${1:-}" in
 pack)
@@ -107,5 +108,5 @@ eval)
   tar -C "$ev" -cf "$out/eval.tar" .
   ls -la "$out"
   ;;
-*) sed -n 2,22p "$0"; exit 2 ;;
+*) sed -n 2,20p "$0"; exit 2 ;;
 esac
