@@ -17,7 +17,7 @@
 #     EMA generator (and of each SOURCE) on the GPU with the carried network, as OUT/eval.tar
 # Session 8's call: start 7.8 190 base seed1 flip flipnocut && watch 520; collect $OUT all 120 190
 # Planned in session 9, never run (no GPU lent to that task): pack (here); then there: prep && start 17 190
-#   base nocut:183 g24:123 d24:146 ... && watch 440; then watch 570; then eval $OUT && collect $OUT all
+#   base nocutout:183 wideg24:123 d24:146 ... && watch 440; then watch 570; then eval $OUT && collect $OUT all
 set -u
 ROOT=${ROOT:-runs-gpu}
 PY=${PY:-python3}

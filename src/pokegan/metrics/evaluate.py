@@ -60,8 +60,10 @@ def as_rgb(images: np.ndarray, ds: Dataset) -> np.ndarray:
 
 def cached_real_features(ds: Dataset, extractor: InceptionFeatures, log=print) -> np.ndarray:
     rgb = real_rgb(ds)
-    net = weights_path()  # another network (POKEGAN_FID_WEIGHTS) must not share the standard one's cache
-    net_id = "" if "POKEGAN_FID_WEIGHTS" not in os.environ else f"{net.resolve()}:{net.stat().st_size}"
+    net_id = ""  # another network (POKEGAN_FID_WEIGHTS) must not share the standard one's cache
+    if os.environ.get("POKEGAN_FID_WEIGHTS"):
+        net = weights_path()
+        net_id = f"{net.resolve()}:{net.stat().st_size}"
     key = hashlib.sha256(rgb.tobytes() + PROTOCOL.encode() + _CACHE_VERSION.encode()
                          + net_id.encode()).hexdigest()[:32]
     path = cache_dir() / "features" / f"{key}.npy"
