@@ -102,6 +102,31 @@ def test_fastgan_g_step_reuses_the_d_steps_fakes_only_when_asked(reuse, tiny_dat
     assert (t.run_dir / "checkpoints" / "latest" / "weights.safetensors").exists()
 
 
+@pytest.mark.parametrize("group", [4, 0])
+def test_fastgan_minibatch_stddev_lets_d_see_its_batchs_variety_only_when_asked(group, tiny_data, tmp_path):
+    """With mbstd_group, D's score for an image depends on the other images of its group (their spread is
+    a feature); without it, in eval mode, each image is scored alone. And it trains."""
+    from pokegan.models.fastgan import FastDiscriminator
+
+    torch.manual_seed(0)
+    D = FastDiscriminator(32, 3, base=4, w_max=16, mbstd_group=group).eval()
+    x = torch.rand(8, 3, 32, 32) * 2 - 1
+    y = x.clone()
+    y[2] = -y[2]            # group of 4 in a batch of 8: images 0, 2, 4, 6 (the ProGAN/StyleGAN layout)
+    z = x.clone()
+    z[1] = -z[1]            # another group
+    with torch.no_grad():
+        a, b, c = D(x), D(y), D(z)
+    assert (not torch.equal(a[0], b[0])) == (group > 0)
+    assert torch.equal(a[0], c[0])
+    cfg = tiny_config("fastgan", kimg=0.016)
+    cfg = replace(cfg, options={**cfg.options, "mbstd_group": group})
+    t = Trainer.new(cfg, str(tiny_data), tmp_path, progress="quiet", log=lambda m: None)
+    t.run()
+    w = _weights(t.run_dir)
+    assert w["D.logits.0.parametrizations.weight.original"].shape[1] == 16 + (group > 0)
+
+
 @pytest.mark.parametrize("native_bf16", [True, False])
 def test_bf16_autocast_on_cpu_only_when_asked_and_native(native_bf16, tiny_data, tmp_path, monkeypatch):
     """A CPU trains under bf16 autocast only with --amp-cpu and native bf16 (AVX512-BF16 or AMX; elsewhere it

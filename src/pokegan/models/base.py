@@ -165,3 +165,16 @@ def check_power_of_two(family: str, resolution: int, lo: int = 16, hi: int = 256
                            f"image size between {lo} and {hi}; this dataset is {resolution}x{resolution}. "
                            f"Prepare the data with --size 32, 64, 128 or 256.")
     return resolution.bit_length() - 1
+
+
+def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:
+    """Append the average standard deviation over groups of images as one more feature map (ProGAN,
+    Karras et al. 2018): D sees how varied a batch is, so a generator that collapses to few modes is caught."""
+    b, c, h, w = x.shape
+    g = min(group, b)
+    if b % g:
+        g = 1
+    y = x.view(g, -1, c, h, w)
+    y = (y - y.mean(0)).pow(2).mean(0).add(1e-8).sqrt().mean(dim=(1, 2, 3))  # (B/g,)
+    y = y.view(-1, 1, 1, 1).repeat(g, 1, h, w)
+    return torch.cat([x, y], dim=1)

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from pokegan.models.base import Family, Phase, check_power_of_two, register_family
+from pokegan.models.base import Family, Phase, check_power_of_two, minibatch_stddev, register_family
 
 
 def sn_conv(cin: int, cout: int, k: int, stride: int = 1, pad: int = 0, bias: bool = False) -> nn.Module:
@@ -104,10 +104,11 @@ class DownBlock(nn.Module):
 
 
 class FastDiscriminator(nn.Module):
-    def __init__(self, resolution: int, channels: int, base: int = 32, w_max: int = 256):
+    def __init__(self, resolution: int, channels: int, base: int = 32, w_max: int = 256, mbstd_group: int = 0):
         super().__init__()
         check_power_of_two("fastgan", resolution, lo=32)
         w = widths(resolution, base, w_max)
+        self.mbstd_group = mbstd_group
         self.from_rgb = nn.Sequential(sn_conv(channels, w[resolution // 2], 4, 2, 1), nn.LeakyReLU(0.2, True))
         downs, r = [], resolution // 2
         while r > 8:
@@ -115,7 +116,7 @@ class FastDiscriminator(nn.Module):
             r //= 2
         self.downs = nn.Sequential(*downs)
         c8 = w[8]
-        self.logits = nn.Sequential(sn_conv(c8, c8, 1), nn.BatchNorm2d(c8), nn.LeakyReLU(0.2, True),
+        self.logits = nn.Sequential(sn_conv(c8 + (mbstd_group > 0), c8, 1), nn.BatchNorm2d(c8), nn.LeakyReLU(0.2, True),
                                     sn_conv(c8, 1, 4))           # 8x8 -> 5x5 patch logits
         self.decoder = nn.Sequential(                           # 8x8 features -> 32x32 image
             nn.Upsample(scale_factor=2), sn_conv(c8, 64, 3, 1, 1), nn.BatchNorm2d(64), GLU(),
@@ -124,7 +125,8 @@ class FastDiscriminator(nn.Module):
 
     def forward(self, x, decode: bool = False):  # (B, C, R, R) -> (B,) [and (B, C, 32, 32)]
         f8 = self.downs(self.from_rgb(x))
-        out = self.logits(f8).mean(dim=(1, 2, 3))
+        h = minibatch_stddev(f8, self.mbstd_group) if self.mbstd_group else f8
+        out = self.logits(h).mean(dim=(1, 2, 3))
         return (out, self.decoder(f8)) if decode else out
 
 
@@ -137,6 +139,9 @@ class FastGANOptions:
     # The G step scores the D step's fakes (kept with their graph) instead of generating new ones, as the
     # DCGAN tutorial does: one generator forward pass fewer per iteration.
     reuse_fakes: bool = False
+    # > 0: D's logit head also sees the standard deviation of its 8x8 features over groups of this many
+    # images (ProGAN's minibatch stddev), a direct signal against low variety; 0 = off (FastGAN has none)
+    mbstd_group: int = 0
 
 
 @register_family("fastgan")
@@ -148,7 +153,7 @@ class FastGAN(Family):
     def build(self):
         o = self.opts
         self.nets = {"G": FastGenerator(self.z_dim, self.resolution, self.channels, o.g_base, o.w_max),
-                     "D": FastDiscriminator(self.resolution, self.channels, o.d_base, o.w_max)}
+                     "D": FastDiscriminator(self.resolution, self.channels, o.d_base, o.w_max, o.mbstd_group)}
         return self.nets
 
     def optimizers(self):

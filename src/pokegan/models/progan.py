@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pokegan import losses
-from pokegan.models.base import Family, Phase, check_power_of_two, register_family
+from pokegan.models.base import Family, Phase, check_power_of_two, minibatch_stddev, register_family
 
 
 class EqConv2d(nn.Module):
@@ -48,18 +48,6 @@ class EqLinear(nn.Module):
 
 def pixel_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + eps)
-
-
-def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:
-    """Append the average standard deviation over groups of images as one more feature map."""
-    b, c, h, w = x.shape
-    g = min(group, b)
-    if b % g:
-        g = 1
-    y = x.view(g, -1, c, h, w)
-    y = (y - y.mean(0)).pow(2).mean(0).add(1e-8).sqrt().mean(dim=(1, 2, 3))  # (B/g,)
-    y = y.view(-1, 1, 1, 1).repeat(g, 1, h, w)
-    return torch.cat([x, y], dim=1)
 
 
 class _Growing(nn.Module):
