@@ -159,6 +159,32 @@ def test_bf16_autocast_on_cpu_only_when_asked_and_native(native_bf16, tiny_data,
         assert state["bf16_autocast"] == (amp_cpu and native_bf16)
 
 
+def test_lr_decay_falls_linearly_over_the_budgets_last_part(tiny_data, tmp_path):
+    import time
+
+    cfg = tiny_config("dcgan", kimg=0.256, tick_kimg=0.032, lr_decay=0.5, lr_g=2e-4, lr_d=4e-4)
+    t = Trainer.new(cfg, str(tiny_data), tmp_path / "runs", progress="quiet", log=lambda m: None)
+    t.run()
+    rows = [json.loads(line) for line in (t.run_dir / "stats.jsonl").read_text().splitlines()]
+    prev = [0.0] + [r["kimg"] for r in rows[:-1]]  # each row's rate was set after the tick before it
+    for r, k in zip(rows, prev):
+        scale = min(1.0, (1 - k / 0.256) / 0.5)
+        assert r["lr_G"] == pytest.approx(2e-4 * scale) and r["lr_D"] == pytest.approx(4e-4 * scale), (r, k)
+    assert rows[0]["lr_G"] == pytest.approx(2e-4) and rows[-1]["lr_G"] < 0.6e-4  # it did fall
+    # a time budget: with a quarter of a 1-minute budget left and decay over the last half, half the rate
+    t2 = Trainer.new(replace(cfg, kimg=0.0, minutes=1.0), str(tiny_data), tmp_path / "runs", progress="quiet",
+                     log=lambda m: None)
+    t2._apply_lr_decay(time.time() + 15, float("inf"))
+    assert t2.opts["G"].param_groups[0]["lr"] == pytest.approx(1e-4, rel=0.02)
+    # off: the rates stay as configured
+    t3 = Trainer.new(replace(cfg, lr_decay=0.0), str(tiny_data), tmp_path / "runs", progress="quiet",
+                     log=lambda m: None)
+    t3._apply_lr_decay(time.time(), 0.0)
+    assert t3.opts["D"].param_groups[0]["lr"] == 4e-4
+    with pytest.raises(PokeganError, match="lr_decay=1.5"):
+        Trainer.new(replace(cfg, lr_decay=1.5), str(tiny_data), tmp_path / "runs", progress="quiet")
+
+
 def _weights(run):
     return load_file(str(run / "checkpoints" / "latest" / "weights.safetensors"))
 

@@ -19,6 +19,8 @@ OVERRIDES = {
     "batch": "images per step",
     "lr_g": "generator learning rate",
     "lr_d": "discriminator learning rate",
+    "lr_decay": "both learning rates fall linearly to 0 over this last fraction of the run's budget "
+                "(--minutes/--kimg/--epochs; 0 = constant)",
     "z_dim": "latent size",
     "background": "dataset|white|black|random|transparent: what the model sees behind sprites; transparent "
                   "trains RGBA (4-channel) output",

@@ -26,6 +26,10 @@ class TrainConfig:
     betas_g: tuple[float, float] = (0.5, 0.999)  # beta1 0.5 damps the oscillation GANs suffer with 0.9
     betas_d: tuple[float, float] = (0.5, 0.999)
     z_dim: int = 100                 # latent size; DCGAN's 100
+    # > 0: over this last fraction of the run's budget (--minutes, --kimg or --epochs, whichever ends it
+    # first) both learning rates fall linearly to 0, as budgeted training does (Li et al. 2020) and
+    # pix2pix/CycleGAN's second half; 0 = constant rates (DCGAN's, FastGAN's). Updated once per tick.
+    lr_decay: float = 0.0
 
     # Data as the model sees it
     background: str = "dataset"      # white | black | random | transparent (RGBA output) | dataset's own

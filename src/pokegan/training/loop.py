@@ -129,6 +129,9 @@ class Trainer:
             if self.rank > 0:  # rank 0 speaks for all
                 self.progress_mode, self.log = "quiet", (lambda msg: None)
         self.local_batch = cfg.batch // self.world
+        if not 0.0 <= cfg.lr_decay <= 1.0:
+            raise PokeganError(f"lr_decay={cfg.lr_decay}: the fraction of the budget over which the learning rates "
+                               "fall to 0 must be between 0 (constant rates) and 1 (from the start)")
         if cfg.deterministic:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
@@ -154,6 +157,7 @@ class Trainer:
         self.nets = {k: m.to(self.device, memory_format=fmt) for k, m in self.family.build().items()}
         ddp.broadcast_modules(self.nets.values())  # every rank starts from rank 0's weights
         self.opts = self.family.optimizers()
+        self._keep_initial_lr()
         self.phases = self.family.phases()
         # Only the parameters of the optimiser being stepped need weight gradients in a phase.
         self._params = {k: {id(p) for g in o.param_groups for p in g["params"]} for k, o in self.opts.items()}
@@ -245,6 +249,7 @@ class Trainer:
             self._ema_fresh = True  # saved right after a refresh
         for k, o in self.opts.items():
             ckpt.load_optimizer(k, o, state["optimizers"][k], extra)
+        self._keep_initial_lr()  # checkpoints from before --lr-decay carry only the rate itself
         ckpt.set_rng(extra)
         self._seed_rank(int(state["step"]))
         self.feed.load_state(state["feed"], extra)
@@ -262,6 +267,25 @@ class Trainer:
         if c.epochs > 0:
             targets.append(c.epochs * len(self.ds))
         return min(targets) if targets else math.inf
+
+    def _keep_initial_lr(self) -> None:
+        for o in self.opts.values():
+            for g in o.param_groups:
+                g.setdefault("initial_lr", g["lr"])
+
+    def _apply_lr_decay(self, deadline: float, target: float) -> None:
+        """--lr-decay: both rates fall linearly to 0 over the last `lr_decay` of the budget left by
+        whichever limit ends the run first (for --minutes, this invocation's). Rank 0's clock decides."""
+        c = self.cfg
+        if c.lr_decay <= 0:
+            return
+        left = 1.0 - self.nimg / target if math.isfinite(target) else math.inf
+        if c.minutes > 0:
+            left = min(left, (deadline - time.time()) / (c.minutes * 60))
+        scale = ddp.from_rank0(min(1.0, max(0.0, left / c.lr_decay)) if math.isfinite(left) else 1.0)
+        for o in self.opts.values():
+            for g in o.param_groups:
+                g["lr"] = g["initial_lr"] * scale
 
     def _phase_grads(self, ph) -> None:
         wanted = set().union(*(self._params[k] for k in (ph.grads or (ph.optimizer,))))
@@ -336,6 +360,7 @@ class Trainer:
             torch.cuda.reset_peak_memory_stats(self.device)
         reason = "done"
         self._run_t0 = time.time()
+        self._apply_lr_decay(deadline, target)
         try:
             while True:
                 if self.nimg >= target:
@@ -369,6 +394,7 @@ class Trainer:
                 if self.nimg >= next_tick:
                     # the tick's time excludes upkeep: images/second measures training alone
                     self._upkeep(acc, self.nimg - tick_nimg0, time.perf_counter() - t_tick, bar)  # may roll back
+                    self._apply_lr_decay(deadline, target)
                     acc, tick_nimg0 = TickStats(), self.nimg
                     next_tick = (math.floor(self.nimg / (cfg.tick_kimg * 1000)) + 1) * cfg.tick_kimg * 1000
                     t_tick = time.perf_counter()
