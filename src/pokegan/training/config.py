@@ -29,6 +29,7 @@ class TrainConfig:
     # > 0: over this last fraction of the run's budget (--minutes, --kimg or --epochs, whichever ends it
     # first) both learning rates fall linearly to 0, as budgeted training does (Li et al. 2020) and
     # pix2pix/CycleGAN's second half; 0 = constant rates (DCGAN's, FastGAN's). Updated once per tick.
+    # Off by default: 0.25 cost fastgan's CPU hour (FID 71.7 at 154 kimg; ~65 with constant rates).
     lr_decay: float = 0.0
 
     # Data as the model sees it
