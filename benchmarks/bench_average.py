@@ -6,7 +6,8 @@ For each run and each count K: the EMA generator weights of the run's latest che
 snapshots before it, averaged uniformly (a longer averaging window than the EMA's own half-life, as
 Yazici et al. 2019 study for GANs), batch-norm statistics recomputed for the averaged weights, then FID,
 KID, precision, recall and near-copies with as many generated images as the dataset has (the same
-protocol as bench_default.py). K = 1 is the latest checkpoint as trained. Prints a Markdown table.
+protocol as bench_default.py). K = 1 is the latest checkpoint alone (its batch-norm statistics recomputed
+once more, which moves precision and recall by a few thousandths). Prints a Markdown table.
 """
 from __future__ import annotations
 
@@ -31,9 +32,8 @@ def average_generators(paths: list[str | Path], device: str = "cpu"):
     if not paths:
         raise PokeganError("average_generators: no checkpoints given")
     first = load_generator(paths[0], device="cpu")
-    keys = {k: v for k, v in first.G.state_dict().items()
-            if v.is_floating_point() and not k.endswith(("_u", "_v", "running_mean", "running_var"))}
-    total = {k: v.double().clone() for k, v in keys.items()}
+    total = {k: v.double() for k, v in first.G.state_dict().items()
+             if v.is_floating_point() and not k.endswith(("_u", "_v", "running_mean", "running_var"))}
     for path in paths[1:]:
         other = load_generator(path, device="cpu")
         same = ("family", "resolution", "channels")
@@ -71,6 +71,8 @@ def main() -> None:
     for run in map(Path, args.runs):
         ckpts = [run / "checkpoints" / "latest"] + sorted((run / "checkpoints").glob("snapshot-*"), reverse=True)
         kimg = [json.loads((ck / "state.json").read_text())["kimg"] for ck in ckpts]
+        if max(args.counts) > len(ckpts):
+            p.error(f"{run}: {len(ckpts)} checkpoints (latest and snapshots), fewer than --counts {max(args.counts)}")
         for k in args.counts:
             g = average_generators(ckpts[:k])
             imgs = g.arrays(len(ds), seed=0)
