@@ -127,6 +127,26 @@ def test_fastgan_minibatch_stddev_lets_d_see_its_batchs_variety_only_when_asked(
     assert w["D.logits.0.parametrizations.weight.original"].shape[1] == 16 + (group > 0)
 
 
+
+def test_fastgan_generator_without_glu_halves_its_conv_widths_and_trains(tiny_data, tmp_path):
+    """glu=false: every generator conv gives its feature width directly (SiLU after it) instead of twice
+    that width halved by a GLU, so the same feature maps cost half the multiply-adds. And it trains."""
+    from pokegan.models.fastgan import FastGenerator
+
+    widths = {}
+    for glu in (True, False):
+        G = FastGenerator(16, 32, 3, base=4, w_max=16, glu=glu)
+        gated = [G.init[0]] + [m for up in G.ups.values() for m in up if isinstance(m, torch.nn.Conv2d)]
+        widths[glu] = [m.out_channels for m in gated]
+        assert any(isinstance(m, torch.nn.SiLU) for m in G.ups.modules()) != glu  # (SLE has its own SiLU)
+        assert G(torch.randn(2, 16)).shape == (2, 3, 32, 32) and G.to_rgb.out_channels == 3
+    assert len(widths[False]) == 5 and widths[True] == [2 * w for w in widths[False]]
+    cfg = tiny_config("fastgan", kimg=0.016)
+    t = Trainer.new(replace(cfg, options={**cfg.options, "glu": False}), str(tiny_data), tmp_path, progress="quiet",
+                    log=lambda m: None)
+    t.run()
+    assert t.sample().shape == (16, 3, 32, 32)
+
 @pytest.mark.parametrize("native_bf16", [True, False])
 def test_bf16_autocast_on_cpu_only_when_asked_and_native(native_bf16, tiny_data, tmp_path, monkeypatch):
     """A CPU trains under bf16 autocast only with --amp-cpu and native bf16 (AVX512-BF16 or AMX; elsewhere it
@@ -183,6 +203,56 @@ def test_lr_decay_falls_linearly_over_the_budgets_last_part(tiny_data, tmp_path)
     assert t3.opts["D"].param_groups[0]["lr"] == 4e-4
     with pytest.raises(PokeganError, match="lr_decay=1.5"):
         Trainer.new(replace(cfg, lr_decay=1.5), str(tiny_data), tmp_path / "runs", progress="quiet")
+
+
+
+def test_lecam_regulariser_and_its_anchors():
+    """Planted values: only outputs that have crossed the other side's anchor are penalised, quadratically;
+    the anchors follow D's latest outputs until `start`, then move as a 0.99 moving average."""
+    from pokegan.losses import LeCamAnchors, lecam
+
+    a = LeCamAnchors(decay=0.99, start=2)
+    a.load_state({"real": 0.5, "fake": -0.5, "updates": 3})
+    reg = lecam(torch.tensor([1.0, -1.0]), torch.tensor([0.0, 1.0]), a)
+    assert reg.item() == pytest.approx((1.5 ** 2 + 0) / 2 + (0.5 ** 2 + 0) / 2)
+    b = LeCamAnchors(decay=0.99, start=2)
+    for n, r in enumerate((1.0, 3.0), start=1):
+        b.update(torch.tensor([r]), torch.tensor([-r]))
+        assert b.state() == {"real": r, "fake": -r, "updates": n} and not b.active
+    b.update(torch.tensor([5.0]), torch.tensor([-5.0]))
+    assert b.state()["real"] == pytest.approx(0.99 * 3 + 0.01 * 5) and b.state()["fake"] == -b.state()["real"]
+    assert b.active
+
+
+def test_fastgan_lecam_trains_only_when_asked_and_resumes_exactly(tiny_data, tmp_path):
+    """With lecam_weight, D's loss gains the regulariser once its anchors have started; the anchors are
+    saved with the checkpoint, so a resumed run continues bit for bit (it would not if they restarted)."""
+    from pokegan.training.config import apply_options
+    from pokegan.models.fastgan import FastGANOptions
+
+    def cfg(kimg, lecam):
+        c = tiny_config("fastgan", kimg=kimg, ema_kimg=0.05)
+        return replace(c, options={**c.options, "lecam_weight": lecam, "lecam_start": 2})
+
+    full = Trainer.new(cfg(0.128, 0.3), str(tiny_data), tmp_path / "a", progress="quiet", log=lambda m: None)
+    full.run()
+    rows = [json.loads(line) for line in (full.run_dir / "stats.jsonl").read_text().splitlines()]
+    assert all(r["lecam"] > 0 for r in rows)
+    state = json.loads((full.run_dir / "checkpoints" / "latest" / "state.json").read_text())
+    assert state["family_state"]["lecam"]["updates"] == state["step"] == 16
+    half = Trainer.new(cfg(0.064, 0.3), str(tiny_data), tmp_path / "b", progress="quiet", log=lambda m: None)
+    half.run()
+    resumed = Trainer.resume(half.run_dir, kimg=0.128, progress="quiet")
+    resumed.log = lambda m: None
+    assert resumed.family._lecam.state() == half.family._lecam.state()
+    resumed.run()
+    a, b = _weights(full.run_dir), _weights(half.run_dir)
+    assert not [k for k in a if not torch.equal(a[k], b[k])]
+    off = Trainer.new(cfg(0.032, 0.0), str(tiny_data), tmp_path / "c", progress="quiet", log=lambda m: None)
+    off.run()
+    assert "lecam" not in (off.run_dir / "stats.jsonl").read_text()
+    with pytest.raises(PokeganError, match="lecam_weight=-1"):
+        apply_options(FastGANOptions, {}, {"lecam_weight": "-1"})
 
 
 def _weights(run):

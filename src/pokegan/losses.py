@@ -3,6 +3,8 @@
 - Non-saturating BCE: Goodfellow et al. 2014; the DCGAN tutorial's `nn.BCELoss` on sigmoid outputs,
   computed here from logits (`binary_cross_entropy_with_logits`, the same value, numerically safer).
 - Wasserstein: Arjovsky et al. 2017. Gradient penalty: Gulrajani et al. 2017. Drift: Karras et al. 2018.
+- LeCam regularisation: Tseng et al. 2021, "Regularizing Generative Adversarial Networks under Limited
+  Data" (with hinge loss and DiffAugment, as in their BigGAN recipe).
 """
 from __future__ import annotations
 
@@ -37,3 +39,44 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Te
     scores = critic(x_hat)
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+
+
+class LeCamAnchors:
+    """Moving averages of D's mean output on reals and on fakes, the anchors of `lecam`.
+
+    As in the paper's BigGAN code: decay 0.99; for the first `start` updates the anchors simply follow the
+    latest batch and the regulariser is not applied (`active` is False), so they start from D's outputs
+    after its first steps rather than from zero. Kept as 0-d tensors on D's device (no host sync per
+    step); saved as plain floats with the checkpoint's state.
+    """
+
+    def __init__(self, decay: float = 0.99, start: int = 1000):
+        self.decay, self.start = decay, start
+        self.real = self.fake = torch.zeros(())
+        self.updates = 0
+
+    @property
+    def active(self) -> bool:
+        return self.updates > self.start
+
+    @torch.no_grad()
+    def update(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> None:
+        d = self.decay if self.updates >= self.start else 0.0
+        self.real = d * self.real.to(real_out.device) + (1 - d) * real_out.float().mean()
+        self.fake = d * self.fake.to(fake_out.device) + (1 - d) * fake_out.float().mean()
+        self.updates += 1
+
+    def state(self) -> dict:
+        return {"real": float(self.real), "fake": float(self.fake), "updates": self.updates}
+
+    def load_state(self, s: dict) -> None:
+        self.real, self.fake = torch.tensor(float(s["real"])), torch.tensor(float(s["fake"]))
+        self.updates = int(s["updates"])
+
+
+def lecam(real_out: torch.Tensor, fake_out: torch.Tensor, anchors: LeCamAnchors) -> torch.Tensor:
+    """E[relu(D(x) - a_fake)^2] + E[relu(a_real - D(G(z)))^2]: D's outputs on reals are pulled towards the
+    moving average of its outputs on fakes and vice versa, but only where they have crossed it; a bound
+    on how far D can separate the two, against a discriminator that memorises a small training set."""
+    return (F.relu(real_out - anchors.fake).pow(2).mean()
+            + F.relu(anchors.real - fake_out).pow(2).mean())

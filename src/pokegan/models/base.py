@@ -48,7 +48,7 @@ class Family:
         self.channels = channels
         try:
             self.opts = self.Options(**cfg.options)
-        except TypeError as e:
+        except (TypeError, ValueError) as e:
             raise PokeganError(f"bad options for family {self.name}: {e}") from None
         self.nets: dict[str, nn.Module] = {}
         # Set by the loop: differentiable/adaptive augmentation before D (identity unless asked for).
@@ -86,6 +86,13 @@ class Family:
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """D's raw output on images as they are (no augmentation), for the monitor."""
         return self.nets["D"](x).flatten()
+
+    def state(self) -> dict:
+        """What the family keeps between steps besides weights and optimisers (JSON-safe), for checkpoints."""
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        pass
 
     def to_display(self, d_out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(d_out) if self.d_output == "prob" else d_out

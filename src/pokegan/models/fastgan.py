@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from pokegan.losses import LeCamAnchors, lecam
 from pokegan.models.base import Family, Phase, check_power_of_two, minibatch_stddev, register_family
 
 
@@ -37,10 +38,19 @@ class GLU(nn.Module):
         return a * torch.sigmoid(b)
 
 
-def up_block(cin: int, cout: int, double: bool) -> nn.Sequential:
-    layers = [nn.Upsample(scale_factor=2, mode="nearest"), sn_conv(cin, cout * 2, 3, 1, 1), nn.BatchNorm2d(cout * 2), GLU()]
+def gated(cout: int, glu: bool) -> tuple[int, nn.Module]:
+    """A generator conv's output width and activation: FastGAN's GLU (2 * cout channels, half of them
+    gating the other half), or SiLU on cout channels (x * sigmoid(x): the gate tied to its own input, half
+    the conv's multiply-adds)."""
+    return (cout * 2, GLU()) if glu else (cout, nn.SiLU())
+
+
+def up_block(cin: int, cout: int, double: bool, glu: bool = True) -> nn.Sequential:
+    width, act = gated(cout, glu)
+    layers = [nn.Upsample(scale_factor=2, mode="nearest"), sn_conv(cin, width, 3, 1, 1), nn.BatchNorm2d(width), act]
     if double:  # FastGAN's "comp" blocks: a second conv at the same size
-        layers += [sn_conv(cout, cout * 2, 3, 1, 1), nn.BatchNorm2d(cout * 2), GLU()]
+        width, act = gated(cout, glu)
+        layers += [sn_conv(cout, width, 3, 1, 1), nn.BatchNorm2d(width), act]
     return nn.Sequential(*layers)
 
 
@@ -65,14 +75,16 @@ def widths(resolution: int, base: int, w_max: int) -> dict[int, int]:
 
 
 class FastGenerator(nn.Module):
-    def __init__(self, z_dim: int, resolution: int, channels: int, base: int = 32, w_max: int = 256):
+    def __init__(self, z_dim: int, resolution: int, channels: int, base: int = 32, w_max: int = 256,
+                 glu: bool = True):
         super().__init__()
         check_power_of_two("fastgan", resolution, lo=32)
         self.w = widths(resolution, base, w_max)
         res = sorted(self.w)
-        self.init = nn.Sequential(spectral_norm(nn.ConvTranspose2d(z_dim, self.w[4] * 2, 4, 1, 0, bias=False)),
-                                  nn.BatchNorm2d(self.w[4] * 2), GLU())
-        self.ups = nn.ModuleDict({str(r): up_block(self.w[r // 2], self.w[r], double=(r // 2) in (8, 32, 128))
+        width, act = gated(self.w[4], glu)
+        self.init = nn.Sequential(spectral_norm(nn.ConvTranspose2d(z_dim, width, 4, 1, 0, bias=False)),
+                                  nn.BatchNorm2d(width), act)
+        self.ups = nn.ModuleDict({str(r): up_block(self.w[r // 2], self.w[r], (r // 2) in (8, 32, 128), glu)
                                   for r in res[1:]})
         self.sle_pairs = [(r, 8 * r) for r in res if 8 * r <= resolution and r <= 16]
         self.sles = nn.ModuleDict({str(hi): SLE(self.w[lo], self.w[hi]) for lo, hi in self.sle_pairs})
@@ -142,6 +154,18 @@ class FastGANOptions:
     # > 0: D's logit head also sees the standard deviation of its 8x8 features over groups of this many
     # images (ProGAN's minibatch stddev), a direct signal against low variety; 0 = off (FastGAN has none)
     mbstd_group: int = 0
+    # > 0: LeCam regularisation of D (Tseng et al. 2021) at this weight; their BigGAN + DiffAugment recipe
+    # uses 0.3, anchors decaying at 0.99, applied after 1,000 D steps. 0 = off (FastGAN has none)
+    lecam_weight: float = 0.0
+    lecam_start: int = 1000  # D steps before it applies (the anchors follow D's outputs until then)
+    # False: the generator's convs give their width directly, followed by SiLU, instead of twice the width
+    # halved by a GLU (FastGAN's): about half the generator's multiply-adds, the larger part of a step's
+    glu: bool = True
+
+    def __post_init__(self):
+        if min(self.lecam_weight, self.lecam_start, self.rec_weight, self.mbstd_group) < 0:
+            raise ValueError(f"lecam_weight, lecam_start, rec_weight and mbstd_group must be >= 0 (got "
+                             f"{self.lecam_weight}, {self.lecam_start}, {self.rec_weight}, {self.mbstd_group})")
 
 
 @register_family("fastgan")
@@ -152,7 +176,7 @@ class FastGAN(Family):
 
     def build(self):
         o = self.opts
-        self.nets = {"G": FastGenerator(self.z_dim, self.resolution, self.channels, o.g_base, o.w_max),
+        self.nets = {"G": FastGenerator(self.z_dim, self.resolution, self.channels, o.g_base, o.w_max, o.glu),
                      "D": FastDiscriminator(self.resolution, self.channels, o.d_base, o.w_max, o.mbstd_group)}
         return self.nets
 
@@ -164,6 +188,14 @@ class FastGAN(Family):
     def __init__(self, *a, **k):
         super().__init__(*a, **k)
         self._fake: torch.Tensor | None = None  # the D step's fakes, for the G step (reuse_fakes)
+        self._lecam = LeCamAnchors(start=self.opts.lecam_start) if self.opts.lecam_weight > 0 else None
+
+    def state(self) -> dict:
+        return {"lecam": self._lecam.state()} if self._lecam else {}
+
+    def load_state(self, state: dict) -> None:
+        if self._lecam and "lecam" in state:
+            self._lecam.load_state(state["lecam"])
 
     def d_loss(self, real):
         D = self.nets["D"]
@@ -177,8 +209,15 @@ class FastGAN(Family):
         fake_out = self.disc(fake)
         hinge = F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
         rec_loss = F.l1_loss(rec, F.adaptive_avg_pool2d(real_aug, rec.shape[-1]))
-        return hinge + self.opts.rec_weight * rec_loss, {
-            "loss_d": hinge, "rec": rec_loss, "d_real": real_out.mean(), "d_fake": fake_out.mean()}
+        loss = hinge + self.opts.rec_weight * rec_loss
+        stats = {"loss_d": hinge, "rec": rec_loss, "d_real": real_out.mean(), "d_fake": fake_out.mean()}
+        if self._lecam:
+            self._lecam.update(real_out, fake_out)
+            if self._lecam.active:
+                reg = lecam(real_out, fake_out, self._lecam)
+                loss = loss + self.opts.lecam_weight * reg
+                stats["lecam"] = reg
+        return loss, stats
 
     def g_loss(self, _real):
         G = self.nets["G"]

@@ -132,5 +132,8 @@ def apply_options(options_cls, base: dict, overrides: dict[str, str]) -> dict:
             raise PokeganError(f"unknown option {k!r} for this family; valid: {', '.join(valid)}"
                                + (f" (did you mean {' or '.join(close)}?)" if close else ""))
         out[k] = coerce(v, valid[k].type, k)
-    options_cls(**out)  # validates the combination
+    try:
+        options_cls(**out)  # validates the combination
+    except (TypeError, ValueError) as e:
+        raise PokeganError(f"bad option value ({', '.join(f'{k}={v}' for k, v in overrides.items())}): {e}") from None
     return out

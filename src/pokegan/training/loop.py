@@ -236,7 +236,7 @@ class Trainer:
                  "tick": self.tick, "rollbacks": self.rollbacks,
                  "elapsed_s": self.elapsed_s + time.time() - self._run_t0, "optimizers": opt_meta, "feed": feed_meta,
                  "monitor": self.monitor.state(), "ema": self.G_ema is not None,
-                 "augment": self.augment.state()}
+                 "augment": self.augment.state(), "family_state": self.family.state()}
         ckpt.write(dest, weights, train, state)
 
     def load(self, state: dict, weights: dict, extra: dict) -> None:
@@ -255,6 +255,7 @@ class Trainer:
         self.feed.load_state(state["feed"], extra)
         self.monitor.load_state(state["monitor"])
         self.augment.load_state(state["augment"])
+        self.family.load_state(state.get("family_state", {}))  # absent before LeCam
         self.step, self.nimg, self.tick = state["step"], state["nimg"], state["tick"]
         self.rollbacks = state.get("rollbacks", 0)
         self.elapsed_s = float(state.get("elapsed_s", 0.0))
