@@ -155,11 +155,14 @@ class FastGANOptions:
     # images (ProGAN's minibatch stddev), a direct signal against low variety; 0 = off (FastGAN has none)
     mbstd_group: int = 0
     # > 0: LeCam regularisation of D (Tseng et al. 2021) at this weight; their BigGAN + DiffAugment recipe
-    # uses 0.3, anchors decaying at 0.99, applied after 1,000 D steps. 0 = off (FastGAN has none)
+    # uses 0.3, anchors decaying at 0.99, applied after 1,000 D steps. 0 = off (FastGAN has none; at 0.3 the
+    # CPU hour on gen5-64 ended at FID 63.9 after 158 kimg, no better per image than without: RESULTS.md)
     lecam_weight: float = 0.0
     lecam_start: int = 1000  # D steps before it applies (the anchors follow D's outputs until then)
     # False: the generator's convs give their width directly, followed by SiLU, instead of twice the width
-    # halved by a GLU (FastGAN's): about half the generator's multiply-adds, the larger part of a step's
+    # halved by a GLU (FastGAN's): about half the generator's multiply-adds, the larger part of a step's.
+    # On by default: without it a CPU hour on gen5-64 saw 1.44x the images but ended at FID 68.3 (69.6 at
+    # 190 kimg, where the GLU generator is at 60.0): the gates are worth more per image than they cost
     glu: bool = True
 
     def __post_init__(self):
