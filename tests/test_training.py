@@ -453,6 +453,17 @@ def test_cli_train_resume_and_list(tiny_data, tmp_path):
     r = subprocess.run(CLI + ["train", "--resume", str(run), "--kimg", "0.128"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert json.loads((run / "stats.jsonl").read_text().splitlines()[-1])["kimg"] >= 0.128
+    r = subprocess.run(CLI + ["train", "--resume", str(run), "--kimg", "1", "--lr-g", "1e-3", "--betas", "0,0.99"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "--lr-g, --betas would be ignored" in r.stderr
+    assert json.loads((run / "stats.jsonl").read_text().splitlines()[-1])["kimg"] < 0.2  # it did not train
+    r = subprocess.run(CLI + base + ["--kimg", "0.032", "--betas", "0,0.99", "--run-dir", str(tmp_path / "rb")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads(next((tmp_path / "rb").iterdir()).joinpath("config.json").read_text())["config"]
+    assert cfg["betas_g"] == cfg["betas_d"] == [0.0, 0.99]
+    r = subprocess.run(CLI + base + ["--kimg", "1", "--betas", "0.9"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--betas" in r.stderr and "two numbers" in r.stderr
     r = subprocess.run(CLI + ["train", "--list-presets"], capture_output=True, text=True)
     assert r.returncode == 0 and all(p in r.stdout for p in PRESETS)
     r = subprocess.run(CLI + base + ["--kimg", "1", "--set", "nope=1"], capture_output=True, text=True)

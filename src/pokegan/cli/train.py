@@ -62,6 +62,8 @@ def add_parser(sub) -> None:
     types = {f.name: {"int": int, "float": float}.get(str(f.type), str) for f in dataclasses.fields(TrainConfig)}
     for name, help_text in {**LIMITS, **OVERRIDES}.items():
         p.add_argument("--" + name.replace("_", "-"), type=types[name], help=help_text)
+    p.add_argument("--betas", type=_betas, metavar="B1,B2",
+                   help="Adam betas for both G and D, e.g. 0,0.99 (StyleGAN2's); the presets give their papers'")
     p.add_argument("--deterministic", action="store_true", default=None,
                    help="deterministic kernels (bit-exact resume on CPU; slower on GPU)")
     p.add_argument("--amp", action="store_true",
@@ -81,6 +83,17 @@ def add_parser(sub) -> None:
     p.add_argument("--progress", choices=["auto", "bar", "lines", "json", "quiet"], default="auto",
                    help="bar (terminal), lines (one per tick), json (stats rows on stdout), quiet")
     p.set_defaults(func=run, parser=p)
+
+
+def _betas(text: str) -> tuple[float, float]:
+    """`--betas 0,0.99` -> (0.0, 0.99); argparse reports a bad value as a usage error naming the flag."""
+    try:
+        b = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected two numbers, e.g. 0,0.99") from None
+    if len(b) != 2 or not all(0.0 <= v < 1.0 for v in b):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected two numbers in [0, 1), e.g. 0,0.99")
+    return b
 
 
 def list_presets() -> int:
@@ -152,9 +165,14 @@ def run(args: argparse.Namespace) -> int:
         return lambda images: evaluate_arrays(images, ds, EvalConfig(), log=lambda m: None)[0]
 
     if args.resume:
-        if sets or args.preset:
-            raise PokeganError("--resume continues a run with its own settings; only --kimg, --epochs, "
-                               "--minutes, --device, --data and --progress apply")
+        ignored = [f for f in OVERRIDES if f != "device" and getattr(args, f, None) is not None]
+        ignored += [f for f in ("betas", "deterministic", "amp", "amp_cpu", "no_amp", "no_channels_last")
+                    if getattr(args, f)]
+        given = ["--" + f.replace("_", "-") for f in ignored] + (["--preset"] if args.preset else [])
+        given += ["--set"] if sets else []
+        if given:
+            raise PokeganError(f"--resume continues a run with its own settings, so {', '.join(given)} would be "
+                               "ignored; only --kimg, --epochs, --minutes, --device, --data and --progress apply")
         t = Trainer.resume(args.resume, data=args.data, kimg=args.kimg, epochs=args.epochs,
                            minutes=args.minutes, device=args.device, progress=args.progress)
         t.evaluator = evaluator_for(t.data_path, t.cfg)
@@ -167,6 +185,8 @@ def run(args: argparse.Namespace) -> int:
         over = {f: getattr(args, f) for f in OVERRIDES if getattr(args, f, None) is not None}
         if any(getattr(args, f) is not None for f in LIMITS):  # limits given replace the preset's set
             over.update({f: float(getattr(args, f) or 0.0) for f in LIMITS})
+        if args.betas:
+            over.update(betas_g=args.betas, betas_d=args.betas)
         if args.deterministic:
             over["deterministic"] = True
         if args.amp:
