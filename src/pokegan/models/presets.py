@@ -50,7 +50,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        ema_kimg=10.0,
        diffaug="color,translation,cutout", kimg=500.0),
     _p("fastgan-ada", "fastgan with adaptive augmentation (ADA, Karras et al. 2020) steering the probability of "
-                      "flip/colour/translation/cutout towards E[sign D(x)] = 0.6", family="fastgan", batch=32,
+                      "flip/colour/translation/cutout towards E[sign D(x)] = 0.6; its own batch 32 and Adam "
+                      "(0.5, 0.999), not the default's 16 and (0, 0.99)", family="fastgan", batch=32,
        lr_g=2e-4, lr_d=2e-4, z_dim=128, ema_kimg=10.0, diffaug="flip,color,translation,cutout", ada_target=0.6,
        ada_kimg=50.0, kimg=500.0),
     _p("progan", "Karras et al. 2018 (report 004): progressive growing from 4x4, equalised lr, pixel norm, "
