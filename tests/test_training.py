@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -466,6 +467,11 @@ def test_cli_train_resume_and_list(tiny_data, tmp_path):
     assert r.returncode == 2 and "--betas" in r.stderr and "two numbers" in r.stderr
     r = subprocess.run(CLI + ["train", "--list-presets"], capture_output=True, text=True)
     assert r.returncode == 0 and all(p in r.stdout for p in PRESETS)
+    reader, writer = os.pipe()
+    os.close(reader)  # `pokegan train --list-presets | head -0`: the reader is gone before anything is written
+    r = subprocess.run(CLI + ["train", "--list-presets"], stdout=writer, stderr=subprocess.PIPE, text=True)
+    os.close(writer)
+    assert r.returncode == 1 and r.stderr == ""  # no "error: Broken pipe", no traceback at exit
     r = subprocess.run(CLI + base + ["--kimg", "1", "--set", "nope=1"], capture_output=True, text=True)
     assert r.returncode == 2 and "unknown option 'nope'" in r.stderr
     r = subprocess.run(CLI + ["train", "--data", str(tmp_path / "missing.data"), "--run-dir", str(tmp_path / "r2")],
