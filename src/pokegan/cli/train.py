@@ -133,6 +133,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_presets:
         return list_presets()
+    if args.resume and "parser" in args:  # checked once, by the launching process (workers get no parser)
+        # any flag set away from its default, other than these, belongs to a new run's settings
+        applies = {"command", "resume", "kimg", "epochs", "minutes", "device", "data", "progress", "gpus",
+                   "func", "parser"}
+        given = ["--" + k.replace("_", "-") for k, v in vars(args).items()
+                 if k not in applies and v != args.parser.get_default(k)]
+        if given:
+            raise PokeganError(f"--resume continues a run with its own settings, so {', '.join(given)} would be "
+                               "ignored; only --kimg, --epochs, --minutes, --device, --data and --progress apply")
     if args.gpus is not None and args.gpus > 1:
         import torch
 
@@ -165,14 +174,6 @@ def run(args: argparse.Namespace) -> int:
         return lambda images: evaluate_arrays(images, ds, EvalConfig(), log=lambda m: None)[0]
 
     if args.resume:
-        ignored = [f for f in OVERRIDES if f != "device" and getattr(args, f, None) is not None]
-        ignored += [f for f in ("betas", "deterministic", "amp", "amp_cpu", "no_amp", "no_channels_last")
-                    if getattr(args, f)]
-        given = ["--" + f.replace("_", "-") for f in ignored] + (["--preset"] if args.preset else [])
-        given += ["--set"] if sets else []
-        if given:
-            raise PokeganError(f"--resume continues a run with its own settings, so {', '.join(given)} would be "
-                               "ignored; only --kimg, --epochs, --minutes, --device, --data and --progress apply")
         t = Trainer.resume(args.resume, data=args.data, kimg=args.kimg, epochs=args.epochs,
                            minutes=args.minutes, device=args.device, progress=args.progress)
         t.evaluator = evaluator_for(t.data_path, t.cfg)
