@@ -456,7 +456,7 @@ def test_cli_train_resume_and_list(tiny_data, tmp_path):
     assert json.loads((run / "stats.jsonl").read_text().splitlines()[-1])["kimg"] >= 0.128
     r = subprocess.run(CLI + ["train", "--resume", str(run), "--kimg", "1", "--lr-g", "1e-3", "--betas", "0,0.99"],
                        capture_output=True, text=True)
-    assert r.returncode == 2 and "--lr-g, --betas would be ignored" in r.stderr
+    assert r.returncode == 2 and "--lr-g, --betas would be ignored" in r.stderr and "--progress, --gpus apply" in r.stderr
     assert json.loads((run / "stats.jsonl").read_text().splitlines()[-1])["kimg"] < 0.2  # it did not train
     r = subprocess.run(CLI + base + ["--kimg", "0.032", "--betas", "0,0.99", "--run-dir", str(tmp_path / "rb")],
                        capture_output=True, text=True)

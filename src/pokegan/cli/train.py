@@ -135,13 +135,12 @@ def run(args: argparse.Namespace) -> int:
         return list_presets()
     if args.resume and "parser" in args:  # checked once, by the launching process (workers get no parser)
         # any flag set away from its default, other than these, belongs to a new run's settings
-        applies = {"command", "resume", "kimg", "epochs", "minutes", "device", "data", "progress", "gpus",
-                   "func", "parser"}
+        resumable = ("kimg", "epochs", "minutes", "device", "data", "progress", "gpus")
         given = ["--" + k.replace("_", "-") for k, v in vars(args).items()
-                 if k not in applies and v != args.parser.get_default(k)]
+                 if k not in (*resumable, "command", "resume", "func", "parser") and v != args.parser.get_default(k)]
         if given:
             raise PokeganError(f"--resume continues a run with its own settings, so {', '.join(given)} would be "
-                               "ignored; only --kimg, --epochs, --minutes, --device, --data and --progress apply")
+                               f"ignored; only {', '.join('--' + k for k in resumable)} apply")
     if args.gpus is not None and args.gpus > 1:
         import torch
 
