@@ -48,7 +48,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
                   "and 70.7; 53.6 against 57.2 at 330 kimg), "
                   "batch 16 (twice the steps per image of 32: FID 60.0 against 71.6 after a CPU hour)",
        family="fastgan", batch=16, lr_g=2e-4, lr_d=2e-4, betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), z_dim=128,
-       ema_kimg=10.0,
+       ema_kimg=10.0,  # capped at 5% of the kimg so far: ~8 at the hour, the best of 1-32 there (RESULTS.md)
        diffaug="color,translation,cutout", kimg=500.0),
     _p("fastgan-ada", "fastgan with adaptive augmentation (ADA, Karras et al. 2020) steering the probability of "
                       "flip/colour/translation/cutout towards E[sign D(x)] = 0.6; its own batch 32 and Adam "
