@@ -48,8 +48,10 @@ def tag(spec: tuple[float, float]) -> str:
 
 
 def half_life_kimg(spec: tuple[float, float], kimg: float) -> float:
-    """The trainer's rule (`Trainer._ema_update`), in kimg."""
-    return min(spec[0], kimg * spec[1]) if spec[1] > 0 else spec[0]
+    """The trainer's rule (`loop.ema_half_life`), in kimg."""
+    from pokegan.training.loop import ema_half_life
+
+    return ema_half_life(kimg * 1000, *spec) / 1000
 
 
 def install(specs: list[tuple[float, float]]) -> None:
@@ -67,7 +69,7 @@ def install(specs: list[tuple[float, float]]) -> None:
         if not hasattr(self, "_extra_emas"):  # first step: start from the run's own EMA, as it started from G
             self._extra_emas = {s: copy.deepcopy(self.G_ema) for s in specs}
         for s, m in self._extra_emas.items():
-            beta = 0.5 ** (self.cfg.batch / max(half_life_kimg(s, self.nimg / 1000) * 1000, 1e-8))
+            beta = 0.5 ** (self.cfg.batch / max(loop.ema_half_life(self.nimg, *s), 1e-8))
             with torch.no_grad():
                 torch._foreach_lerp_(list(m.parameters()), list(self.G.parameters()), 1.0 - beta)
                 for b_ema, b in zip(m.buffers(), self.G.buffers()):

@@ -108,6 +108,12 @@ def next_run_dir(root: Path, name: str) -> Path:
     return run
 
 
+def ema_half_life(nimg: float, ema_kimg: float, rampup: float) -> float:
+    """The EMA generator's half-life in images after `nimg` images: `ema_kimg` thousand, but a young run
+    averages over its short history (at most `rampup` times it), not over its random start."""
+    return min(ema_kimg * 1000, nimg * rampup) if rampup > 0 else ema_kimg * 1000
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, data: str, run_dir: Path, progress: str = "auto", log=None,
                  evaluator=None):
@@ -295,10 +301,7 @@ class Trainer:
                 p.requires_grad_(id(p) in wanted)
 
     def _ema_update(self) -> None:
-        half_life = self.cfg.ema_kimg * 1000
-        if self.cfg.ema_rampup > 0:  # a young run averages over its short history, not over its random start
-            half_life = min(half_life, self.nimg * self.cfg.ema_rampup)
-        beta = 0.5 ** (self.cfg.batch / max(half_life, 1e-8))
+        beta = 0.5 ** (self.cfg.batch / max(ema_half_life(self.nimg, self.cfg.ema_kimg, self.cfg.ema_rampup), 1e-8))
         with torch.no_grad():
             ema_p, p = list(self.G_ema.parameters()), list(self.G.parameters())
             torch._foreach_lerp_(ema_p, p, 1.0 - beta)
