@@ -5,6 +5,8 @@
     .venv/bin/pokegan train --data data/gen5-64.data --preset dcgan --minutes 60 --run-dir runs --snapshot-every-kimg 40 --keep-snapshots 20
     # then:
     .venv/bin/python benchmarks/bench_default.py --data data/gen5-64.data runs/00002-fastgan-gen5-64 runs/00003-dcgan-gen5-64
+    # or per image, two runs at the same snapshots (without their latest, already measured):
+    .venv/bin/python benchmarks/bench_default.py --data data/gen5-64.data --at-kimg 110,160 --no-latest RUN1 RUN2
 
 For each snapshot (and `latest`): the wall-clock minutes of training it had (from its state.json), its
 kimg, FID, KID, precision, recall and near-copy share with as many generated images as the dataset has,
@@ -34,7 +36,11 @@ def main() -> None:
     p.add_argument("--at-minutes", type=lambda s: [float(m) for m in s.split(",")],
                    help="instead of --every, comma list: the snapshot nearest each of these training minutes "
                         "(plus latest), to put a run beside another's points, e.g. 6,21,36,54")
+    p.add_argument("--at-kimg", type=lambda s: [float(k) for k in s.split(",")],
+                   help="instead of --every, comma list: the snapshot nearest each of these kimg (plus latest), "
+                        "to compare runs per image, e.g. 110,160")
     p.add_argument("--latest-only", action="store_true", help="evaluate only each run's latest checkpoint")
+    p.add_argument("--no-latest", action="store_true", help="leave out the latest checkpoint (already measured)")
     p.add_argument("--num", type=int, default=0)
     args = p.parse_args()
     ds = load_dataset(args.data)
@@ -49,9 +55,13 @@ def main() -> None:
         elif args.at_minutes:
             mins = {ck: json.loads((ck / "state.json").read_text()).get("elapsed_s", 0) / 60 for ck in snaps}
             snaps = sorted({min(snaps, key=lambda ck: abs(mins[ck] - m)) for m in args.at_minutes})
+        elif args.at_kimg:
+            kimgs = {ck: json.loads((ck / "state.json").read_text())["kimg"] for ck in snaps}
+            snaps = sorted({min(snaps, key=lambda ck: abs(kimgs[ck] - k)) for k in args.at_kimg})
         else:
             snaps = snaps[:: args.every]
-        snaps.append(run / "checkpoints" / "latest")
+        if not args.no_latest or args.latest_only:
+            snaps.append(run / "checkpoints" / "latest")
         for ck in snaps:
             state = json.loads((ck / "state.json").read_text())
             g = load_generator(ck)
