@@ -32,14 +32,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+")
     p.add_argument("--data", required=True)
-    p.add_argument("--every", type=int, default=1, help="evaluate every Nth snapshot (plus latest)")
-    p.add_argument("--at-minutes", type=lambda s: [float(m) for m in s.split(",")],
+    pick = p.add_mutually_exclusive_group()
+    pick.add_argument("--every", type=int, default=1, help="evaluate every Nth snapshot (plus latest)")
+    pick.add_argument("--at-minutes", type=lambda s: [float(m) for m in s.split(",")],
                    help="instead of --every, comma list: the snapshot nearest each of these training minutes "
                         "(plus latest), to put a run beside another's points, e.g. 6,21,36,54")
-    p.add_argument("--at-kimg", type=lambda s: [float(k) for k in s.split(",")],
+    pick.add_argument("--at-kimg", type=lambda s: [float(k) for k in s.split(",")],
                    help="instead of --every, comma list: the snapshot nearest each of these kimg (plus latest), "
                         "to compare runs per image, e.g. 110,160")
-    p.add_argument("--latest-only", action="store_true", help="evaluate only each run's latest checkpoint")
+    pick.add_argument("--latest-only", action="store_true", help="evaluate only each run's latest checkpoint")
     p.add_argument("--no-latest", action="store_true", help="leave out the latest checkpoint (already measured)")
     p.add_argument("--num", type=int, default=0)
     args = p.parse_args()

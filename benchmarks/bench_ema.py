@@ -56,7 +56,6 @@ def half_life_kimg(spec: tuple[float, float], kimg: float) -> float:
 
 def install(specs: list[tuple[float, float]]) -> None:
     """Patch the trainer so that it keeps and saves the extra EMAs."""
-    import torch
     from safetensors.torch import save_file
 
     from pokegan.training import loop
@@ -69,11 +68,7 @@ def install(specs: list[tuple[float, float]]) -> None:
         if not hasattr(self, "_extra_emas"):  # first step: start from the run's own EMA, as it started from G
             self._extra_emas = {s: copy.deepcopy(self.G_ema) for s in specs}
         for s, m in self._extra_emas.items():
-            beta = 0.5 ** (self.cfg.batch / max(loop.ema_half_life(self.nimg, *s), 1e-8))
-            with torch.no_grad():
-                torch._foreach_lerp_(list(m.parameters()), list(self.G.parameters()), 1.0 - beta)
-                for b_ema, b in zip(m.buffers(), self.G.buffers()):
-                    b_ema.copy_(b)
+            loop.update_ema(m, self.G, self.cfg.batch, loop.ema_half_life(self.nimg, *s))
 
     def save(self, dest) -> None:
         own_save(self, dest)

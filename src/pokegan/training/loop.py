@@ -114,6 +114,16 @@ def ema_half_life(nimg: float, ema_kimg: float, rampup: float) -> float:
     return min(ema_kimg * 1000, nimg * rampup) if rampup > 0 else ema_kimg * 1000
 
 
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, G: torch.nn.Module, batch: int, half_life: float) -> None:
+    """One EMA step after a batch: the weights move towards G's by the share that halves in `half_life`
+    images; buffers (batch-norm statistics) are copied, as the trainer recomputes them before use."""
+    beta = 0.5 ** (batch / max(half_life, 1e-8))
+    torch._foreach_lerp_(list(ema.parameters()), list(G.parameters()), 1.0 - beta)
+    for b_ema, b in zip(ema.buffers(), G.buffers()):
+        b_ema.copy_(b)
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, data: str, run_dir: Path, progress: str = "auto", log=None,
                  evaluator=None):
@@ -301,12 +311,7 @@ class Trainer:
                 p.requires_grad_(id(p) in wanted)
 
     def _ema_update(self) -> None:
-        beta = 0.5 ** (self.cfg.batch / max(ema_half_life(self.nimg, self.cfg.ema_kimg, self.cfg.ema_rampup), 1e-8))
-        with torch.no_grad():
-            ema_p, p = list(self.G_ema.parameters()), list(self.G.parameters())
-            torch._foreach_lerp_(ema_p, p, 1.0 - beta)
-            for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-                b_ema.copy_(b)
+        update_ema(self.G_ema, self.G, self.cfg.batch, ema_half_life(self.nimg, self.cfg.ema_kimg, self.cfg.ema_rampup))
         self._ema_fresh = False
 
     def _refresh_ema(self) -> None:
