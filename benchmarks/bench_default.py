@@ -1,8 +1,8 @@
 """FID against CPU minutes: evaluate every snapshot of one or more runs (the default preset, dcgan, ...).
 
-    # train (each alone on the machine), keeping snapshots along the way:
-    .venv/bin/pokegan train --data data/gen5-64.data --minutes 60 --run-dir runs --snapshot-every-kimg 15 --keep-snapshots 20
-    .venv/bin/pokegan train --data data/gen5-64.data --preset dcgan --minutes 60 --run-dir runs --snapshot-every-kimg 40 --keep-snapshots 20
+    # train (each alone on the machine), keeping every snapshot along the way (--keep-snapshots 0):
+    .venv/bin/pokegan train --data data/gen5-64.data --minutes 60 --run-dir runs --snapshot-every-kimg 15 --keep-snapshots 0
+    .venv/bin/pokegan train --data data/gen5-64.data --preset dcgan --minutes 60 --run-dir runs --snapshot-every-kimg 40 --keep-snapshots 0
     # then:
     .venv/bin/python benchmarks/bench_default.py --data data/gen5-64.data runs/00002-fastgan-gen5-64 runs/00003-dcgan-gen5-64
     # or per image, two runs at the same snapshots (without their latest, already measured):

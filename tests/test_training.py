@@ -206,6 +206,19 @@ def test_lr_decay_falls_linearly_over_the_budgets_last_part(tiny_data, tmp_path)
         Trainer.new(replace(cfg, lr_decay=1.5), str(tiny_data), tmp_path / "runs", progress="quiet")
 
 
+def test_keep_snapshots_keeps_the_newest_and_zero_keeps_every_one(tiny_data, tmp_path):
+    folder = tmp_path / "checkpoints"
+    names = [f"snapshot-{k:06d}kimg" for k in (10, 20, 30, 40)]
+    for n in names:
+        (folder / n).mkdir(parents=True)
+    (folder / "latest").mkdir()
+    ckpt.prune_snapshots(folder, 0)  # 0: an FID-against-minutes curve needs every one
+    assert sorted(p.name for p in folder.iterdir()) == ["latest"] + names
+    ckpt.prune_snapshots(folder, 2)
+    assert sorted(p.name for p in folder.iterdir()) == ["latest"] + names[2:]
+    with pytest.raises(PokeganError, match="keep_snapshots=-1"):
+        Trainer.new(tiny_config("dcgan", keep_snapshots=-1), str(tiny_data), tmp_path / "runs", progress="quiet")
+
 
 def test_lecam_regulariser_and_its_anchors():
     """Planted values: only outputs that have crossed the other side's anchor are penalised, quadratically;

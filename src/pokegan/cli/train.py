@@ -38,7 +38,7 @@ OVERRIDES = {
     "sample_every_kimg": "kimg between sample grids",
     "save_every_kimg": "kimg between `latest` checkpoints",
     "snapshot_every_kimg": "kimg between kept snapshots (0 = none)",
-    "keep_snapshots": "how many snapshots to keep",
+    "keep_snapshots": "how many snapshots to keep, the newest (0 = every one)",
     "eval_every_kimg": "FID/KID every N kimg into metrics.jsonl (0 = off)",
     "eval_num": "generated images per evaluation (default: dataset size)",
 }

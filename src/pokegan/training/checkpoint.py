@@ -144,6 +144,10 @@ def subdict(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Te
 
 
 def prune_snapshots(folder: Path, keep: int) -> None:
+    """Remove all but the newest `keep` snapshots; 0 keeps every one (an FID-against-minutes curve needs the
+    early ones, and a machine twice as fast writes twice as many in the same hour)."""
+    if keep <= 0:
+        return
     snaps = sorted(p for p in folder.glob("snapshot-*") if p.is_dir())
     for p in snaps[: max(0, len(snaps) - keep)]:
         shutil.rmtree(p, ignore_errors=True)

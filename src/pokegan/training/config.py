@@ -63,7 +63,7 @@ class TrainConfig:
     sample_every_kimg: float = 5.0   # sample grid from the fixed latents
     save_every_kimg: float = 10.0    # the `latest` checkpoint
     snapshot_every_kimg: float = 50.0  # kept snapshots (0 = none)
-    keep_snapshots: int = 5          # retention limit for snapshots
+    keep_snapshots: int = 5          # retention limit for snapshots (0 = keep every one)
     grid_size: int = 64              # images on a sample grid (fixed latents)
 
     # Evaluation during training (FID/KID on generated sprites; measurement only, never a loss)

@@ -145,6 +145,9 @@ class Trainer:
             if self.rank > 0:  # rank 0 speaks for all
                 self.progress_mode, self.log = "quiet", (lambda msg: None)
         self.local_batch = cfg.batch // self.world
+        if cfg.keep_snapshots < 0:
+            raise PokeganError(f"keep_snapshots={cfg.keep_snapshots}: give how many snapshots to keep, or 0 to keep "
+                               "every one")
         if not 0.0 <= cfg.lr_decay <= 1.0:
             raise PokeganError(f"lr_decay={cfg.lr_decay}: the fraction of the budget over which the learning rates "
                                "fall to 0 must be between 0 (constant rates) and 1 (from the start)")
