@@ -218,6 +218,7 @@ def test_keep_snapshots_keeps_the_newest_and_zero_keeps_every_one(tiny_data, tmp
     assert sorted(p.name for p in folder.iterdir()) == ["latest"] + names[2:]
     with pytest.raises(PokeganError, match="keep_snapshots=-1"):
         Trainer.new(tiny_config("dcgan", keep_snapshots=-1), str(tiny_data), tmp_path / "runs", progress="quiet")
+    assert not (tmp_path / "runs").exists()  # refused before any run folder is written
 
 
 def test_lecam_regulariser_and_its_anchors():
