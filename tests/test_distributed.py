@@ -4,10 +4,13 @@ reports bad input clearly."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import pytest
 import torch
 
 from pokegan.errors import PokeganError
@@ -65,6 +68,30 @@ def test_collectives_in_two_processes(tmp_path):
         assert r["same_start"] and r["averaged_ok"], r
         assert "network net differs" in r["caught"], r
         assert r["any"] is True and r["mean"] == 0.5 and r["from0"] == "rank0", r
+
+
+def _dies(out_dir: str, when: str) -> None:
+    """Rank 1 aborts during its work, or only while its interpreter shuts down after the work is done."""
+    import atexit
+
+    rank, _ = ddp.rank_world()
+    if rank == 1 and when == "working":
+        os.abort()
+    if rank == 1 and when == "exiting":
+        atexit.register(os.abort)
+    (Path(out_dir) / f"{rank}.json").write_text("{}")
+
+
+def test_a_death_after_every_rank_finished_is_not_a_failure_but_one_during_work_is(tmp_path, monkeypatch, capfd):
+    meetings = tmp_path / "tmp"
+    meetings.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(meetings))  # where launch makes the ranks' meeting folder
+    ddp.launch(2, False, _dies, str(tmp_path), "exiting")
+    assert "after every process had finished; nothing was lost" in capfd.readouterr().err
+    assert (tmp_path / "0.json").exists() and (tmp_path / "1.json").exists()
+    with pytest.raises(PokeganError, match="a training process died .*SIGABRT"):
+        ddp.launch(2, False, _dies, str(tmp_path), "working")
+    assert list(meetings.iterdir()) == []  # the meeting folders are removed either way
 
 
 def test_single_process_collectives_are_identity():

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import datetime
 import os
+import shutil
 import signal
-import socket
+import sys
+import tempfile
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -49,19 +52,16 @@ def from_environment() -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _worker(rank: int, world: int, backend: str, port: int, fn: Callable, args: tuple) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
-                      LOCAL_RANK=str(rank))
+def _worker(rank: int, world: int, backend: str, meeting: str, fn: Callable, args: tuple) -> None:
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
     if backend == "nccl":
         torch.cuda.set_device(rank)
-    dist.init_process_group(backend, rank=rank, world_size=world, timeout=TIMEOUT)
+    # The ranks meet through a file, not a TCP port: a free port picked by the launcher could be taken
+    # before rank 0 binds it, and no rank hosts a store server that the others depend on while leaving.
+    dist.init_process_group(backend, init_method=f"file://{os.path.join(meeting, 'store')}", rank=rank,
+                            world_size=world, timeout=TIMEOUT)
     fn(*args)
+    Path(meeting, f"finished-{rank}").touch()  # this rank's work is done and saved
     barrier()  # leave together: a rank tearing gloo down while another still talks aborts it
     dist.destroy_process_group()
 
@@ -76,7 +76,8 @@ def launch(world: int, use_cuda: bool, fn: Callable, *args) -> None:
         raise PokeganError(f"--gpus {world} was asked for but this machine has {torch.cuda.device_count()} CUDA "
                            "GPU(s); use fewer, or --device cpu to run the processes on the CPU (for testing)")
     backend = "nccl" if use_cuda else "gloo"
-    ctx = mp.start_processes(_worker, args=(world, backend, _free_port(), fn, args), nprocs=world, join=False,
+    meeting = tempfile.mkdtemp(prefix="pokegan-ranks-")
+    ctx = mp.start_processes(_worker, args=(world, backend, meeting, fn, args), nprocs=world, join=False,
                              start_method="spawn")
     # Ctrl-C in a terminal reaches every process: the workers save and stop together, this one waits.
     # A SIGTERM sent to this process alone (a job scheduler, `kill`) is passed on to the workers.
@@ -98,10 +99,17 @@ def launch(world: int, use_cuda: bool, fn: Callable, *args) -> None:
             raise PokeganError(lines[-1][len(tag):]) from None
         raise PokeganError(f"a training process failed:\n{msg}") from None
     except mp.ProcessExitedException as e:
+        if all(Path(meeting, f"finished-{r}").exists() for r in range(world)):
+            # Every rank had finished its work (and rank 0 saved it) before this one died on the way out.
+            # gloo on a CPU has been seen to abort a process there about once in 40 launches.
+            print(f"pokegan: a process died while shutting down ({e}), after every process had finished; "
+                  "nothing was lost", file=sys.stderr)
+            return
         raise PokeganError(f"a training process died ({e}); the last checkpoint is in the run folder") from None
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+        shutil.rmtree(meeting, ignore_errors=True)
 
 
 # -- collectives used by the loop (all no-ops for a single process) ------------------------------------
