@@ -36,7 +36,7 @@ def test_fid_matches_pytorch_fid_formula_with_scipy_sqrtm():
     b = rng.normal(size=(400, 32)) @ rng.normal(size=(32, 32)) * 0.3 + 0.5
     m1, s1 = stats(a)
     m2, s2 = stats(b)
-    covmean, _ = scipy_linalg.sqrtm(s1.dot(s2), disp=False)  # pytorch-fid's calculate_frechet_distance
+    covmean = scipy_linalg.sqrtm(s1.dot(s2))  # pytorch-fid's calculate_frechet_distance (its disp=False is deprecated)
     ref = ((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real)
     assert fid(a, b) == pytest.approx(ref, rel=1e-7)
 
