@@ -45,6 +45,29 @@ def test_generation_is_reproducible_and_batch_independent(trained):
         g.generate(2, types=["fire"])
 
 
+def test_export_writes_its_two_files_into_a_folder_and_keeps_what_else_is_there(trained, tmp_path):
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / "MODEL_CARD.md").write_text("my notes")
+    r = subprocess.run(CLI + ["export", str(trained), "--out", str(out), "--fp32"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["MODEL_CARD.md", "state.json", "weights.safetensors"]
+    assert (out / "MODEL_CARD.md").read_text() == "my notes"
+    assert np.array_equal(load_generator(out).arrays(4, seed=1), load_generator(trained).arrays(4, seed=1))
+    r = subprocess.run(CLI + ["export", str(trained), "--out", str(out)], capture_output=True, text=True)  # fp16 over it
+    assert r.returncode == 0, r.stderr
+    from safetensors import safe_open
+
+    with safe_open(str(out / "weights.safetensors"), framework="pt") as f:
+        assert {f.get_tensor(k).dtype for k in f.keys() if f.get_tensor(k).is_floating_point()} == {torch.float16}
+    assert (out / "MODEL_CARD.md").read_text() == "my notes" and len(list(out.iterdir())) == 3
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me")
+    r = subprocess.run(CLI + ["export", str(trained), "--out", str(a_file)], capture_output=True, text=True)
+    assert r.returncode == 2 and "that is a file" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert a_file.read_text() == "keep me"
+
+
 def test_alpha_and_palette_limits():
     rng = np.random.default_rng(0)
     img = rng.integers(0, 256, (16, 16, 4), dtype=np.uint8)

@@ -151,9 +151,10 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
 
 def export_generator(run: str | Path, out: str | Path, half: bool = True, extra: dict | None = None) -> Path:
     """Write a small, inference-only copy of a run's generator (EMA if kept): weights as fp16 safetensors
-    and state.json with the configuration. `load_generator(out)` reads it."""
+    and state.json with the configuration, into the folder `out` (made if missing; other files in it stay).
+    `load_generator(out)` reads it."""
     import json
-    import shutil
+    import os
 
     from pokegan.training import checkpoint as ckpt
 
@@ -166,15 +167,22 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
     slim = {k: state[k] for k in keep if k in state}
     slim.update({"ema": False, "exported_from": str(run), **(extra or {})})
     out = Path(out)
-    tmp = out.parent / f".tmp-{out.name}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    if out.exists() and not out.is_dir():
+        raise PokeganError(f"export --out {out}: that is a file; give a folder (new or existing) to write the "
+                           "generator into")
+    out.mkdir(parents=True, exist_ok=True)
     from safetensors.torch import save_file
 
-    save_file(g, str(tmp / ckpt.WEIGHTS))
-    (tmp / ckpt.STATE).write_text(json.dumps(slim, indent=1, sort_keys=True))
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    # Only the export's two files are written (each to a temporary name, then renamed over the old one);
+    # anything else in the folder, such as a model card, stays.
+    tmp_w, tmp_s = out / f".{ckpt.WEIGHTS}.tmp", out / f".{ckpt.STATE}.tmp"
+    try:
+        save_file(g, str(tmp_w))
+        tmp_s.write_text(json.dumps(slim, indent=1, sort_keys=True))
+        os.replace(tmp_w, out / ckpt.WEIGHTS)
+        os.replace(tmp_s, out / ckpt.STATE)
+    finally:
+        for t in (tmp_w, tmp_s):
+            t.unlink(missing_ok=True)
     return out
 

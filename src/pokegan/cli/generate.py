@@ -56,9 +56,10 @@ def add_parser(sub) -> None:
 
     e = sub.add_parser("export", help="a small inference-only copy of a run's generator (fp16 safetensors)",
                        description="Write a run's generator (EMA if kept) as fp16 safetensors + state.json, "
-                                   "loadable by `pokegan generate DIR` and `load_generator(DIR)`.")
+                                   "loadable by `pokegan generate DIR` and `load_generator(DIR)`. Only those two "
+                                   "files are written; anything else in the folder (a model card) stays.")
     e.add_argument("model", help="run folder or checkpoint")
-    e.add_argument("--out", required=True, help="folder to write")
+    e.add_argument("--out", required=True, help="folder to write into (made if missing)")
     e.add_argument("--fp32", action="store_true", help="keep float32 weights")
     e.set_defaults(func=run_export, parser=e)
 
@@ -156,7 +157,7 @@ def run_export(args: argparse.Namespace) -> int:
     from pokegan.sampling import export_generator
 
     out = export_generator(args.model, args.out, half=not args.fp32)
-    size = sum(p.stat().st_size for p in Path(out).iterdir())
+    size = sum((Path(out) / name).stat().st_size for name in ("weights.safetensors", "state.json"))
     print(f"wrote {out} ({size / 2**20:.1f} MB); use it with `pokegan generate {out}`")
     print(json.dumps({"weights": str(Path(out) / "weights.safetensors")}))
     return 0
