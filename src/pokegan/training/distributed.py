@@ -77,8 +77,12 @@ def launch(world: int, use_cuda: bool, fn: Callable, *args) -> None:
                            "GPU(s); use fewer, or --device cpu to run the processes on the CPU (for testing)")
     backend = "nccl" if use_cuda else "gloo"
     meeting = tempfile.mkdtemp(prefix="pokegan-ranks-")
-    ctx = mp.start_processes(_worker, args=(world, backend, meeting, fn, args), nprocs=world, join=False,
-                             start_method="spawn")
+    try:
+        ctx = mp.start_processes(_worker, args=(world, backend, meeting, fn, args), nprocs=world, join=False,
+                                 start_method="spawn")
+    except BaseException:
+        shutil.rmtree(meeting, ignore_errors=True)
+        raise
     # Ctrl-C in a terminal reaches every process: the workers save and stop together, this one waits.
     # A SIGTERM sent to this process alone (a job scheduler, `kill`) is passed on to the workers.
     def forward(signum, _frame):
