@@ -154,7 +154,6 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
     and state.json with the configuration, into the folder `out` (made if missing; other files in it stay).
     `load_generator(out)` reads it."""
     import json
-    import os
 
     from pokegan.training import checkpoint as ckpt
 
@@ -170,19 +169,12 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
     if out.exists() and not out.is_dir():
         raise PokeganError(f"export --out {out}: that is a file; give a folder (new or existing) to write the "
                            "generator into")
-    out.mkdir(parents=True, exist_ok=True)
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
-    # Only the export's two files are written (each to a temporary name, then renamed over the old one);
-    # anything else in the folder, such as a model card, stays.
-    tmp_w, tmp_s = out / f".{ckpt.WEIGHTS}.tmp", out / f".{ckpt.STATE}.tmp"
-    try:
-        save_file(g, str(tmp_w))
-        tmp_s.write_text(json.dumps(slim, indent=1, sort_keys=True))
-        os.replace(tmp_w, out / ckpt.WEIGHTS)
-        os.replace(tmp_s, out / ckpt.STATE)
-    finally:
-        for t in (tmp_w, tmp_s):
-            t.unlink(missing_ok=True)
+    from pokegan.paths import atomic_write_bytes
+
+    # Only the export's two files are written, each atomically; anything else in the folder (a model card) stays.
+    atomic_write_bytes(out / ckpt.WEIGHTS, save(g))
+    atomic_write_bytes(out / ckpt.STATE, json.dumps(slim, indent=1, sort_keys=True).encode())
     return out
 
