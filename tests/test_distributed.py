@@ -91,7 +91,8 @@ def test_a_death_after_every_rank_finished_is_not_a_failure_but_one_during_work_
     assert (tmp_path / "0.json").exists() and (tmp_path / "1.json").exists()
     with pytest.raises(PokeganError, match="a training process died .*SIGABRT"):
         ddp.launch(2, False, _dies, str(tmp_path), "working")
-    assert list(meetings.iterdir()) == []  # the meeting folders are removed either way
+    # the meeting folders are removed either way (torch may leave its own error files there)
+    assert list(meetings.glob("pokegan-ranks-*")) == []
 
 
 def test_single_process_collectives_are_identity():
