@@ -57,7 +57,7 @@ def _collectives(out_dir: str) -> None:
         caught = str(e)
     res = {"same_start": bool(torch.equal(weight0, ref[0])), "averaged_ok": averaged_ok, "caught": caught,
            "any": ddp.any_rank(rank == 1), "mean": ddp.mean_scalars({"x": float(rank)})["x"],
-           "from0": ddp.from_rank0(f"rank{rank}")}
+           "from0": ddp.from_rank0(f"rank{rank}"), "reason": ddp.first_reason("SIGTERM" if rank == 1 else None)}
     (Path(out_dir) / f"{rank}.json").write_text(json.dumps(res))
 
 
@@ -68,6 +68,7 @@ def test_collectives_in_two_processes(tmp_path):
         assert r["same_start"] and r["averaged_ok"], r
         assert "network net differs" in r["caught"], r
         assert r["any"] is True and r["mean"] == 0.5 and r["from0"] == "rank0", r
+        assert r["reason"] == "SIGTERM", r  # a signal only rank 1 got names the stop on rank 0 too
 
 
 def _dies(out_dir: str, when: str) -> None:

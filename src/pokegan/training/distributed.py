@@ -217,6 +217,17 @@ def any_rank(flag: bool) -> bool:
     return bool(t.item() > 0)
 
 
+def first_reason(reason: str | None) -> str | None:
+    """The lowest rank's non-empty reason, on every rank: why the processes stop, when one signal reached
+    some ranks a moment before the others (a collective; call it only when stopping)."""
+    _, world = rank_world()
+    if world == 1:
+        return reason
+    box = [None] * world
+    dist.all_gather_object(box, reason)
+    return next((r for r in box if r), None)
+
+
 def barrier() -> None:
     """Wait until every rank gets here (nothing for a single process)."""
     if rank_world()[1] > 1:

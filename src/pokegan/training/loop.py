@@ -379,7 +379,7 @@ class Trainer:
                     break
                 why = "time budget" if time.time() >= deadline else self.stop_signal
                 if ddp.any_rank(why is not None):  # all processes stop at the same step
-                    reason = why or "stopped with the other processes"
+                    reason = ddp.first_reason(why) or "stopped with the other processes"
                     break
                 self.family.schedule(self.nimg / 1000)
                 for ph in self.phases:
