@@ -169,3 +169,24 @@ def test_bad_inputs_are_clear(trained, tmp_path):
     state.write_text("{not json")
     with pytest.raises(PokeganError, match="unreadable checkpoint"):
         load_generator(trained)
+
+
+def test_background_snap_draws_a_solid_background_exactly_and_leaves_the_rest():
+    from pokegan.sampling import snap_background
+
+    def px(*levels):  # uint8 levels -> one pixel in [-1, 1], shape (1, 3, 1, 1)
+        return torch.tensor(levels, dtype=torch.float32).view(1, 3, 1, 1) / 127.5 - 1
+
+    x = torch.cat([px(254, 253, 250), px(249, 255, 255), px(254, 254, 240), px(120, 30, 200),
+                   px(0, 3, 5), px(255, 255, 255)])
+    white = snap_background(x, "white")
+    assert torch.equal(white[0], torch.ones(3, 1, 1))                          # the haze becomes the background
+    assert torch.equal(white[1:4], x[1:4]) and torch.equal(white[4:5], x[4:5])  # 6 levels off, one channel off, sprite
+    black = snap_background(x, "black")
+    assert torch.equal(black[4], -torch.ones(3, 1, 1)) and torch.equal(black[:4], x[:4])
+    assert torch.equal(snap_background(x, "white", tolerance=0), x)
+    assert torch.equal(snap_background(x, "random"), x)
+    rgba = torch.cat([x, torch.ones(6, 1, 1, 1)], 1)
+    assert torch.equal(snap_background(rgba, "white"), rgba)  # RGBA models threshold their alpha instead
+    with pytest.raises(PokeganError, match="tolerance"):
+        snap_background(x, "white", tolerance=-1)

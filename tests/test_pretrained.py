@@ -43,3 +43,13 @@ def test_generate_without_a_run_uses_the_pretrained_model(tmp_path):
     files = sorted(p.name for p in (tmp_path / "a").glob("*.png"))
     assert files == ["0000.png", "0001.png", "0002.png", "0003.png", "grid.png", "sheet.png"]
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+
+
+def test_pretrained_draws_its_white_background_exactly():
+    raw = load_generator(bg_tolerance=0).arrays(16, seed=0).astype(int)
+    snapped = load_generator().arrays(16, seed=0).astype(int)
+    haze = (raw.min(-1) >= 250) & (raw.min(-1) < 255)
+    assert haze.mean() > 0.05                          # tanh leaves much of the background at 250-254
+    assert (snapped[haze] == 255).all()                # drawn as the background itself
+    assert np.array_equal(snapped[~haze], raw[~haze])  # and nothing else changed
+    assert not ((snapped.min(-1) >= 250) & (snapped.min(-1) < 255)).any()

@@ -31,6 +31,9 @@ def add_parser(sub) -> None:
     g.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscale factor for the files")
     g.add_argument("--alpha-threshold", type=int, default=128,
                    help="RGBA models: alpha at or above this is opaque, below is clear (no haze)")
+    g.add_argument("--bg-tolerance", type=int, default=5,
+                   help="uint8 levels: pixels this close to a white or black training background, in every "
+                        "channel, are drawn as the background itself (tanh leaves a 250-254 haze); 0 = raw (5)")
     g.add_argument("--type", dest="types", action="append", help="type conditioning (conditional models only)")
     g.add_argument("--no-png", action="store_true", help="skip the individual PNGs (large N)")
     g.add_argument("--batch", type=int, default=256, help="images per forward pass")
@@ -51,6 +54,7 @@ def add_parser(sub) -> None:
     i.add_argument("--out", required=True, help="the GIF to write (a strip PNG goes beside it)")
     i.add_argument("--scale", type=int, default=2, help="nearest-neighbour upscale of the frames (2)")
     i.add_argument("--duration", type=int, default=80, help="milliseconds per frame")
+    i.add_argument("--bg-tolerance", type=int, default=5, help="as for generate (5; 0 = raw)")
     i.add_argument("--device", default="cpu")
     i.set_defaults(func=run_interpolate, parser=i)
 
@@ -75,7 +79,7 @@ def run_generate(args: argparse.Namespace) -> int:
     check_count(args.n)
     if args.batch < 1:
         raise PokeganError(f"--batch {args.batch}: must be at least 1")
-    g = load_generator(args.model, device=args.device)
+    g = load_generator(args.model, device=args.device, bg_tolerance=args.bg_tolerance)
     if args.types:
         g.generate(n=1, types=args.types)  # raises a clear error for unconditional models
     out = check_output_dir(args.out)
@@ -123,7 +127,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
 
     if args.steps < 2 or args.steps > 1000:
         raise PokeganError(f"--steps {args.steps}: give 2 to 1000 frames per leg")
-    g = load_generator(args.model, device=args.device)
+    g = load_generator(args.model, device=args.device, bg_tolerance=args.bg_tolerance)
     if args.between:
         if not args.data:
             raise PokeganError("--between needs --data DATASET to find the two Pokémon in")

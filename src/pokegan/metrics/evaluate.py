@@ -40,6 +40,7 @@ class EvalConfig:
     near_copy_tau: float = 0.5   # near-copy: closer than tau x the median train nearest-neighbour distance
     batch: int = 50
     device: str = "cpu"
+    bg_tolerance: int = 5        # models: sampling.snap_background's, as `pokegan generate` draws them
 
 
 def benchmark_background(ds: Dataset) -> str:
@@ -112,11 +113,12 @@ def generated_images(source: str, ds: Dataset, cfg: EvalConfig) -> tuple[np.ndar
     if p.is_dir() and not (p / "state.json").exists() and not (p / "checkpoints").exists():
         imgs = load_image_folder(p, ds.size)
         return imgs[:n] if cfg.num else imgs, f"image folder {p} ({len(imgs)} images)"
-    g = load_generator(source, device=cfg.device)
+    g = load_generator(source, device=cfg.device, bg_tolerance=cfg.bg_tolerance)
     if g.resolution != ds.size:
         raise PokeganError(f"{source} makes {g.resolution}x{g.resolution} images but {ds.path} is "
                            f"{ds.size}x{ds.size}; evaluate against a dataset of the model's size")
-    return g.arrays(n, seed=cfg.seed, truncation=cfg.truncation), f"{g.family} model {source}"
+    snapped = f", background snapped within {g.bg_tolerance} levels" if g.bg_tolerance and g.channels == 3 else ""
+    return g.arrays(n, seed=cfg.seed, truncation=cfg.truncation), f"{g.family} model {source}{snapped}"
 
 
 def evaluate_arrays(gen: np.ndarray, ds: Dataset, cfg: EvalConfig | None = None,

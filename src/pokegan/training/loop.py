@@ -336,14 +336,17 @@ class Trainer:
         self.log(f"{self.stop_signal} received: finishing this step, saving a checkpoint, then stopping")
 
     def sample(self, z: torch.Tensor | None = None) -> torch.Tensor:
-        """Images from the fixed latents (or `z`), as `pokegan generate` makes them: eval mode, EMA if kept."""
+        """Images from the fixed latents (or `z`), as `pokegan generate` makes them: eval mode, EMA if kept,
+        the background snapped to its exact colour."""
+        from pokegan.sampling import snap_background
+
         self._refresh_ema()
         G = self.G_ema if self.G_ema is not None else self.G
         was_training = G.training
         G.eval()
         try:
             with side_effect_free([G], self.device):
-                return G(self.fixed_z if z is None else z)
+                return snap_background(G(self.fixed_z if z is None else z).clamp(-1, 1), self.feed.background)
         finally:
             G.train(was_training)
 
