@@ -43,6 +43,8 @@ def main() -> None:
     pick.add_argument("--latest-only", action="store_true", help="evaluate only each run's latest checkpoint")
     p.add_argument("--no-latest", action="store_true", help="leave out the latest checkpoint (already measured)")
     p.add_argument("--num", type=int, default=0)
+    p.add_argument("--bg-tolerance", type=int, default=5,
+                   help="as `pokegan generate` (5); 0 = the raw output every figure before session 21 used")
     args = p.parse_args()
     ds = load_dataset(args.data)
     ext = InceptionFeatures()
@@ -65,7 +67,7 @@ def main() -> None:
             snaps.append(run / "checkpoints" / "latest")
         for ck in snaps:
             state = json.loads((ck / "state.json").read_text())
-            g = load_generator(ck)
+            g = load_generator(ck, bg_tolerance=args.bg_tolerance)
             imgs = g.arrays(args.num or len(ds), seed=0)
             res, _ = evaluate_arrays(imgs, ds, EvalConfig(num=args.num), extractor=ext, log=lambda m: None)
             floor = res
