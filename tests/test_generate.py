@@ -190,3 +190,21 @@ def test_background_snap_draws_a_solid_background_exactly_and_leaves_the_rest():
     assert torch.equal(snap_background(rgba, "white"), rgba)  # RGBA models threshold their alpha instead
     with pytest.raises(PokeganError, match="tolerance"):
         snap_background(x, "white", tolerance=-1)
+
+
+def test_eval_scores_the_rgba_sprites_generate_writes(trained, tiny_data, tmp_path):
+    from pokegan.data import load_dataset
+    from pokegan.metrics.evaluate import EvalConfig, generated_images
+
+    ds = load_dataset(tiny_data)
+    scored, what = generated_images(str(trained), ds, EvalConfig(num=4))
+    r = subprocess.run(CLI + ["generate", str(trained), "--n", "4", "--seed", "0", "--out", str(tmp_path / "g")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    written = np.stack([np.asarray(Image.open(tmp_path / "g" / f"{i:04d}.png")) for i in range(4)])
+    assert np.array_equal(scored, written) and "alpha made binary at 128" in what
+    soft, _ = generated_images(str(trained), ds, EvalConfig(num=4, alpha_threshold=0))
+    assert np.array_equal(soft, load_generator(trained).arrays(4, seed=0))
+    assert len(np.unique(soft[..., 3])) > 2  # the network's alpha is soft; only the written sprites are binary
+    with pytest.raises(PokeganError, match="alpha threshold"):
+        generated_images(str(trained), ds, EvalConfig(num=4, alpha_threshold=300))

@@ -24,6 +24,8 @@ def add_parser(sub) -> None:
     p.add_argument("--truncation", type=float, default=1.0, help="latent truncation (1 = none)")
     p.add_argument("--bg-tolerance", type=int, default=5,
                    help="models: as for generate, near-background pixels drawn as the background (5; 0 = raw)")
+    p.add_argument("--alpha-threshold", type=int, default=128,
+                   help="RGBA models: alpha at or above this is opaque, as generate writes them (128; 0 = soft)")
     p.add_argument("--json", help="write the results here")
     p.add_argument("--nearest", help="PNG of generated sprites beside their nearest real ones "
                                      "(default: next to --json)")
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise PokeganError(f"--num {args.num}: give a positive number (or 0 for the dataset's size)")
     ds = load_dataset(args.data)
     cfg = EvalConfig(num=args.num, seed=args.seed, truncation=args.truncation, batch=args.batch, device=args.device,
-                     bg_tolerance=args.bg_tolerance)
+                     bg_tolerance=args.bg_tolerance, alpha_threshold=args.alpha_threshold)
     gen, what = generated_images(args.source, ds, cfg)
     print(f"evaluating {what} against {args.data} ({len(ds)} images)")
     res, extra = evaluate_arrays(gen, ds, cfg)

@@ -41,6 +41,7 @@ class EvalConfig:
     batch: int = 50
     device: str = "cpu"
     bg_tolerance: int = 5        # models: sampling.snap_background's, as `pokegan generate` draws them
+    alpha_threshold: int = 128   # RGBA models: alpha made binary as `pokegan generate` writes it; 0 = soft
 
 
 def benchmark_background(ds: Dataset) -> str:
@@ -117,8 +118,16 @@ def generated_images(source: str, ds: Dataset, cfg: EvalConfig) -> tuple[np.ndar
     if g.resolution != ds.size:
         raise PokeganError(f"{source} makes {g.resolution}x{g.resolution} images but {ds.path} is "
                            f"{ds.size}x{ds.size}; evaluate against a dataset of the model's size")
+    if not 0 <= cfg.alpha_threshold <= 255:
+        raise PokeganError(f"alpha threshold {cfg.alpha_threshold}: give 1-255, or 0 for the soft alpha as it is")
+    imgs = g.arrays(n, seed=cfg.seed, truncation=cfg.truncation)
+    if g.channels == 4 and cfg.alpha_threshold:  # score the sprites `pokegan generate` writes
+        from pokegan.export import clean_alpha
+
+        imgs = clean_alpha(imgs, cfg.alpha_threshold)
+        return imgs, f"{g.family} model {source}, alpha made binary at {cfg.alpha_threshold}"
     snapped = f", background snapped within {g.bg_tolerance} levels" if g.bg_tolerance and g.channels == 3 else ""
-    return g.arrays(n, seed=cfg.seed, truncation=cfg.truncation), f"{g.family} model {source}{snapped}"
+    return imgs, f"{g.family} model {source}{snapped}"
 
 
 def evaluate_arrays(gen: np.ndarray, ds: Dataset, cfg: EvalConfig | None = None,
