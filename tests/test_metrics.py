@@ -195,3 +195,23 @@ def test_fid_weights_override_names_its_file_and_keeps_its_own_cache(monkeypatch
     assert cached_real_features(ds, fake(2.0), log=lambda m: None)[0, 0] == 2.0
     assert cached_real_features(ds, fake(3.0), log=lambda m: None)[0, 0] == 2.0  # the standard cache, reused
     assert calls == [1.0, 2.0] and len(list((tmp_path / "cache" / "features").glob("*.npy"))) == 2
+
+
+def test_in_training_evaluation_scores_rgba_sprites_as_generate_writes_them(tiny_data, tmp_path):
+    from pokegan.training.loop import Trainer
+
+    from conftest import tiny_config
+
+    seen = []
+
+    def evaluator(images):
+        seen.append(images)
+        return {"fid": 1.0}
+
+    t = Trainer.new(tiny_config("dcgan", background="transparent", eval_every_kimg=0.064, eval_num=8),
+                    str(tiny_data), tmp_path, progress="quiet", log=lambda m: None, evaluator=evaluator)
+    t.run()
+    assert len(seen) == 1 and seen[0].shape == (8, 32, 32, 4)
+    alpha = seen[0][..., 3]
+    assert set(np.unique(alpha)) <= {0, 255}            # binary, as `pokegan generate` writes it
+    assert (seen[0][alpha == 0, :3] == 0).all()

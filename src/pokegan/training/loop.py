@@ -504,7 +504,12 @@ class Trainer:
         images = torch.cat([self.sample(z[i:i + 256].to(self.device)) for i in range(0, n, 256)])
         t0 = time.perf_counter()
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            res = self.evaluator(to_uint8(images))
+            arr = to_uint8(images)
+            if arr.shape[-1] == 4:  # as `pokegan generate` writes and `pokegan eval` scores RGBA sprites
+                from pokegan.export import clean_alpha
+
+                arr = clean_alpha(arr)
+            res = self.evaluator(arr)
         res = {"kimg": round(self.nimg / 1000, 4), **{k: v for k, v in res.items() if isinstance(v, (int, float))},
                "eval_seconds": round(time.perf_counter() - t0, 1)}
         with open(self.run_dir / "metrics.jsonl", "a") as f:
