@@ -31,13 +31,19 @@ def snap_background(images: torch.Tensor, background: str, tolerance: int = BACK
     """Images (N, 3, H, W) in [-1, 1] with near-background pixels set exactly to a white or black
     background. RGBA models (their alpha is thresholded instead), random backgrounds and tolerance 0 are
     left as they are. With 5 levels, a pixel becomes white where every channel would be written as 250-255."""
-    if tolerance < 0:
-        raise PokeganError(f"the background tolerance must be 0 (off) or more uint8 levels, not {tolerance}")
+    check_tolerance(tolerance)
     if tolerance == 0 or images.shape[1] != 3 or background not in ("white", "black"):
         return images
     target = 1.0 if background == "white" else -1.0
     near = ((images - target).abs() <= (tolerance + 0.5) / 127.5).all(dim=1, keepdim=True)
     return torch.where(near, torch.full_like(images, target), images)
+
+
+def check_tolerance(tolerance) -> int:
+    if not isinstance(tolerance, (int, np.integer)) or isinstance(tolerance, bool) or not 0 <= tolerance <= 127:
+        raise PokeganError(f"the background tolerance must be a whole number of uint8 levels from 0 (off) to "
+                           f"127, not {tolerance!r}")
+    return int(tolerance)
 
 
 @dataclass
@@ -135,9 +141,7 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
     from pokegan.training import checkpoint as ckpt
     from pokegan.training.config import TrainConfig
 
-    if not isinstance(bg_tolerance, (int, np.integer)) or bg_tolerance < 0 or bg_tolerance > 127:
-        raise PokeganError(f"the background tolerance must be a whole number of uint8 levels from 0 (off) to "
-                           f"127, not {bg_tolerance!r}")
+    bg_tolerance = check_tolerance(bg_tolerance)
     if path is None:
         path = pretrained_path()
         if not (path / ckpt.STATE).exists():
@@ -173,7 +177,7 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
     return SpriteGenerator(G=G, z_dim=family.z_dim, resolution=int(state["resolution"]),
                            channels=int(state["channels"]), background=state.get("background", "white"),
                            family=cfg.family, source=str(path), device=dev, state=state, encoder=encoder,
-                           bg_tolerance=int(bg_tolerance))
+                           bg_tolerance=bg_tolerance)
 
 
 def export_generator(run: str | Path, out: str | Path, half: bool = True, extra: dict | None = None) -> Path:
