@@ -129,6 +129,40 @@ def test_fastgan_minibatch_stddev_lets_d_see_its_batchs_variety_only_when_asked(
 
 
 
+@pytest.mark.parametrize("snap", [5, 0])
+def test_fastgan_d_sees_fakes_with_the_exact_background_only_when_asked(snap, tiny_data, tmp_path):
+    """snap_fakes: near-white fake pixels reach D as exactly white (the dataset's background, resolved by
+    the loop), everything else as it was, and G's gradient passes as if nothing was snapped. And it trains."""
+    cfg = tiny_config("fastgan", kimg=0.016)
+    t = Trainer.new(replace(cfg, options={**cfg.options, "snap_fakes": snap}), str(tiny_data), tmp_path,
+                    progress="quiet", log=lambda m: None)
+    fam = t.family
+    assert fam.background == t.feed.background == "white"   # "dataset" resolved to the data's own
+    x = torch.full((2, 3, 32, 32), 251 / 127.5 - 1)        # a haze at 251: 4 levels off white
+    x[0, :, 3, 3] = 245 / 127.5 - 1                          # 10 levels off: part of a sprite
+    x[1, 0, 5, 5] = -0.2                                     # one channel far off: a coloured pixel
+    x.requires_grad_(True)
+    seen = fam.snap(x)
+    white = seen.detach() == 1.0
+    assert white.float().mean().item() == (1.0 - 6 / (2 * 3 * 32 * 32) if snap else 0.0)
+    assert torch.equal(seen[0, :, 3, 3], x[0, :, 3, 3]) and torch.equal(seen[1, :, 5, 5], x[1, :, 5, 5])
+    (seen * torch.arange(seen.numel()).view_as(seen)).sum().backward()
+    assert torch.equal(x.grad, torch.arange(x.numel(), dtype=x.dtype).view_as(x))  # straight through
+    recorded = []
+    scored = fam.disc
+    fam.disc = lambda im, real=False: recorded.append(im.detach()) or scored(im, real)
+    G = fam.nets["G"]
+    fam.nets["G"] = lambda z: torch.full((z.shape[0], 3, 32, 32), math.tanh(2.2))  # 252 everywhere
+    t.phases[0].loss(t.feed.next(cfg.batch, 0, 1))
+    assert recorded and bool((recorded[-1] == 1.0).all()) == (snap > 0)
+    fam.disc, fam.nets["G"] = scored, G
+    t.run()
+    assert (t.run_dir / "checkpoints" / "latest" / "weights.safetensors").exists()
+    with pytest.raises(PokeganError, match="snap_fakes"):
+        Trainer.new(replace(cfg, options={**cfg.options, "snap_fakes": 128}), str(tiny_data), tmp_path / "bad",
+                    progress="quiet", log=lambda m: None)
+
+
 def test_fastgan_generator_without_glu_halves_its_conv_widths_and_trains(tiny_data, tmp_path):
     """glu=false: every generator conv gives its feature width directly (SiLU after it) instead of twice
     that width halved by a GLU, so the same feature maps cost half the multiply-adds. And it trains."""

@@ -51,6 +51,7 @@ class Family:
         except (TypeError, ValueError) as e:
             raise PokeganError(f"bad options for family {self.name}: {e}") from None
         self.nets: dict[str, nn.Module] = {}
+        self.background = cfg.background   # the loop sets the one it resolved (white for "dataset" on white)
         # Set by the loop: differentiable/adaptive augmentation before D (identity unless asked for).
         from pokegan.augment import Augmenter
 

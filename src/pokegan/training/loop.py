@@ -164,6 +164,7 @@ class Trainer:
                              cfg.aug_rotate_deg, cfg.aug_shift, cfg.aug_zoom)
         # the family builds its fake batches at this process's share of the batch
         self.family = get_family(cfg.family)(replace(cfg, batch=self.local_batch), self.ds.size, self.feed.channels)
+        self.family.background = self.feed.background
         self.augment = Augmenter(cfg.diffaug, cfg.diffaug_p, cfg.ada_target, cfg.ada_kimg, cfg.ada_interval,
                                  cfg.batch)
         self.augment.fill = self.feed.fill()
