@@ -69,7 +69,13 @@ def main() -> None:
     floor = a + c * (2 / n_real)
     print(f"\nfit FID = a + c (1/n_a + 1/n_b): a = {a:.2f}, c = {c:.0f}; estimated perfect-model score with "
           f"{n_real} generated against the {n_real} real (the protocol): {floor:.1f}; with infinitely many "
-          f"generated: {a + c / n_real:.1f}\n")
+          f"generated: {a + c / n_real:.1f}")
+    scaled = [m * n / 2 for m, n in zip(means, sizes)]
+    if max(scaled) > 1.2 * min(scaled) or abs(a) > 0.1 * means[0]:
+        print(f"warning: FID x n / 2 ranges {min(scaled):.0f}-{max(scaled):.0f} and the intercept a, which should "
+              f"be 0, is {a:.1f}: the bias is not linear in 1/n at these sizes, so these extrapolations are "
+              f"not to be trusted")
+    print()
 
     for source in args.checkpoints:
         t0 = time.perf_counter()
