@@ -40,6 +40,8 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=4, help="random draws per size")
     ap.add_argument("--bg-tolerance", type=int, default=5, help="as `pokegan generate` (5; 0 = raw output)")
     args = ap.parse_args()
+    if args.mult < 2:
+        raise SystemExit("--mult must be at least 2: the fit needs generated sets larger than the dataset")
 
     from pokegan.data import load_dataset
     from pokegan.metrics.evaluate import as_rgb, cached_real_features
@@ -84,7 +86,7 @@ def main() -> None:
         print(f"{source}: {len(feats)} generated images featurised in {time.perf_counter() - t0:.0f} s\n")
         print("| generated N | FID (mean of draws) | spread (min-max) | draws |")
         print("|---|---|---|---|")
-        gsizes = [n_real * args.mult, n_real * args.mult // 2, n_real, n_real // 2, n_real // 4]
+        gsizes = sorted({n_real * args.mult, n_real * args.mult // 2, n_real, n_real // 2, n_real // 4}, reverse=True)
         gmeans = []
         for n in gsizes:
             if n == len(feats):
