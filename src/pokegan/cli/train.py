@@ -69,10 +69,11 @@ def add_parser(sub) -> None:
     p.add_argument("--amp", action="store_true",
                    help="bf16 autocast on CUDA (off by default: slower for fastgan at 64px on an H100, "
                         "benchmarks/RESULTS.md); larger models may gain (not measured)")
-    p.add_argument("--no-amp", action="store_true", help="train in fp32 everywhere (the default; overrides --amp and --amp-cpu)")
+    p.add_argument("--no-amp", action="store_true",
+                   help="train in fp32 everywhere (overrides --amp, --amp-cpu and the default preset's bf16 on CPUs)")
     p.add_argument("--amp-cpu", action="store_true",
-                   help="bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX): 1.49x faster here, but its CPU "
-                        "hour ended at FID 65.0 against fp32's 60.0 (benchmarks/RESULTS.md)")
+                   help="bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX), 1.3-1.5x faster here; the "
+                        "default preset has it on, the reports' presets off (benchmarks/RESULTS.md)")
     p.add_argument("--no-channels-last", action="store_true",
                    help="keep weights in NCHW instead of channels-last (slower on CPU and CUDA)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
