@@ -61,7 +61,7 @@ def bf16_autocast_ok(device: torch.device, cuda: bool = False, cpu: bool = False
     64px is launch-bound on an H100 and bf16's casts made it slower (229 against 266 img/s at batch 16).
     On a CPU when asked (`amp_cpu`, the default preset's) and only with native bf16 instructions
     (AVX512-BF16 or AMX), where oneDNN's bf16 convolutions train fastgan 1.3-1.5x faster on the 2-core EPYCs
-    measured, with gradients that match fp32's (cosine 0.997 for D, 0.989 for G; two batches' differ far
+    measured, with gradients that match fp32's (cosine 0.997 for D, 0.990 for G; two batches' differ far
     more) and the same learning per image over a CPU hour (benchmarks/RESULTS.md, session 24).
     Without native bf16 it would be emulated and slower, so such CPUs always train in fp32."""
     if device.type == "cuda":
@@ -191,8 +191,8 @@ class Trainer:
         self._seed_rank(0)
         self.use_amp = bf16_autocast_ok(self.device, cuda=cfg.amp, cpu=cfg.amp_cpu)
         if cfg.amp_cpu and self.device.type == "cpu" and not self.use_amp:
-            self.log("bf16 autocast (amp_cpu) was asked for, but this CPU has no native bf16 (AVX512-BF16 or AMX), "
-                     "so training runs in fp32")
+            self.log("bf16 autocast (amp_cpu, the default preset's) needs native bf16 (AVX512-BF16 or AMX); "
+                     "this CPU has none, so training runs in fp32")
         self.step, self.nimg, self.tick, self.rollbacks = 0, 0, 0, 0
         self.stop_signal: str | None = None
         self._signal_t = 0.0
