@@ -191,8 +191,8 @@ class Trainer:
         self._seed_rank(0)
         self.use_amp = bf16_autocast_ok(self.device, cuda=cfg.amp, cpu=cfg.amp_cpu)
         if cfg.amp_cpu and self.device.type == "cpu" and not self.use_amp:
-            self.log("bf16 autocast (amp_cpu, the default preset's) needs native bf16 (AVX512-BF16 or AMX); "
-                     "this CPU has none, so training runs in fp32")
+            self.log("bf16 autocast (amp_cpu, the default preset's): this CPU has no native bf16 (AVX512-BF16 or "
+                     "AMX), so training runs in fp32")
         self.step, self.nimg, self.tick, self.rollbacks = 0, 0, 0, 0
         self.stop_signal: str | None = None
         self._signal_t = 0.0
