@@ -182,36 +182,87 @@ def test_fastgan_generator_without_glu_halves_its_conv_widths_and_trains(tiny_da
     t.run()
     assert t.sample().shape == (16, 3, 32, 32)
 
-@pytest.mark.parametrize("native_bf16", [True, False])
-def test_bf16_autocast_on_cpu_only_when_asked_and_native(native_bf16, tiny_data, tmp_path, monkeypatch):
-    """A CPU trains under bf16 autocast only with --amp-cpu and native bf16 (AVX512-BF16 or AMX; elsewhere it
-    would be emulated); otherwise fp32. CUDA only with --amp (off by default). The run records which it used."""
-    from pokegan.training.loop import bf16_autocast_ok
+@pytest.mark.parametrize("native_bf16,bf16_ms", [(True, 50.0), (True, 95.0), (False, 50.0)])
+def test_bf16_autocast_on_cpu_only_when_asked_native_and_measured_faster(native_bf16, bf16_ms, tiny_data, tmp_path,
+                                                                         monkeypatch):
+    """A CPU trains under bf16 autocast only with --amp-cpu, native bf16 (AVX512-BF16 or AMX; elsewhere it would
+    be emulated) and a timing of the run's own iterations that finds it at least 1.1x faster (0.92x on one
+    Xeon with native bf16); otherwise fp32. CUDA only with --amp. The run records the choice and the timing."""
+    import pokegan.training.loop as loop
+    from pokegan.training.precision import Timing, bf16_autocast_ok
 
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native_bf16, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    timed = []
+    monkeypatch.setattr(loop, "time_iterations", lambda fam, real: timed.append(real.shape) or Timing(100.0, bf16_ms))
     cpu = torch.device("cpu")
     assert bf16_autocast_ok(cpu, cpu=True) == native_bf16 and not bf16_autocast_ok(cpu, cuda=True)
     cuda = torch.device("cuda")
     assert bf16_autocast_ok(cuda, cuda=True) and not bf16_autocast_ok(cuda, cpu=True)
     assert not bf16_autocast_ok(torch.device("mps"), cuda=True, cpu=True)
     assert TrainConfig().amp is False and TrainConfig().amp_cpu is False  # fp32 unless asked
+    faster = native_bf16 and bf16_ms <= 100 / 1.1
     for amp_cpu in (True, False):
-        said = []
-        t = Trainer.new(tiny_config("fastgan", kimg=0.016, amp_cpu=amp_cpu), str(tiny_data), tmp_path / str(amp_cpu),
-                        progress="lines", log=said.append)
+        said, timed[:] = [], []
+        cfg = tiny_config("fastgan", kimg=0.016, amp_cpu=amp_cpu, deterministic=False)
+        t = Trainer.new(cfg, str(tiny_data), tmp_path / str(amp_cpu), progress="lines", log=said.append)
         assert any("no native bf16" in m for m in said) == (amp_cpu and not native_bf16)  # asked, not had: told
+        assert bool(timed) == (amp_cpu and native_bf16) and timed[:1] in ([], [(8, 3, 32, 32)])  # measured only then
+        assert any("(1.05x), so training runs in fp32" in m for m in said) == (amp_cpu and native_bf16 and not faster)
         seen = []
         conv = next(m for m in t.nets["D"].modules() if isinstance(m, torch.nn.Conv2d))
         conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
         t.run()
-        if amp_cpu and native_bf16:  # the training steps (upkeep's health probes run D in fp32)
+        if amp_cpu and faster:  # the training steps (upkeep's health probes run D in fp32)
             assert seen.count(torch.bfloat16) >= 4
         else:
             assert seen and set(seen) == {torch.float32}
         assert all(p.dtype == torch.float32 for p in t.nets["G"].parameters())  # the weights stay fp32
         state = json.loads((t.run_dir / "checkpoints" / "latest" / "state.json").read_text())
-        assert state["bf16_autocast"] == (amp_cpu and native_bf16)
+        assert state["bf16_autocast"] == (amp_cpu and faster)
+        assert state["bf16_timing"] == ({"fp32_ms": 100.0, "bf16_ms": bf16_ms} if timed else None)
+
+
+def test_a_resumed_or_deterministic_run_does_not_remeasure_bf16(tiny_data, tmp_path, monkeypatch, capsys):
+    """A resumed run keeps the numerics it started with (its checkpoint says which), and a deterministic run
+    takes native bf16 without letting a clock decide: neither times anything."""
+    import pokegan.training.loop as loop
+    from pokegan.training.precision import Timing
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    monkeypatch.setattr(loop, "time_iterations", lambda fam, real: Timing(100.0, 50.0))
+    t = Trainer.new(tiny_config("fastgan", kimg=0.016, amp_cpu=True, deterministic=False), str(tiny_data),
+                    tmp_path / "a", progress="quiet", log=lambda m: None)
+    t.run()
+    assert t.use_amp
+
+    def no_timing(fam, real):
+        raise AssertionError("timed again")
+
+    monkeypatch.setattr(loop, "time_iterations", no_timing)
+    capsys.readouterr()
+    resumed = Trainer.resume(t.run_dir, kimg=0.032, progress="quiet")  # logs to stderr
+    assert resumed.use_amp and "bf16, as this run started" in capsys.readouterr().err
+    det = Trainer.new(tiny_config("fastgan", kimg=0.016, amp_cpu=True, deterministic=True), str(tiny_data),
+                      tmp_path / "b", progress="quiet", log=lambda m: None)
+    assert det.use_amp and det.bf16_timing is None
+
+
+def test_timing_bf16_leaves_the_run_exactly_as_it_was(tiny_data, tmp_path):
+    """The measurement trains a copy: the run's weights, batch-norm buffers, optimiser state, random state and
+    augmentation are untouched, so a run that measured trains as one that did not."""
+    from pokegan.training.precision import time_iterations
+
+    cfg = tiny_config("fastgan", kimg=0.016, options={**tiny_config("fastgan").options, "lecam_weight": 0.3})
+    t = Trainer.new(cfg, str(tiny_data), tmp_path, progress="quiet", log=lambda m: None)
+    before = {k: {n: v.clone() for n, v in m.state_dict().items()} for k, m in t.nets.items()}
+    rng, lecam = torch.get_rng_state(), copy.deepcopy(t.family._lecam.state())
+    tm = time_iterations(t.family, t.feed.fixed(8, 3), rounds=1)
+    assert tm.fp32_ms > 0 and tm.bf16_ms > 0 and tm.to_dict()["fp32_ms"] == round(tm.fp32_ms, 2)
+    assert torch.equal(torch.get_rng_state(), rng) and t.family._lecam.state() == lecam
+    assert all(torch.equal(v, before[k][n]) for k, m in t.nets.items() for n, v in m.state_dict().items())
+    assert not any(o.state for o in t.opts.values())
+    assert all(p.grad is None for m in t.nets.values() for p in m.parameters())
 
 
 def test_lr_decay_falls_linearly_over_the_budgets_last_part(tiny_data, tmp_path):

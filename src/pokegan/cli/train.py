@@ -72,8 +72,9 @@ def add_parser(sub) -> None:
     p.add_argument("--no-amp", action="store_true",
                    help="train in fp32 everywhere (overrides --amp, --amp-cpu and the default preset's bf16 on CPUs)")
     p.add_argument("--amp-cpu", action="store_true",
-                   help="bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX), 1.3-1.5x faster here; the "
-                        "default preset has it on, the reports' presets off (benchmarks/RESULTS.md)")
+                   help="bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX) where a few timed iterations "
+                        "at the start find it at least 1.1x faster (1.3-1.5x on AMD EPYCs, slower on one Xeon); "
+                        "the default preset has it on, the reports' presets off (benchmarks/RESULTS.md)")
     p.add_argument("--no-channels-last", action="store_true",
                    help="keep weights in NCHW instead of channels-last (slower on CPU and CUDA)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

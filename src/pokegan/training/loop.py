@@ -38,6 +38,7 @@ from pokegan.training.config import TrainConfig
 from pokegan.training.feed import RealFeed
 from pokegan.training.monitor import HealthMonitor, diversity
 from pokegan.training.plots import loss_curves, save_grid
+from pokegan.training.precision import bf16_autocast_ok, time_iterations
 
 
 def resolve_device(name: str) -> torch.device:
@@ -54,22 +55,6 @@ def resolve_device(name: str) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise PokeganError("--device cuda was asked for but this torch build sees no CUDA GPU; use --device cpu")
     return dev
-
-
-def bf16_autocast_ok(device: torch.device, cuda: bool = False, cpu: bool = False) -> bool:
-    """Whether to train under bf16 autocast. On CUDA when asked (`amp`): off by default, since `fastgan` at
-    64px is launch-bound on an H100 and bf16's casts made it slower (229 against 266 img/s at batch 16).
-    On a CPU when asked (`amp_cpu`, the default preset's) and only with native bf16 instructions
-    (AVX512-BF16 or AMX), where oneDNN's bf16 convolutions train fastgan 1.3-1.5x faster on the 2-core EPYCs
-    measured, with gradients that match fp32's (cosine 0.997 for D, 0.990 for G; two batches' differ far
-    more) and the same learning per image over a CPU hour (benchmarks/RESULTS.md, session 24).
-    Without native bf16 it would be emulated and slower, so such CPUs always train in fp32."""
-    if device.type == "cuda":
-        return cuda
-    if device.type == "cpu" and cpu:
-        mod = getattr(torch, "cpu", None)
-        return any(getattr(mod, f, lambda: False)() for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
-    return False
 
 
 @contextlib.contextmanager
@@ -127,7 +112,8 @@ def update_ema(ema: torch.nn.Module, G: torch.nn.Module, batch: int, half_life: 
 
 class Trainer:
     def __init__(self, cfg: TrainConfig, data: str, run_dir: Path, progress: str = "auto", log=None,
-                 evaluator=None):
+                 evaluator=None, bf16: bool | None = None):
+        """`bf16`: a resumed run's earlier choice of bf16 autocast on the CPU, kept rather than re-measured."""
         self.cfg, self.data_path, self.run_dir = cfg, str(data), Path(run_dir)
         # evaluator(images uint8 (N, H, W, C)) -> dict of metrics; given by the caller (the CLI passes
         # pokegan.metrics), so the training package never touches the evaluation network itself.
@@ -189,10 +175,8 @@ class Trainer:
         self.real_div = diversity(self.feed.fixed(min(cfg.grid_size, self.ds.images.shape[0]), cfg.seed + 2))
         self.monitor = HealthMonitor(self.family.d_output)
         self._seed_rank(0)
-        self.use_amp = bf16_autocast_ok(self.device, cuda=cfg.amp, cpu=cfg.amp_cpu)
-        if cfg.amp_cpu and self.device.type == "cpu" and not self.use_amp:
-            self.log("bf16 autocast (amp_cpu, the default preset's): this CPU has no native bf16 (AVX512-BF16 or "
-                     "AMX), so training runs in fp32")
+        self.bf16_timing = None
+        self.use_amp = self._choose_amp(bf16)
         self.step, self.nimg, self.tick, self.rollbacks = 0, 0, 0, 0
         self.stop_signal: str | None = None
         self._signal_t = 0.0
@@ -200,6 +184,30 @@ class Trainer:
         self._ema_fresh = False
         self.elapsed_s = 0.0   # wall-clock seconds spent in run(), summed over resumes
         self._run_t0 = time.time()
+
+    def _choose_amp(self, earlier: bool | None) -> bool:
+        """bf16 autocast: on CUDA when asked (`amp`); on a CPU when asked (`amp_cpu`), native, and measured
+        faster here (training/precision.py). A resumed run keeps its choice; a `deterministic` run does not
+        let a clock decide (native bf16 is taken, as before the measurement existed)."""
+        cfg = self.cfg
+        ok = bf16_autocast_ok(self.device, cuda=cfg.amp, cpu=cfg.amp_cpu)
+        if self.device.type != "cpu" or not cfg.amp_cpu:
+            return ok
+        what = "bf16 autocast (amp_cpu, the default preset's)"
+        if not ok:
+            self.log(f"{what}: this CPU has no native bf16 (AVX512-BF16 or AMX), so training runs in fp32")
+            return False
+        if earlier is not None:
+            self.log(f"{what}: {'bf16' if earlier else 'fp32'}, as this run started")
+            return bool(earlier)
+        if cfg.deterministic:
+            return True
+        self.bf16_timing = time_iterations(self.family, self.feed.fixed(self.local_batch, cfg.seed + 3))
+        use = bool(ddp.from_rank0(self.bf16_timing.prefers_bf16))  # every rank trains the same way
+        tm = self.bf16_timing
+        self.log(f"{what}: one iteration takes {tm.fp32_ms:.0f} ms in fp32 and {tm.bf16_ms:.0f} ms in bf16 on this "
+                 f"CPU ({tm.speedup:.2f}x), so training runs in {'bf16' if use else 'fp32'}")
+        return use
 
     def _seed_rank(self, salt: int) -> None:
         """Ranks after the first draw their own latents and augmentations (rank 0 keeps the single-process stream)."""
@@ -229,7 +237,7 @@ class Trainer:
         if limits:  # a new limit replaces the old set: `--kimg 2` alone means "until 2 kimg"
             cfg = replace(cfg, **{k: float(limits.get(k, 0.0)) for k in ("kimg", "epochs", "minutes")})
         t = cls(cfg, data or state["data"], run if (run / "config.json").exists() else ckpt.find(run).parent.parent,
-                progress=progress, evaluator=evaluator)
+                progress=progress, evaluator=evaluator, bf16=state.get("bf16_autocast"))
         t.load(state, weights, extra)
         return t
 
@@ -237,7 +245,8 @@ class Trainer:
         return {"config": self.cfg.to_dict(), "data": self.data_path, "dataset": self.ds.info,
                 "num_images": len(self.ds), "resolution": self.ds.size, "channels": self.feed.channels,
                 "background": self.feed.background, "family": self.cfg.family, "version": __version__,
-                "device": str(self.device), "processes": self.world, "bf16_autocast": self.use_amp}
+                "device": str(self.device), "processes": self.world, "bf16_autocast": self.use_amp,
+                "bf16_timing": self.bf16_timing.to_dict() if self.bf16_timing else None}
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def save(self, dest: Path) -> None:
