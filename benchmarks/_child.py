@@ -15,9 +15,10 @@ def run_child(script: str, *argv) -> dict:
     raise RuntimeError(r.stderr[-2000:])
 
 
-def train_speed(data: str, preset: str, kimg: float = 1.0, **overrides) -> dict:
+def train_speed(data: str, preset: str, kimg: float = 1.0, bf16: bool | None = None, **overrides) -> dict:
     """Images/second of `kimg` of a preset's training (with `overrides`), over the ticks after the first
-    quarter kimg (one-time costs: oneDNN kernel choice, allocator), upkeep excluded."""
+    quarter kimg (one-time costs: oneDNN kernel choice, allocator), upkeep excluded. `bf16` fixes the CPU's
+    choice of bf16 autocast (with `amp_cpu` and native bf16) instead of the run's own timing at the start."""
     import tempfile
     from dataclasses import replace
 
@@ -27,7 +28,7 @@ def train_speed(data: str, preset: str, kimg: float = 1.0, **overrides) -> dict:
     cfg = replace(preset_config(preset), kimg=kimg, tick_kimg=0.25, sample_every_kimg=100, save_every_kimg=100,
                   snapshot_every_kimg=0, **overrides)
     with tempfile.TemporaryDirectory() as tmp:
-        t = Trainer.new(cfg, data, tmp, progress="quiet", log=lambda m: None)
+        t = Trainer.new(cfg, data, tmp, progress="quiet", log=lambda m: None, bf16=bf16)
         t.run()
         rows = [json.loads(line) for line in (t.run_dir / "stats.jsonl").read_text().splitlines()]
     timed = [r["sec_per_kimg"] for r in rows[1:]]

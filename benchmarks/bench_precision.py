@@ -4,7 +4,8 @@
 
 1 kimg of each preset with `amp_cpu` on and off (interleaved, so drift hits both alike), images/second over
 the ticks after the first 0.25 kimg, upkeep excluded. On CPU `amp_cpu` only takes effect with native bf16
-(AVX512-BF16 or AMX); elsewhere both columns run fp32 and the table says so. Speed only: what bf16 does to
+(AVX512-BF16 or AMX); elsewhere both columns run fp32 and the table says so. Where it is native, bf16 is
+forced here: a training run would itself time both and take bf16 only at 1.1x or more. Speed only: what bf16 does to
 quality needs whole training runs (benchmarks/RESULTS.md).
 """
 from __future__ import annotations
@@ -23,7 +24,8 @@ def main() -> None:
     p.add_argument("--worker", nargs="*", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker is not None:
-        print("RESULT " + json.dumps(train_speed(args.data, args.worker[0], amp_cpu=args.worker[1] == "1")))
+        print("RESULT " + json.dumps(train_speed(args.data, args.worker[0], amp_cpu=args.worker[1] == "1",
+                                                  bf16=args.worker[1] == "1")))
         return
     print("| preset | fp32 img/s (each rep) | bf16 autocast img/s (each rep) | speed-up (means) |\n|---|---|---|---|")
     for preset in args.presets:

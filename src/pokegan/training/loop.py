@@ -113,7 +113,7 @@ def update_ema(ema: torch.nn.Module, G: torch.nn.Module, batch: int, half_life: 
 class Trainer:
     def __init__(self, cfg: TrainConfig, data: str, run_dir: Path, progress: str = "auto", log=None,
                  evaluator=None, bf16: bool | None = None):
-        """`bf16`: a resumed run's earlier choice of bf16 autocast on the CPU, kept rather than re-measured."""
+        """`bf16`: a choice of bf16 autocast on the CPU made earlier (a resumed run's), kept rather than timed."""
         self.cfg, self.data_path, self.run_dir = cfg, str(data), Path(run_dir)
         # evaluator(images uint8 (N, H, W, C)) -> dict of metrics; given by the caller (the CLI passes
         # pokegan.metrics), so the training package never touches the evaluation network itself.
