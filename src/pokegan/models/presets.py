@@ -56,7 +56,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        diffaug="color,translation,cutout", kimg=500.0,
        # Both only buy images: one generator pass fewer per step (the DCGAN tutorial's way) and oneDNN's native
        # bf16 convolutions where a timing at the start finds them 1.1x faster (fp32 elsewhere: CUDA has its own
-       # `amp`, CPUs without AVX512-BF16/AMX would emulate, and one Xeon with AVX512-BF16 ran it at 0.92x)
+       # `amp`, CPUs without AVX512-BF16/AMX would emulate, and one Xeon with AVX512-BF16 ran it at 0.79x)
        options={"reuse_fakes": True}, amp_cpu=True),
     _p("fastgan-ada", "fastgan with adaptive augmentation (ADA, Karras et al. 2020) steering the probability of "
                       "flip/colour/translation/cutout towards E[sign D(x)] = 0.6; its own batch 32 and Adam "

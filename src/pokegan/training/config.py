@@ -81,7 +81,7 @@ class TrainConfig:
                                      # batch 16, 3111 vs 4109 at 256)
     amp_cpu: bool = False            # bf16 autocast on CPUs with native bf16 where a timing of the run's own
                                      # iterations finds it 1.1x faster (the fastgan preset's): 1.3-1.5x img/s on
-                                     # AMD EPYCs, 0.92x on an Intel Xeon without AMX (fp32 there); its gradients
+                                     # AMD EPYCs, 0.79x on an Intel Xeon without AMX (fp32 there); its gradients
                                      # match fp32's (cosine 0.99+), so each image teaches as much
     channels_last: bool = True       # NHWC weights on CPU/CUDA: oneDNN's fast convolutions (fastgan 1.24x here)
     deterministic: bool = False      # deterministic kernels: bit-exact resume on CPU, slower on GPU

@@ -2,7 +2,7 @@
 
 Native bf16 instructions (AVX512-BF16, AMX) do not make oneDNN's bf16 convolutions faster everywhere:
 on the 2-core AMD EPYCs of sessions 7-24 bf16 trained `fastgan` 1.3-1.5x faster, on a 2-core Intel Xeon
-(AVX512-BF16 without AMX, under KVM) 0.92x (benchmarks/RESULTS.md, session 25). So a run that asks for
+(AVX512-BF16 without AMX, under KVM) 0.79x (benchmarks/RESULTS.md, session 25). So a run that asks for
 bf16 on a CPU (`amp_cpu`, the default preset's) times a few training iterations of its own model in both
 before it starts, on a copy that leaves the run untouched, and takes bf16 only when it is clearly faster.
 """
