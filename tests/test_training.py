@@ -243,6 +243,7 @@ def test_a_resumed_or_deterministic_run_does_not_remeasure_bf16(tiny_data, tmp_p
     capsys.readouterr()
     resumed = Trainer.resume(t.run_dir, kimg=0.032, progress="quiet")  # logs to stderr
     assert resumed.use_amp and "bf16, as this run started" in capsys.readouterr().err
+    assert resumed.bf16_timing == Timing(100.0, 50.0)  # the start's timing, kept in later checkpoints
     det = Trainer.new(tiny_config("fastgan", kimg=0.016, amp_cpu=True, deterministic=True), str(tiny_data),
                       tmp_path / "b", progress="quiet", log=lambda m: None)
     assert det.use_amp and det.bf16_timing is None

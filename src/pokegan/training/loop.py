@@ -38,7 +38,7 @@ from pokegan.training.config import TrainConfig
 from pokegan.training.feed import RealFeed
 from pokegan.training.monitor import HealthMonitor, diversity
 from pokegan.training.plots import loss_curves, save_grid
-from pokegan.training.precision import bf16_autocast_ok, time_iterations
+from pokegan.training.precision import Timing, bf16_autocast_ok, time_iterations
 
 
 def resolve_device(name: str) -> torch.device:
@@ -290,6 +290,8 @@ class Trainer:
         self.step, self.nimg, self.tick = state["step"], state["nimg"], state["tick"]
         self.rollbacks = state.get("rollbacks", 0)
         self.elapsed_s = float(state.get("elapsed_s", 0.0))
+        if state.get("bf16_timing") and self.bf16_timing is None:  # the start's figures stay in its checkpoints
+            self.bf16_timing = Timing(**state["bf16_timing"])
 
     # -- the loop --------------------------------------------------------------------------------------
     def _target_nimg(self) -> float:
