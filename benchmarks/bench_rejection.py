@@ -52,7 +52,9 @@ def main() -> None:
     if not any(k.startswith("D.") for k in weights):
         raise SystemExit(f"{args.checkpoint}: holds no discriminator (an exported model?); give a run's checkpoint")
     cfg = TrainConfig.from_dict(state["config"])
-    D = get_family(cfg.family)(cfg, int(state["resolution"]), int(state["channels"])).build()["D"]
+    family = get_family(cfg.family)(cfg, int(state["resolution"]), int(state["channels"]))
+    family.background = state.get("background", family.background)
+    D = family.build()["D"]
     D.load_state_dict(ckpt.subdict(weights, "D"))
     D.eval().requires_grad_(False)
 

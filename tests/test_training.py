@@ -182,6 +182,48 @@ def test_fastgan_generator_without_glu_halves_its_conv_widths_and_trains(tiny_da
     t.run()
     assert t.sample().shape == (16, 3, 32, 32)
 
+def test_fastgan_composite_generator_lays_its_sprite_on_the_exact_background(tiny_data, tmp_path):
+    """composite=true: G draws colour and coverage and lays the sprite on the run's background itself, so
+    zero coverage is the background exactly and full coverage the colour; it trains, and a saved model
+    loads with its background. A run without a solid background is refused with the reason."""
+    from pokegan.models.fastgan import FastGenerator
+    from pokegan.sampling import load_generator
+
+    G = FastGenerator(16, 32, 3, base=4, w_max=16, composite_bg=1.0)
+    assert G.to_rgb.out_channels == 4 and float(G.bg) == 1.0
+    feats = torch.randn(2, G.w[32], 32, 32)
+    raw = G.to_rgb(feats)
+    rgb, alpha = torch.tanh(raw[:, :3]), torch.sigmoid(raw[:, 3:])
+
+    class Planted(torch.nn.Module):                              # the head's output, planted
+        def __init__(self, value):
+            super().__init__()
+            self.value = value
+
+        def forward(self, h):
+            return self.value
+
+    G.to_rgb = Planted(raw)
+    out = G(torch.randn(2, 16))
+    assert torch.allclose(out, alpha * rgb + (1 - alpha) * 1.0, atol=1e-6)
+    planted = raw.clone()
+    planted[:, 3] = torch.where(torch.arange(32) < 16, -30.0, 30.0)  # left half uncovered, right half covered
+    G.to_rgb = Planted(planted)
+    out = G(torch.randn(2, 16))
+    assert bool((out[..., :16] == 1.0).all())                      # the background, exactly
+    assert torch.allclose(out[..., 16:], torch.tanh(planted[:, :3, :, 16:]), atol=1e-6)
+
+    cfg = tiny_config("fastgan", kimg=0.016)
+    t = Trainer.new(replace(cfg, options={**cfg.options, "composite": True}), str(tiny_data), tmp_path,
+                    progress="quiet", log=lambda m: None)
+    t.run()
+    g = load_generator(t.run_dir)
+    assert g.G.composite and float(g.G.bg) == 1.0 and g.arrays(4, seed=0).shape == (4, 32, 32, 3)
+    with pytest.raises(PokeganError, match="composite=true .*'random'"):
+        Trainer.new(replace(cfg, background="random", options={**cfg.options, "composite": True}), str(tiny_data),
+                    tmp_path / "bad", progress="quiet", log=lambda m: None)
+
+
 @pytest.mark.parametrize("native_bf16,bf16_ms", [(True, 50.0), (True, 95.0), (False, 50.0)])
 def test_bf16_autocast_on_cpu_only_when_asked_native_and_measured_faster(native_bf16, bf16_ms, tiny_data, tmp_path,
                                                                          monkeypatch):

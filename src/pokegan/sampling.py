@@ -154,6 +154,7 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
         raise PokeganError(f"{path}: checkpoint configuration is from an incompatible pokegan version "
                            f"({state.get('version')}): {e}") from None
     family = get_family(cfg.family)(cfg, int(state["resolution"]), int(state["channels"]))
+    family.background = state.get("background", family.background)  # the one the run resolved ("dataset" -> white)
     nets = family.build()
     key = "G_ema" if ema and state.get("ema") and any(k.startswith("G_ema.") for k in weights) else "G"
     G = nets["G"]
