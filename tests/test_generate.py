@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from pokegan.errors import PokeganError
-from pokegan.export import clean_alpha, reduce_palette, sprite_sheet
+from pokegan.export import clean_alpha, key_background, reduce_palette, sprite_sheet
 from pokegan.interpolate import walk
 from pokegan.sampling import load_generator
 from pokegan.training.loop import Trainer
@@ -78,6 +78,62 @@ def test_alpha_and_palette_limits():
     visible = p[p[..., 3] > 0][:, :3]
     assert len({tuple(v) for v in visible}) <= 6
     assert np.array_equal(p[..., 3], c[..., 3])
+
+
+def test_key_background_clears_only_the_background_the_border_reaches():
+    """White outside a sprite's outline becomes transparent; white enclosed by it (eyes, highlights) and
+    every other colour stay opaque; cleared pixels carry no colour."""
+    img = np.full((9, 9, 3), 255, np.uint8)
+    img[2:7, 2:7] = (20, 20, 20)          # an outlined block ...
+    img[3:6, 3:6] = (255, 255, 255)       # ... with white inside it
+    img[4, 4] = (200, 30, 30)
+    img[0, 8] = (254, 255, 255)           # one level off white: not the background
+    out = key_background(img, (255, 255, 255))
+    assert out.shape == (9, 9, 4) and np.array_equal(out[..., :3][out[..., 3] == 255], img[out[..., 3] == 255])
+    opaque = out[..., 3] == 255
+    expected = np.zeros((9, 9), bool)
+    expected[2:7, 2:7] = True
+    expected[0, 8] = True
+    assert np.array_equal(opaque, expected)
+    assert set(np.unique(out[..., 3])) == {0, 255} and (out[~opaque, :3] == 0).all()
+    fringed = img.copy()
+    fringed[1, 2:7] = (236, 240, 238)     # a pale fringe above the outline, as resizing over white leaves
+    fringed[4, 4] = (250, 250, 250)       # pale, but inside the outline
+    exact, tol = key_background(fringed, (255, 255, 255)), key_background(fringed, (255, 255, 255), 32)
+    assert (exact[1, 2:7, 3] == 255).all() and (tol[1, 2:7, 3] == 0).all()
+    expected[0, 8] = False                # one level off white is within 32 of it
+    assert np.array_equal(tol[..., 3] == 255, expected) and tol[4, 4, 3] == 255
+    black = key_background(np.where(img == 255, 0, img).astype(np.uint8), (0, 0, 0))
+    assert black[0, 0, 3] == 0 and black[4, 4, 3] == 255
+    with pytest.raises(PokeganError, match="RGB image"):
+        key_background(out, (255, 255, 255))
+    with pytest.raises(PokeganError, match="tolerance 256"):
+        key_background(img, (255, 255, 255), 256)
+
+
+def test_cli_generate_transparent_keys_out_the_white_of_an_rgb_model(tiny_data, tmp_path):
+    plain, keyed = tmp_path / "plain", tmp_path / "keyed"
+    for out, extra in ((plain, []), (keyed, ["--transparent"])):
+        r = subprocess.run(CLI + ["generate", "--n", "4", "--seed", "0", "--out", str(out), *extra],
+                           capture_output=True, text=True)   # the shipped model: RGB on white
+        assert r.returncode == 0, r.stderr
+    a = np.asarray(Image.open(plain / "0000.png"))
+    b = np.asarray(Image.open(keyed / "0000.png"))
+    assert a.shape == (64, 64, 3) and b.shape == (64, 64, 4) and Image.open(keyed / "sheet.png").mode == "RGBA"
+    opaque = b[..., 3] == 255
+    assert b[0, 0, 3] == 0 and 0.05 < opaque.mean() < 0.9      # the corner is background; a sprite remains
+    assert np.array_equal(b[opaque][:, :3], a[opaque]) and (a[~opaque] >= 255 - 32).all()  # --key-tolerance 32
+    meta = json.loads((keyed / "sheet.json").read_text())["meta"]
+    assert meta["transparent"] is True and meta["key_tolerance"] == 32
+    r = subprocess.run(CLI + ["generate", "--n", "2", "--out", str(tmp_path / "bad"), "--transparent",
+                              "--key-tolerance", "300"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--key-tolerance 300" in r.stderr and not (tmp_path / "bad").exists()
+    t = Trainer.new(tiny_config("dcgan", background="random", kimg=0.016), str(tiny_data), tmp_path / "runs",
+                    progress="quiet", log=lambda m: None)
+    t.run()
+    r = subprocess.run(CLI + ["generate", str(t.run_dir), "--n", "2", "--out", str(tmp_path / "rand"),
+                              "--transparent"], capture_output=True, text=True)
+    assert r.returncode == 2 and "'random' background" in r.stderr
 
 
 def test_sprite_sheet_index_matches_sheet():

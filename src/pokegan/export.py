@@ -24,6 +24,34 @@ def clean_alpha(rgba: np.ndarray, threshold: int = 128) -> np.ndarray:
     return out
 
 
+def key_background(rgb: np.ndarray, background: tuple[int, int, int], tolerance: int = 0) -> np.ndarray:
+    """An RGB sprite drawn on a solid background (H, W, 3) -> RGBA with that background transparent: the
+    pixels within `tolerance` uint8 levels of the background colour in every channel that connect to the
+    image's border through such pixels (4-neighbours). White eyes or highlights inside a sprite's outline
+    stay opaque; a tolerance above 0 also clears the pale fringe that resizing over white leaves around an
+    outline, which would show as a halo on a dark scene."""
+    if rgb.ndim != 3 or rgb.shape[-1] != 3:
+        raise PokeganError(f"key_background takes an RGB image (H, W, 3), not shape {rgb.shape}")
+    if not 0 <= tolerance <= 255:
+        raise PokeganError(f"key tolerance {tolerance} must be between 0 (the exact colour) and 255 uint8 levels")
+    bg = (np.abs(rgb.astype(np.int16) - np.asarray(background, np.int16)) <= tolerance).all(-1)
+    clear = np.zeros_like(bg)
+    clear[0], clear[-1], clear[:, 0], clear[:, -1] = bg[0], bg[-1], bg[:, 0], bg[:, -1]
+    while True:  # grow the border's background region through background pixels until it stops
+        grown = clear.copy()
+        grown[1:] |= clear[:-1]
+        grown[:-1] |= clear[1:]
+        grown[:, 1:] |= clear[:, :-1]
+        grown[:, :-1] |= clear[:, 1:]
+        grown &= bg
+        if np.array_equal(grown, clear):
+            break
+        clear = grown
+    out = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, rgb.dtype)], axis=-1)
+    out[clear] = 0
+    return out
+
+
 def reduce_palette(img: np.ndarray, colors: int) -> np.ndarray:
     """At most `colors` distinct colours among visible pixels (median cut), for a pixel-art look."""
     if not 2 <= colors <= 256:

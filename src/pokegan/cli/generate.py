@@ -7,6 +7,7 @@ from pathlib import Path
 
 GEN_EXAMPLES = """examples:
   pokegan generate --n 64 --seed 0 --out new/                      # the shipped pretrained model
+  pokegan generate --n 16 --out game/ --transparent --scale 2       # RGBA PNGs for a game engine
   pokegan generate runs/00000-fastgan-gen5-64 --n 16 --out new/ --palette 16 --scale 4
   pokegan generate runs/00000-fastgan-gen5-64 --n 100000 --out many/ --no-png   # sheets only
 """
@@ -31,6 +32,13 @@ def add_parser(sub) -> None:
     g.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscale factor for the files")
     g.add_argument("--alpha-threshold", type=int, default=128,
                    help="RGBA models: alpha at or above this is opaque, below is clear (no haze)")
+    g.add_argument("--transparent", action="store_true",
+                   help="models trained on white or black: that background, where it reaches the border, becomes "
+                        "transparent in the PNGs and sheet (RGBA), for game engines")
+    g.add_argument("--key-tolerance", type=int, default=32,
+                   help="--transparent: pixels this many uint8 levels or fewer from the background, in every channel, "
+                        "count as background, which clears the pale fringe resizing left around outlines; 0 = the "
+                        "exact colour only (32)")
     g.add_argument("--bg-tolerance", type=int, default=5,
                    help="uint8 levels: pixels this close to a white or black training background, in every "
                         "channel, are drawn as the background itself (tanh leaves a 250-254 haze); 0 = raw (5)")
@@ -72,7 +80,8 @@ def run_generate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from pokegan.errors import PokeganError
-    from pokegan.export import check_output_dir, clean_alpha, reduce_palette, save_png, save_sheet, upscale
+    from pokegan.export import (check_output_dir, clean_alpha, key_background, reduce_palette, save_png, save_sheet,
+                                upscale)
     from pokegan.data.show import grid
     from pokegan.sampling import check_count, load_generator
 
@@ -82,6 +91,14 @@ def run_generate(args: argparse.Namespace) -> int:
     g = load_generator(args.model, device=args.device, bg_tolerance=args.bg_tolerance)
     if args.types:
         g.generate(n=1, types=args.types)  # raises a clear error for unconditional models
+    key = None
+    if args.transparent and g.channels == 3:
+        key = {"white": (255, 255, 255), "black": (0, 0, 0)}.get(g.background)
+        if key is None:
+            raise PokeganError(f"--transparent: {g.source} was trained on a {g.background!r} background, not a solid "
+                               "white or black one, so there is no background colour to make transparent")
+        if not 0 <= args.key_tolerance <= 255:
+            raise PokeganError(f"--key-tolerance {args.key_tolerance}: give uint8 levels from 0 (the exact colour) to 255")
     out = check_output_dir(args.out)
     digits = max(4, len(str(args.n - 1)))
     if not 0 < args.truncation <= 2:
@@ -94,6 +111,8 @@ def run_generate(args: argparse.Namespace) -> int:
         for j, img in enumerate(arr):
             if img.shape[-1] == 4:
                 img = clean_alpha(img, args.alpha_threshold)
+            elif key is not None:
+                img = key_background(img, key, args.key_tolerance)
             if args.palette:
                 img = reduce_palette(img, args.palette)
             if not args.no_png:
@@ -107,10 +126,12 @@ def run_generate(args: argparse.Namespace) -> int:
     save_png(np.asarray(big), out / "grid.png")
     names = [f"{i:0{digits}d}" for i in range(len(imgs))]
     meta = {"model": str(g.source), "family": g.family, "seed": args.seed, "truncation": args.truncation,
-            "palette": args.palette, "alpha_threshold": args.alpha_threshold if g.channels == 4 else None}
+            "palette": args.palette, "alpha_threshold": args.alpha_threshold if g.channels == 4 else None,
+            "transparent": bool(args.transparent or g.channels == 4),
+            "key_tolerance": args.key_tolerance if key is not None else None}
     save_sheet(imgs, out / "sheet.png", out / "sheet.json", names, meta)
     print(f"wrote {args.n if not args.no_png else 0} sprites ({g.resolution}x{g.resolution}"
-          f"{' RGBA' if g.channels == 4 else ''}{f', x{args.scale}' if args.scale > 1 else ''}) to {out}/, "
+          f"{' RGBA' if imgs.shape[-1] == 4 else ''}{f', x{args.scale}' if args.scale > 1 else ''}) to {out}/, "
           f"grid.png, sheet.png + sheet.json ({len(imgs)} frames)")
     return 0
 
