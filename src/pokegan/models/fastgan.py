@@ -188,7 +188,9 @@ class FastGANOptions:
     # True: the generator draws each pixel's colour and coverage (a fourth, alpha output) and lays the sprite
     # on the data's solid white or black background itself, so the background is exact wherever the
     # coverage is near 0 and the convs spend nothing on painting it; a prior from layered generators
-    # (FineGAN, Singh et al. 2019). RGB data on white or black only (an RGBA run draws alpha already).
+    # (FineGAN, Singh et al. 2019). RGB data on white or black only (an RGBA run draws alpha already). Off:
+    # a CPU hour on gen5-64 ended at FID 65.8 and KID 0.0358 (176 kimg) against the default's 56.1 and
+    # 0.0278 (172) on the same machine, behind at 60 and 130 kimg too, D nearer chance (RESULTS.md)
     composite: bool = False
 
     def __post_init__(self):
