@@ -7,6 +7,8 @@
     .venv/bin/python benchmarks/bench_default.py --data data/gen5-64.data runs/00002-fastgan-gen5-64 runs/00003-dcgan-gen5-64
     # or per image, two runs at the same snapshots (without their latest, already measured):
     .venv/bin/python benchmarks/bench_default.py --data data/gen5-64.data --at-kimg 110,160 --no-latest RUN1 RUN2
+    # grids are named after the run folder; in a fresh checkout, name them yourself (existing grids are kept):
+    .venv/bin/python benchmarks/bench_default.py --data data/gen5-64.data --grid-name 00046-fastgan-gen5-64-mine RUN
 
 For each snapshot (and `latest`): the wall-clock minutes of training it had (from its state.json), its
 kimg, FID, KID, precision, recall and near-copy share with as many generated images as the dataset has,
@@ -45,12 +47,15 @@ def main() -> None:
     p.add_argument("--num", type=int, default=0)
     p.add_argument("--bg-tolerance", type=int, default=5,
                    help="as `pokegan generate` (5); 0 = the raw output every figure before session 21 used")
+    p.add_argument("--grid-name", help="name the grids NAME-MMMMmin.png instead of after the run folder (one run "
+                                       "only): run numbers restart in a fresh checkout, and grids are kept in git")
+    p.add_argument("--overwrite-grids", action="store_true", help="replace grids that already exist")
     args = p.parse_args()
-    ds = load_dataset(args.data)
-    ext = InceptionFeatures()
-    print("| run | checkpoint | minutes | kimg | FID | KID | precision | recall | near-copies (real's own) |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    floor = None
+    if args.grid_name and len(args.runs) > 1:
+        p.error("--grid-name names the grids of one run; give one run")
+    if args.grid_name and Path(args.grid_name).name != args.grid_name:
+        p.error(f"--grid-name {args.grid_name!r}: a file name, without folders (grids go in {HERE / 'grids'})")
+    todo = []
     for run in map(Path, args.runs):
         snaps = sorted((run / "checkpoints").glob("snapshot-*"))
         if args.latest_only:
@@ -67,16 +72,28 @@ def main() -> None:
             snaps.append(run / "checkpoints" / "latest")
         for ck in snaps:
             state = json.loads((ck / "state.json").read_text())
-            g = load_generator(ck, bg_tolerance=args.bg_tolerance)
-            imgs = g.arrays(args.num or len(ds), seed=0)
-            res, _ = evaluate_arrays(imgs, ds, EvalConfig(num=args.num), extractor=ext, log=lambda m: None)
-            floor = res
             minutes = state.get("elapsed_s", 0) / 60
-            (HERE / "grids").mkdir(exist_ok=True)
-            save_png(grid(imgs[:64], 8), HERE / "grids" / f"{run.name}-{minutes:04.0f}min.png")
-            print(f"| {run.name} | {ck.name} | {minutes:.1f} | {state['kimg']:.1f} | {res['fid']:.1f} | "
-                  f"{res['kid']:.4f} | {res['precision']:.3f} | {res['recall']:.3f} | "
-                  f"{res['near_copy_share']:.3f} ({res['real_near_copy_share']:.3f}) |", flush=True)
+            name = f"{args.grid_name or run.name}-{minutes:04.0f}min.png"
+            todo.append((run, ck, state, minutes, HERE / "grids" / name))
+    taken = [str(t[-1]) for t in todo if t[-1].exists()]
+    if taken and not args.overwrite_grids:  # before minutes of evaluation, not after
+        p.error(f"these grids exist already and would be overwritten: {', '.join(taken)}; name this run's grids "
+                "with --grid-name, or give --overwrite-grids to replace them")
+    ds = load_dataset(args.data)
+    ext = InceptionFeatures()
+    print("| run | checkpoint | minutes | kimg | FID | KID | precision | recall | near-copies (real's own) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    floor = None
+    for run, ck, state, minutes, grid_path in todo:
+        g = load_generator(ck, bg_tolerance=args.bg_tolerance)
+        imgs = g.arrays(args.num or len(ds), seed=0)
+        res, _ = evaluate_arrays(imgs, ds, EvalConfig(num=args.num), extractor=ext, log=lambda m: None)
+        floor = res
+        grid_path.parent.mkdir(exist_ok=True)
+        save_png(grid(imgs[:64], 8), grid_path)
+        print(f"| {run.name} | {ck.name} | {minutes:.1f} | {state['kimg']:.1f} | {res['fid']:.1f} | "
+              f"{res['kid']:.4f} | {res['precision']:.3f} | {res['recall']:.3f} | "
+              f"{res['near_copy_share']:.3f} ({res['real_near_copy_share']:.3f}) |", flush=True)
     if floor:
         print(f"| real vs real (floor) | | | | {floor['floor_fid']:.1f} | {floor['floor_kid']:.4f} | | | |")
 
