@@ -40,10 +40,8 @@ def main() -> None:
     from pokegan.metrics.inception import InceptionFeatures
     from pokegan.metrics.kid import kid
     from pokegan.metrics.precision_recall import precision_recall
-    from pokegan.models.base import get_family
-    from pokegan.sampling import load_generator, to_uint8
+    from pokegan.sampling import family_from_state, load_generator, to_uint8
     from pokegan.training import checkpoint as ckpt
-    from pokegan.training.config import TrainConfig
 
     ds = load_dataset(args.data)
     n = len(ds)
@@ -51,10 +49,7 @@ def main() -> None:
     state, weights, _ = ckpt.read(ckpt.find(args.checkpoint), train_state=False)
     if not any(k.startswith("D.") for k in weights):
         raise SystemExit(f"{args.checkpoint}: holds no discriminator (an exported model?); give a run's checkpoint")
-    cfg = TrainConfig.from_dict(state["config"])
-    family = get_family(cfg.family)(cfg, int(state["resolution"]), int(state["channels"]))
-    family.background = state.get("background", family.background)
-    D = family.build()["D"]
+    D = family_from_state(state, args.checkpoint).build()["D"]
     D.load_state_dict(ckpt.subdict(weights, "D"))
     D.eval().requires_grad_(False)
 

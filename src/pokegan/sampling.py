@@ -133,13 +133,27 @@ def pretrained_path() -> Path:
     return Path(__file__).parent / "assets" / "pretrained"
 
 
+def family_from_state(state: dict, path: str | Path):
+    """The model family a checkpoint's state describes, ready to `build()` its networks as the run did:
+    its configuration, size, channels and the background the run resolved ("dataset" -> white)."""
+    from pokegan.models.base import get_family
+    from pokegan.training.config import TrainConfig
+
+    try:
+        cfg = TrainConfig.from_dict(state["config"])
+    except (PokeganError, TypeError) as e:
+        raise PokeganError(f"{path}: checkpoint configuration is from an incompatible pokegan version "
+                           f"({state.get('version')}): {e}") from None
+    family = get_family(cfg.family)(cfg, int(state["resolution"]), int(state["channels"]))
+    family.background = state.get("background", family.background)
+    return family
+
+
 def load_generator(path: str | Path | None = None, device: str = "cpu", ema: bool = True,
                    bg_tolerance: int = BACKGROUND_TOLERANCE) -> SpriteGenerator:
     """A generator from a run folder or checkpoint folder; None = the shipped pretrained model.
     `bg_tolerance`: see `snap_background` (0 = the network's raw output)."""
-    from pokegan.models.base import get_family
     from pokegan.training import checkpoint as ckpt
-    from pokegan.training.config import TrainConfig
 
     bg_tolerance = check_tolerance(bg_tolerance)
     if path is None:
@@ -148,13 +162,8 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
             raise PokeganError(f"no pretrained model is shipped in this install ({path}); give a run folder "
                                "or checkpoint, or train one with `pokegan train`")
     state, weights, _ = ckpt.read(path, train_state=False)
-    try:
-        cfg = TrainConfig.from_dict(state["config"])
-    except (PokeganError, TypeError) as e:
-        raise PokeganError(f"{path}: checkpoint configuration is from an incompatible pokegan version "
-                           f"({state.get('version')}): {e}") from None
-    family = get_family(cfg.family)(cfg, int(state["resolution"]), int(state["channels"]))
-    family.background = state.get("background", family.background)  # the one the run resolved ("dataset" -> white)
+    family = family_from_state(state, path)
+    cfg = family.cfg
     nets = family.build()
     key = "G_ema" if ema and state.get("ema") and any(k.startswith("G_ema.") for k in weights) else "G"
     G = nets["G"]

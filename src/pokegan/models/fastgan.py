@@ -95,8 +95,7 @@ class FastGenerator(nn.Module):
         self.sles = nn.ModuleDict({str(hi): SLE(self.w[lo], self.w[hi]) for lo, hi in self.sle_pairs})
         self.composite = composite_bg is not None
         self.to_rgb = sn_conv(self.w[resolution], channels + self.composite, 3, 1, 1, bias=True)
-        if self.composite:  # a buffer, so an exported generator carries the background it composites on
-            self.register_buffer("bg", torch.tensor(float(composite_bg)))
+        self.bg = composite_bg  # from the run's background, which every checkpoint records
 
     def forward(self, z):  # (B, z) -> (B, C, R, R) in [-1, 1]
         feats = {4: self.init(z.view(z.shape[0], -1, 1, 1))}
