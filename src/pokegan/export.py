@@ -24,6 +24,13 @@ def clean_alpha(rgba: np.ndarray, threshold: int = 128) -> np.ndarray:
     return out
 
 
+def check_key_tolerance(tolerance: int, name: str = "key tolerance") -> int:
+    """`key_background`'s tolerance, checked on its own so a command can refuse before it writes anything."""
+    if not 0 <= tolerance <= 255:
+        raise PokeganError(f"{name} {tolerance}: give uint8 levels from 0 (the exact colour) to 255")
+    return tolerance
+
+
 def key_background(rgb: np.ndarray, background: tuple[int, int, int], tolerance: int = 0) -> np.ndarray:
     """An RGB sprite drawn on a solid background (H, W, 3) -> RGBA with that background transparent: the
     pixels within `tolerance` uint8 levels of the background colour in every channel that connect to the
@@ -32,8 +39,7 @@ def key_background(rgb: np.ndarray, background: tuple[int, int, int], tolerance:
     outline, which would show as a halo on a dark scene."""
     if rgb.ndim != 3 or rgb.shape[-1] != 3:
         raise PokeganError(f"key_background takes an RGB image (H, W, 3), not shape {rgb.shape}")
-    if not 0 <= tolerance <= 255:
-        raise PokeganError(f"key tolerance {tolerance} must be between 0 (the exact colour) and 255 uint8 levels")
+    check_key_tolerance(tolerance)
     bg = (np.abs(rgb.astype(np.int16) - np.asarray(background, np.int16)) <= tolerance).all(-1)
     clear = np.zeros_like(bg)
     clear[0], clear[-1], clear[:, 0], clear[:, -1] = bg[0], bg[-1], bg[:, 0], bg[:, -1]

@@ -80,8 +80,8 @@ def run_generate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from pokegan.errors import PokeganError
-    from pokegan.export import (check_output_dir, clean_alpha, key_background, reduce_palette, save_png, save_sheet,
-                                upscale)
+    from pokegan.export import (check_key_tolerance, check_output_dir, clean_alpha, key_background, reduce_palette,
+                                save_png, save_sheet, upscale)
     from pokegan.data.show import grid
     from pokegan.sampling import check_count, load_generator
 
@@ -97,8 +97,7 @@ def run_generate(args: argparse.Namespace) -> int:
         if key is None:
             raise PokeganError(f"--transparent: {g.source} was trained on a {g.background!r} background, not a solid "
                                "white or black one, so there is no background colour to make transparent")
-        if not 0 <= args.key_tolerance <= 255:
-            raise PokeganError(f"--key-tolerance {args.key_tolerance}: give uint8 levels from 0 (the exact colour) to 255")
+        check_key_tolerance(args.key_tolerance, "--key-tolerance")
     out = check_output_dir(args.out)
     digits = max(4, len(str(args.n - 1)))
     if not 0 < args.truncation <= 2:
