@@ -630,3 +630,54 @@ def test_sigterm_saves_and_exits_cleanly(tiny_data, tmp_path):
     assert rc == 0, err
     assert "SIGTERM" in err and "Traceback" not in err
     assert state["step"] > 0
+
+
+def test_r1_penalty_is_the_squared_slope_of_d_at_the_reals():
+    from pokegan.losses import r1_penalty
+
+    w = torch.tensor([[[[1.0, -2.0], [0.5, 0.0]]]])  # D(x) = <w, x>: its gradient is w for every image
+    x = torch.randn(3, 1, 2, 2, requires_grad=True)
+    out = (x * w).flatten(1).sum(1) + (x ** 2).flatten(1).sum(1)  # gradient w + 2x
+    expected = ((w + 2 * x.detach()) ** 2).flatten(1).sum(1).mean()
+    assert r1_penalty(out, x).item() == pytest.approx(expected.item())
+
+
+def test_fastgan_ns_loss_with_lazy_r1_trains_and_resumes_exactly(tiny_data, tmp_path):
+    """loss=ns swaps the hinge for the logistic loss; r1_gamma adds the penalty every r1_every D steps. The
+    step count is saved with the checkpoint, so a resumed run applies it on the same steps (bit for bit)."""
+    import torch.nn.functional as F
+
+    from pokegan.training.config import apply_options
+    from pokegan.models.fastgan import FastGANOptions
+
+    def cfg(kimg, **o):
+        c = tiny_config("fastgan", kimg=kimg, ema_kimg=0.05)
+        return replace(c, options={**c.options, "loss": "ns", "r1_gamma": 0.05, "r1_every": 3, **o})
+
+    full = Trainer.new(cfg(0.128), str(tiny_data), tmp_path / "a", progress="quiet", log=lambda m: None)
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
+    assert full.family.adversarial_d(real, fake).item() == pytest.approx(
+        (F.softplus(-real).mean() + F.softplus(fake).mean()).item())
+    full.run()
+    rows = [json.loads(line) for line in (full.run_dir / "stats.jsonl").read_text().splitlines()]
+    assert all(r["r1"] > 0 for r in rows)
+    state = json.loads((full.run_dir / "checkpoints" / "latest" / "state.json").read_text())
+    assert state["family_state"]["d_steps"] == state["step"] == 16
+    half = Trainer.new(cfg(0.064), str(tiny_data), tmp_path / "b", progress="quiet", log=lambda m: None)
+    half.run()
+    resumed = Trainer.resume(half.run_dir, kimg=0.128, progress="quiet")
+    resumed.log = lambda m: None
+    assert resumed.family._d_steps == 8
+    resumed.run()
+    a, b = _weights(full.run_dir), _weights(half.run_dir)
+    assert not [k for k in a if not torch.equal(a[k], b[k])]
+    hinge = Trainer.new(cfg(0.032, loss="hinge", r1_gamma=0.0), str(tiny_data), tmp_path / "c", progress="quiet",
+                        log=lambda m: None)
+    assert hinge.family.adversarial_d(real, fake).item() == pytest.approx(
+        (F.relu(1 - real).mean() + F.relu(1 + fake).mean()).item())
+    hinge.run()
+    assert '"r1"' not in (hinge.run_dir / "stats.jsonl").read_text()
+    with pytest.raises(PokeganError, match="loss='wasserstein'"):
+        apply_options(FastGANOptions, {}, {"loss": "wasserstein"})
+    with pytest.raises(PokeganError, match="r1_gamma must be"):
+        apply_options(FastGANOptions, {}, {"r1_gamma": "-1"})

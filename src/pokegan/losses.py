@@ -3,6 +3,8 @@
 - Non-saturating BCE: Goodfellow et al. 2014; the DCGAN tutorial's `nn.BCELoss` on sigmoid outputs,
   computed here from logits (`binary_cross_entropy_with_logits`, the same value, numerically safer).
 - Wasserstein: Arjovsky et al. 2017. Gradient penalty: Gulrajani et al. 2017. Drift: Karras et al. 2018.
+- R1: Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?"; applied lazily
+  (every k-th D step, scaled by k) as in StyleGAN2 (Karras et al. 2020).
 - LeCam regularisation: Tseng et al. 2021, "Regularizing Generative Adversarial Networks under Limited
   Data" (with hinge loss and DiffAugment, as in their BigGAN recipe).
 """
@@ -39,6 +41,13 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Te
     scores = critic(x_hat)
     (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+
+
+def r1_penalty(real_out: torch.Tensor, real_in: torch.Tensor) -> torch.Tensor:
+    """E[||grad_x D(x)||^2] on the real images D just scored (`real_in` must require grad): D's slope at
+    the data, penalised so that it cannot sharpen without bound around the few training images."""
+    (grad,) = torch.autograd.grad(real_out.sum(), real_in, create_graph=True)
+    return grad.float().square().flatten(1).sum(1).mean()
 
 
 class LeCamAnchors:

@@ -19,10 +19,11 @@ def settle_vector_math() -> None:
     """Call tanh, exp and log once, small enough to run on this thread alone, before any network runs.
 
     On the 2-core Xeon of sessions 25-28 the first *parallel* torch.tanh of a process now and then computed
-    the worker thread's half of the tensor with a different, coarser tanh (errors up to 9e-5, not 3e-8; 4 of
-    300 processes under load, every later call exact): a race in the math library's first-use set-up. It
-    moved generated pixels by one uint8 level, so the same seed did not always give the same sprites. After
-    a first call on one thread, 0 of 450 processes under the same load differed (benchmarks/RESULTS.md)."""
+    the worker thread's half of the tensor with a different, coarser tanh (errors up to 9e-5, not 3e-8; every
+    later call exact): most likely a race in the math library's first-use set-up. It moved generated pixels
+    by one uint8 level, so the same seed did not always give the same sprites: 2 of 100 processes sampling
+    the shipped model under load, against 0 of 100 with this call first, interleaved (benchmarks/RESULTS.md,
+    session 28). A rare race, so that is evidence, not proof."""
     x = torch.ones(64)
     for fn in (torch.tanh, torch.exp, torch.log):
         fn(x)

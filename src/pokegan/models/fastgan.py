@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from pokegan.errors import PokeganError
-from pokegan.losses import LeCamAnchors, lecam
+from pokegan.losses import LeCamAnchors, bce_d, bce_g, lecam, r1_penalty
 from pokegan.models.base import Family, Phase, check_power_of_two, minibatch_stddev, register_family
 from pokegan.sampling import snap_background
 
@@ -191,8 +191,21 @@ class FastGANOptions:
     # a CPU hour on gen5-64 ended at FID 65.8 and KID 0.0358 (176 kimg) against the default's 56.1 and
     # 0.0278 (172) on the same machine, behind at 60 and 130 kimg too, D nearer chance (RESULTS.md)
     composite: bool = False
+    # "hinge" (FastGAN's, the default) or "ns": the non-saturating logistic loss of StyleGAN2-ADA
+    # (Karras et al. 2020), usually paired with an R1 penalty (`r1_gamma`)
+    loss: str = "hinge"
+    # > 0: R1 penalty on the augmented reals, gamma/2 * E||grad D||^2 (Mescheder et al. 2018), every
+    # `r1_every` D steps scaled by that interval (StyleGAN2's lazy regularisation; 16 keeps its double
+    # backward to a few percent of the time). StyleGAN2-ADA's heuristic for gamma, 0.0002 * side^2 / batch,
+    # gives 0.05 at 64px and batch 16. 0 = off (FastGAN has none)
+    r1_gamma: float = 0.0
+    r1_every: int = 16
 
     def __post_init__(self):
+        if self.loss not in ("hinge", "ns"):
+            raise ValueError(f"loss={self.loss!r}: 'hinge' (FastGAN's) or 'ns' (non-saturating, StyleGAN2's)")
+        if self.r1_gamma < 0 or self.r1_every < 1:
+            raise ValueError(f"r1_gamma must be >= 0 and r1_every >= 1 (got {self.r1_gamma}, {self.r1_every})")
         if min(self.lecam_weight, self.lecam_start, self.rec_weight, self.mbstd_group, self.snap_fakes) < 0:
             raise ValueError(f"lecam_weight, lecam_start, rec_weight, mbstd_group and snap_fakes must be >= 0 (got "
                              f"{self.lecam_weight}, {self.lecam_start}, {self.rec_weight}, {self.mbstd_group}, "
@@ -230,6 +243,7 @@ class FastGAN(Family):
         super().__init__(*a, **k)
         self._fake: torch.Tensor | None = None  # the D step's fakes, for the G step (reuse_fakes)
         self._lecam = LeCamAnchors(start=self.opts.lecam_start) if self.opts.lecam_weight > 0 else None
+        self._d_steps = 0  # D steps taken: when the lazy R1 penalty is due
 
     def snap(self, fake: torch.Tensor) -> torch.Tensor:
         """Fakes as D should see them: with the exact background when `snap_fakes` asks for it."""
@@ -239,11 +253,20 @@ class FastGAN(Family):
         return fake + (snapped - fake.detach())   # straight-through: snapped values, unsnapped gradient
 
     def state(self) -> dict:
-        return {"lecam": self._lecam.state()} if self._lecam else {}
+        state = {"d_steps": self._d_steps}
+        if self._lecam:
+            state["lecam"] = self._lecam.state()
+        return state
 
     def load_state(self, state: dict) -> None:
+        self._d_steps = int(state.get("d_steps", 0))
         if self._lecam and "lecam" in state:
             self._lecam.load_state(state["lecam"])
+
+    def adversarial_d(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+        if self.opts.loss == "ns":
+            return bce_d(real_out, fake_out)
+        return F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
 
     def d_loss(self, real):
         D = self.nets["D"]
@@ -252,13 +275,22 @@ class FastGAN(Family):
         self._fake = fake if self.opts.reuse_fakes else None
         fake = self.snap(fake.detach())
         real_aug = self.augment(real)
+        o = self.opts
+        r1_due = o.r1_gamma > 0 and self._d_steps % o.r1_every == 0
+        self._d_steps += 1
+        if r1_due:
+            real_aug = real_aug.detach().requires_grad_(True)
         real_out, rec = D(real_aug, decode=True)
         self.augment.observe(real_out)
         fake_out = self.disc(fake)
-        hinge = F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
+        adv = self.adversarial_d(real_out, fake_out)
         rec_loss = F.l1_loss(rec, F.adaptive_avg_pool2d(real_aug, rec.shape[-1]))
-        loss = hinge + self.opts.rec_weight * rec_loss
-        stats = {"loss_d": hinge, "rec": rec_loss, "d_real": real_out.mean(), "d_fake": fake_out.mean()}
+        loss = adv + o.rec_weight * rec_loss
+        stats = {"loss_d": adv, "rec": rec_loss, "d_real": real_out.mean(), "d_fake": fake_out.mean()}
+        if r1_due:
+            r1 = r1_penalty(real_out, real_aug)
+            loss = loss + (o.r1_gamma / 2 * o.r1_every) * r1
+            stats["r1"] = r1
         if self._lecam:
             self._lecam.update(real_out, fake_out)
             if self._lecam.active:
@@ -273,7 +305,7 @@ class FastGAN(Family):
         if fake is None:
             fake = G(self.sample_z(self.cfg.batch, next(G.parameters()).device))
         out = self.disc(self.snap(fake))
-        loss = -out.mean()
+        loss = bce_g(out) if self.opts.loss == "ns" else -out.mean()
         return loss, {"loss_g": loss, "d_fake_g": out.mean()}
 
     def phases(self):
