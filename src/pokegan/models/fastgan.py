@@ -155,7 +155,9 @@ class FastDiscriminator(nn.Module):
 
 @dataclass
 class FastGANOptions:
-    g_base: int = 16        # widths min(w_max, base * 64 / side); 16 keeps a 2-core CPU near 60 img/s at 64px
+    # widths min(w_max, base * 64 / side). The `fastgan` preset halves the generator's (g_base 8, with LeCam
+    # below): on a 2-core CPU the generator is most of a step, and half its width buys 1.6x the images
+    g_base: int = 16
     d_base: int = 16
     w_max: int = 256
     rec_weight: float = 1.0  # the self-supervised reconstruction loss on reals
@@ -170,7 +172,9 @@ class FastGANOptions:
     # uses 0.3, anchors decaying at 0.99, applied after 1,000 D steps. 0 = off (FastGAN has none; at 0.3 the
     # CPU hour on gen5-64 ended at FID 63.9 after 158 kimg, no better per image than without; on a machine
     # that buys 353 kimg, where D pulls ahead late, it held D back and ended level: FID 45.5, KID 0.0170
-    # against 45.5 and 0.0155: RESULTS.md)
+    # against 45.5 and 0.0155). The `fastgan` preset turns it on at 0.3 with a half-width generator, which
+    # D otherwise pulls ahead of after ~170 kimg: a 2-core Xeon's hour ended at FID 47.4 and 49.0 (two
+    # seeds) against 54.0 for the narrow generator alone and 56.1 for neither: RESULTS.md)
     lecam_weight: float = 0.0
     lecam_start: int = 1000  # D steps before it applies (the anchors follow D's outputs until then)
     # False: the generator's convs give their width directly, followed by SiLU, instead of twice the width
