@@ -635,7 +635,7 @@ def test_sigterm_saves_and_exits_cleanly(tiny_data, tmp_path):
 def test_r1_penalty_is_the_squared_slope_of_d_at_the_reals():
     from pokegan.losses import r1_penalty
 
-    w = torch.tensor([[[[1.0, -2.0], [0.5, 0.0]]]])  # D(x) = <w, x>: its gradient is w for every image
+    w = torch.tensor([[[[1.0, -2.0], [0.5, 0.0]]]])  # D(x) = <w, x> + ||x||^2
     x = torch.randn(3, 1, 2, 2, requires_grad=True)
     out = (x * w).flatten(1).sum(1) + (x ** 2).flatten(1).sum(1)  # gradient w + 2x
     expected = ((w + 2 * x.detach()) ** 2).flatten(1).sum(1).mean()

@@ -51,8 +51,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
                   "the G step scores the D step's fakes and CPUs with native bf16 train under bf16 autocast where timed faster "
                   "(1.5x the images of a CPU hour for the same learning per image: FID 43.6 and KID 0.0143 "
                   "after 541 kimg against 45.5 and 0.0155 after 355); a half-width generator with LeCam "
-                  "regularisation of D (Tseng et al. 2021) at 0.3: 1.6x the images of a CPU hour and no worse per "
-                  "image, D held back where it pulled ahead of the narrow generator (FID 47.4 and 49.0 on two "
+                  "regularisation of D (Tseng et al. 2021) at 0.3: 1.5-1.6x the images of a CPU hour and about level or "
+                  "better per image, D held back where it pulled ahead of the narrow generator (FID 47.4 and 49.0 on two "
                   "seeds after a 2-core Xeon's hour against the full width's 56.1 and the half width's 54.0)",
        family="fastgan", batch=16, lr_g=3e-4, lr_d=3e-4, betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), z_dim=128,
        ema_kimg=10.0,  # capped at 5% of the kimg so far: ~8 at the hour, the best of 1-32 there (RESULTS.md)
