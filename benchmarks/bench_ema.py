@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/bench_ema.py train 10:0.05 2:0.05 100:0.0125 100:0.025 100:0.1 100:0.2 -- \\
         --data data/gen5-64.data --minutes 60 --run-dir runs --snapshot-every-kimg 10 --keep-snapshots 30
     .venv/bin/python benchmarks/bench_ema.py eval runs/00026-fastgan-gen5-64 --data data/gen5-64.data
+    # in a fresh checkout run numbers restart: name the grid (an existing one is never overwritten unasked)
+    .venv/bin/python benchmarks/bench_ema.py eval runs/00001-fastgan-gen5-64 --data data/gen5-64.data --grid-name NAME
 
 The EMA generator never feeds back into training: G and D train exactly as they would without it. So
 several EMAs of the same run can be kept side by side and compared with no seed-to-seed spread, which
@@ -104,6 +106,8 @@ def cmd_eval(args) -> int:
     from pokegan.sampling import load_generator
     from pokegan.training.config import TrainConfig
 
+    if args.grid_name and Path(args.grid_name).name != args.grid_name:
+        raise SystemExit(f"--grid-name {args.grid_name!r}: a file name, without folders (grids go in {HERE / 'grids'})")
     run = Path(args.run)
     ck = run / "checkpoints" / args.checkpoint
     state = json.loads((ck / "state.json").read_text())
@@ -114,6 +118,11 @@ def cmd_eval(args) -> int:
         raise SystemExit(f"{run / EXTRA}: no extra EMAs for {args.checkpoint}; was the run trained with "
                          "`bench_ema.py train`?")
     own_spec = (cfg.ema_kimg, cfg.ema_rampup)
+    minutes = state.get("elapsed_s", 0) / 60
+    grid_path = HERE / "grids" / f"{args.grid_name or run.name}-{minutes:04.0f}min.png"
+    if grid_path.exists() and not args.overwrite_grids:  # before minutes of evaluation, as bench_default.py
+        raise SystemExit(f"{grid_path} exists already and would be overwritten; name this run's grid with "
+                         "--grid-name, or give --overwrite-grids to replace it")
     g = load_generator(ck)
     own = {k: v.clone() for k, v in g.G.named_parameters()}
     own_weights = {k: v.clone() for k, v in g.G.state_dict().items()}  # with its own batch-norm statistics
@@ -123,11 +132,11 @@ def cmd_eval(args) -> int:
     print("| EMA (kimg:rampup) | half-life at this point (kimg) | FID | KID | precision | recall | near-copies (real's own) |")
     print("|---|---|---|---|---|---|---|")
 
-    def report(label: str, hl: float, grid_name: str | None = None) -> None:
+    def report(label: str, hl: float, grid_path: Path | None = None) -> None:
         imgs = g.arrays(args.num or len(ds), seed=0)
-        if grid_name:
-            (HERE / "grids").mkdir(exist_ok=True)
-            save_png(grid(imgs[:64], 8), HERE / "grids" / grid_name)
+        if grid_path:
+            grid_path.parent.mkdir(exist_ok=True)
+            save_png(grid(imgs[:64], 8), grid_path)
         res, _ = evaluate_arrays(imgs, ds, EvalConfig(num=args.num), extractor=ext, log=lambda m: None)
         print(f"| {label} | {hl:.2f} | {res['fid']:.1f} | {res['kid']:.4f} | {res['precision']:.3f} | "
               f"{res['recall']:.3f} | {res['near_copy_share']:.3f} ({res['real_near_copy_share']:.3f}) |", flush=True)
@@ -141,9 +150,8 @@ def cmd_eval(args) -> int:
             print("error: the extra EMA with the run's own rule differs from it", file=sys.stderr)
             return 1
         g.G.load_state_dict(own_weights)
-    minutes = state.get("elapsed_s", 0) / 60
     report(f"the run's own, {tag(own_spec).replace('_', ':')}", half_life_kimg(own_spec, kimg),
-           f"{run.name}-{minutes:04.0f}min.png")  # bench_default.py's grid of the same checkpoint
+           grid_path)  # bench_default.py's grid of the same checkpoint
     for spec in sorted(specs, key=lambda s: half_life_kimg(s, kimg)):
         g.G.load_state_dict(load_file(str(specs[spec])))
         with torch.no_grad():
@@ -168,6 +176,9 @@ def main() -> int:
     e.add_argument("--data", required=True)
     e.add_argument("--checkpoint", default="latest", help="latest or a snapshot's folder name")
     e.add_argument("--num", type=int, default=0, help="generated images per point; 0 = as many as the dataset has")
+    e.add_argument("--grid-name", help="name the grid NAME-MMMMmin.png instead of after the run folder: run numbers "
+                                       "restart in a fresh checkout, and grids are kept in git")
+    e.add_argument("--overwrite-grids", action="store_true", help="replace a grid that already exists")
     args = p.parse_args(argv)
     return cmd_train(args, rest) if args.cmd == "train" else cmd_eval(args)
 
