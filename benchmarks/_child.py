@@ -5,6 +5,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+GRIDS = Path(__file__).parent / "grids"  # sample grids, kept in git beside RESULTS.md
+
+
+def grid_problem(grid_name: str | None, paths: list[Path], overwrite: bool) -> str | None:
+    """Why a benchmark must stop before minutes of evaluation, or None: a --grid-name with folders in it, or
+    grids that exist already (run numbers restart in a fresh checkout, so a run folder's name is not unique)."""
+    if grid_name and Path(grid_name).name != grid_name:
+        return f"--grid-name {grid_name!r}: a file name, without folders (grids go in {GRIDS})"
+    taken = [str(p) for p in paths if p.exists()]
+    if taken and not overwrite:
+        return (f"these grids exist already and would be overwritten: {', '.join(taken)}; name this run's grids "
+                "with --grid-name, or give --overwrite-grids to replace them")
+    return None
 
 
 def run_child(script: str, *argv) -> dict:

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 
-HERE = Path(__file__).parent
+from _child import GRIDS, grid_problem
 
 
 def main() -> None:
@@ -53,8 +53,6 @@ def main() -> None:
     args = p.parse_args()
     if args.grid_name and len(args.runs) > 1:
         p.error("--grid-name names the grids of one run; give one run")
-    if args.grid_name and Path(args.grid_name).name != args.grid_name:
-        p.error(f"--grid-name {args.grid_name!r}: a file name, without folders (grids go in {HERE / 'grids'})")
     todo = []
     for run in map(Path, args.runs):
         snaps = sorted((run / "checkpoints").glob("snapshot-*"))
@@ -74,11 +72,10 @@ def main() -> None:
             state = json.loads((ck / "state.json").read_text())
             minutes = state.get("elapsed_s", 0) / 60
             name = f"{args.grid_name or run.name}-{minutes:04.0f}min.png"
-            todo.append((run, ck, state, minutes, HERE / "grids" / name))
-    taken = [str(t[-1]) for t in todo if t[-1].exists()]
-    if taken and not args.overwrite_grids:  # before minutes of evaluation, not after
-        p.error(f"these grids exist already and would be overwritten: {', '.join(taken)}; name this run's grids "
-                "with --grid-name, or give --overwrite-grids to replace them")
+            todo.append((run, ck, state, minutes, GRIDS / name))
+    problem = grid_problem(args.grid_name, [t[-1] for t in todo], args.overwrite_grids)
+    if problem:  # before minutes of evaluation, not after
+        p.error(problem)
     ds = load_dataset(args.data)
     ext = InceptionFeatures()
     print("| run | checkpoint | minutes | kimg | FID | KID | precision | recall | near-copies (real's own) |")

@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 EXTRA = "ema_extra"
-HERE = Path(__file__).parent
+from _child import GRIDS, grid_problem
 
 
 def parse_spec(s: str) -> tuple[float, float]:
@@ -106,8 +106,6 @@ def cmd_eval(args) -> int:
     from pokegan.sampling import load_generator
     from pokegan.training.config import TrainConfig
 
-    if args.grid_name and Path(args.grid_name).name != args.grid_name:
-        raise SystemExit(f"--grid-name {args.grid_name!r}: a file name, without folders (grids go in {HERE / 'grids'})")
     run = Path(args.run)
     ck = run / "checkpoints" / args.checkpoint
     state = json.loads((ck / "state.json").read_text())
@@ -119,10 +117,10 @@ def cmd_eval(args) -> int:
                          "`bench_ema.py train`?")
     own_spec = (cfg.ema_kimg, cfg.ema_rampup)
     minutes = state.get("elapsed_s", 0) / 60
-    grid_path = HERE / "grids" / f"{args.grid_name or run.name}-{minutes:04.0f}min.png"
-    if grid_path.exists() and not args.overwrite_grids:  # before minutes of evaluation, as bench_default.py
-        raise SystemExit(f"{grid_path} exists already and would be overwritten; name this run's grid with "
-                         "--grid-name, or give --overwrite-grids to replace it")
+    grid_path = GRIDS / f"{args.grid_name or run.name}-{minutes:04.0f}min.png"
+    problem = grid_problem(args.grid_name, [grid_path], args.overwrite_grids)
+    if problem:  # before minutes of evaluation, as bench_default.py
+        raise SystemExit(problem)
     g = load_generator(ck)
     own = {k: v.clone() for k, v in g.G.named_parameters()}
     own_weights = {k: v.clone() for k, v in g.G.state_dict().items()}  # with its own batch-norm statistics
