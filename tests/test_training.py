@@ -576,6 +576,30 @@ def test_augmentation_keeps_alpha_consistent():
     assert torch.equal(flipped, x.flip(3))
 
 
+@pytest.mark.parametrize("augment, mirrored_expected", [(None, True), ("", False)])
+def test_default_preset_mirrors_some_reals_exactly(tiny_data, augment, mirrored_expected):
+    """The default preset shows D each real sprite either as it is or as its exact mirror image, both
+    happening; `--augment ''` turns that off."""
+    from pokegan.data import load_dataset
+    from pokegan.models.presets import preset_config
+    from pokegan.training.feed import RealFeed, to_model_space
+
+    cfg = preset_config("fastgan")
+    ds = load_dataset(tiny_data)
+    torch.manual_seed(0)
+    feed = RealFeed(ds, cfg.background, torch.device("cpu"), seed=0,
+                    augment=cfg.augment if augment is None else augment, aug_prob=cfg.aug_prob)
+    idx = feed.perm[: feed.n].clone()          # the first batch's images, in order
+    batch = feed.next(feed.n)
+    plain = to_model_space(feed.premultiplied(idx), feed.background)
+    asym = [i for i in range(feed.n) if not torch.equal(plain[i], plain[i].flip(2))]
+    assert len(asym) >= 16                     # the synthetic sprites are off-centre: a flip shows
+    same = [i for i in asym if torch.equal(batch[i], plain[i])]
+    mirrored = [i for i in asym if torch.equal(batch[i], plain[i].flip(2))]
+    assert len(same) + len(mirrored) == len(asym)   # nothing but exact mirrors: no resampling blur
+    assert (len(mirrored) > 0 and len(same) > 0) if mirrored_expected else not mirrored
+
+
 CLI = [sys.executable, "-m", "pokegan.cli.main"]
 
 

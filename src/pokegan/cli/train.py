@@ -24,7 +24,8 @@ OVERRIDES = {
     "z_dim": "latent size",
     "background": "dataset|white|black|random|transparent: what the model sees behind sprites; transparent "
                   "trains RGBA (4-channel) output",
-    "augment": "classic real-image augmentation: comma list of flip,rotate,shift,zoom",
+    "augment": "classic real-image augmentation: comma list of flip,rotate,shift,zoom; '' turns a preset's "
+               "off (the default preset mirrors half the reals: flip)",
     "diffaug": "augment everything D sees: comma list of color,translation,cutout,flip (DiffAugment); '' turns "
                "a preset's off",
     "ada_target": "adaptive augmentation (ADA) towards this E[sign D(x)], e.g. 0.6 (0 = off)",

@@ -53,10 +53,15 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
                   "after 541 kimg against 45.5 and 0.0155 after 355); a half-width generator with LeCam "
                   "regularisation of D (Tseng et al. 2021) at 0.3: 1.5-1.6x the images of a CPU hour and about level or "
                   "better per image, D held back where it pulled ahead of the narrow generator (FID 47.4 and 49.0 on two "
-                  "seeds after a 2-core Xeon's hour against the full width's 56.1 and the half width's 54.0)",
+                  "seeds after a 2-core Xeon's hour against the full width's 56.1 and the half width's 54.0); "
+                  "the reals mirrored half the time, as FastGAN's own training and StyleGAN2-ADA's --mirror: twice "
+                  "the sprites for D to learn, so it pulls ahead later (FID 40.9 and KID 0.0146 after a CPU hour "
+                  "of 693 kimg against 42.7 and 0.0159 after 601 without; mirrored sprites cost the real data "
+                  "0.4 FID against itself)",
        family="fastgan", batch=16, lr_g=3e-4, lr_d=3e-4, betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), z_dim=128,
        ema_kimg=10.0,  # capped at 5% of the kimg so far: ~8 at the hour, the best of 1-32 there (RESULTS.md)
        diffaug="color,translation,cutout", kimg=500.0,
+       augment="flip",  # exact left-right mirrors of half the reals (sprites face either way in games)
        # Both only buy images: one generator pass fewer per step (the DCGAN tutorial's way) and oneDNN's native
        # bf16 convolutions where a timing at the start finds them 1.1x faster (fp32 elsewhere: CUDA has its own
        # `amp`, CPUs without AVX512-BF16/AMX would emulate, and one Xeon with AVX512-BF16 ran it at 0.79x)
