@@ -56,8 +56,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
                   "seeds after a 2-core Xeon's hour against the full width's 56.1 and the half width's 54.0); "
                   "the reals mirrored half the time, as FastGAN's own training and StyleGAN2-ADA's --mirror: twice "
                   "the sprites for D to learn, so it pulls ahead later (FID 40.9 and 41.0, KID 0.0146 and 0.0129, on "
-                  "two seeds after a CPU hour of 693-777 kimg, against 42.7 and 0.0159 after 601 without; "
-                  "mirrored sprites cost the real data 0.4 FID against itself)",
+                  "two seeds after a CPU hour of 693-777 kimg, against 42.7 and 0.0159 after 601 without; behind "
+                  "per image at 420 kimg, 44.4 against 42.1; mirrored sprites cost the real data 0.4 FID)",
        family="fastgan", batch=16, lr_g=3e-4, lr_d=3e-4, betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), z_dim=128,
        ema_kimg=10.0,  # capped at 5% of the kimg so far: ~8 at the hour, the best of 1-32 there (RESULTS.md)
        diffaug="color,translation,cutout", kimg=500.0,
