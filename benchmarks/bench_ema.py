@@ -31,8 +31,9 @@ import json
 import sys
 from pathlib import Path
 
-EXTRA = "ema_extra"
 from _child import GRIDS, grid_problem
+
+EXTRA = "ema_extra"
 
 
 def parse_spec(s: str) -> tuple[float, float]:
