@@ -20,7 +20,6 @@ import argparse
 import json
 from pathlib import Path
 
-
 from _child import GRIDS, grid_problem
 
 
