@@ -5,8 +5,9 @@
 A model trained with mirrored reals (`--augment flip`, the default preset's) learns the sprites and
 their mirror images alike, so a perfect one would draw each sprite facing either way at random. Scored
 against the unmirrored data (the benchmark's protocol), such a model pays whatever the Inception features
-see of the flip. This measures that price on real images alone, no model: two random halves of the data (the evaluation's own split, the printed
-floor) with none, half or all of the second half mirrored, and the whole set against its full mirror.
+see of the flip. This measures that price on real images alone, no model: two random halves of the data
+(the evaluation's own split, the printed floor) with none, half or all of the second half mirrored, and
+the whole set against its full mirror.
 """
 from __future__ import annotations
 
