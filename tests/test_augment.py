@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from pokegan.augment import Augmenter
-from pokegan.augment.diffaug import color, cutout, translation
+from pokegan.augment.diffaug import color, cutout, geometric, translation
 
 
 def rgba_batch(b=16, s=32):
@@ -61,3 +61,49 @@ def test_ada_probability_moves_the_right_way():
     restored = Augmenter("flip,translation", ada_target=0.6)
     restored.load_state(ada.state())
     assert restored.p == ada.p
+
+
+def test_geometric_warp_fills_with_background_and_keeps_alpha_premultiplied():
+    torch.manual_seed(2)
+    white = torch.ones(16, 3, 32, 32)
+    assert torch.allclose(geometric(white, 1.0, fill=torch.ones(3)), white)   # what comes in from outside is background
+    sprite = white.clone()
+    sprite[:, :, 10:22, 12:20] = -1.0  # a dark sprite on white
+    warped = geometric(sprite, 1.0, fill=torch.ones(3))
+    assert warped.shape == sprite.shape and torch.isfinite(warped).all()
+    assert not torch.equal(warped, sprite) and warped.min() >= -1.0 - 1e-5 and warped.max() <= 1.0 + 1e-5
+    assert torch.equal(geometric(sprite, 0.0, fill=torch.ones(3)), sprite)  # p = 0: exactly the input
+    x = rgba_batch()
+    y = geometric(x, 1.0, fill=torch.full((4,), -1.0))
+    alpha = y[:, 3]
+    assert alpha.min() >= -1.0 - 1e-5 and alpha.max() <= 1.0 + 1e-5
+    clear = alpha <= -1.0 + 1e-4
+    assert clear.any() and (y[:, :3][clear.unsqueeze(1).expand(-1, 3, -1, -1)] == -1.0).all()  # holes fully clear
+    # premultiplied resampling: the box's colour is kept at its soft edges instead of fading to the fill's
+    partly = (alpha > -0.9) & (alpha < 0.9)
+    assert partly.any()
+    colour = x[:, :3, 15, 15].view(-1, 3, 1, 1).expand_as(y[:, :3])
+    edge = partly.unsqueeze(1).expand(-1, 3, -1, -1)
+    assert torch.allclose(y[:, :3][edge], colour[edge], atol=1e-3)
+
+
+def test_ada_ops_come_on_top_of_fixed_diffaugment():
+    import pytest
+
+    from pokegan.errors import PokeganError
+
+    torch.manual_seed(3)
+    x = rgba_batch()
+    aug = Augmenter("flip", ada_target=0.6, ada_kimg=1.0, ada_interval=4, batch=50, ada_ops="geometric")
+    aug.fill = torch.full((4,), -1.0)
+    assert aug.p == 0.0 and aug.active
+    assert torch.equal(aug(x), x.flip(3))          # the fixed op always, the adaptive warp not yet
+    for _ in range(40):
+        aug.observe(torch.ones(50))                # D sure of every real: the warp's p rises
+    assert aug.p > 0.5
+    y = aug(x)
+    assert not torch.equal(y, x.flip(3))
+    with pytest.raises(PokeganError, match="ada_target"):
+        Augmenter("flip", ada_ops="geometric")     # adaptive ops without ADA
+    with pytest.raises(PokeganError, match="ada_ops"):
+        Augmenter("flip", ada_target=0.6, ada_ops="spin")

@@ -9,18 +9,25 @@ produce augmented-looking images.
 Adaptive (ADA; Karras et al. 2020, "Training Generative Adversarial Networks with Limited Data";
 reference: github.com/NVlabs/stylegan2-ada-pytorch): each operation is applied to an image with
 probability p, and p is steered by the overfitting signal r_t = E[sign(D(real))] towards a target
-(0.6): raised when D is too sure of reals, lowered otherwise. p is saved in checkpoints.
+(0.6): raised when D is too sure of reals, lowered otherwise. p is saved in checkpoints. Either every op
+is adaptive, or (`ada_ops`) the adaptive ops come on top of fixed DiffAugment: D always sees colour,
+translation and cutout, and ADA's geometric warps (scale, rotation, stretch, fractional shift) only as
+far as D's certainty about the reals asks for.
 
 Alpha-aware: images are in model space ([-1, 1], 3 channels composited on a background, or 4 channels
 RGBA). Colour operations change visible RGB only (weighted by alpha) and leave alpha alone; translation and cutout move or clear all
 channels together and fill with the background (transparent for RGBA), so the generator never learns
-holes or edges that the augmentation made.
+holes or edges that the augmentation made; the geometric warp resamples RGBA in premultiplied alpha, so
+colour from under transparent pixels never bleeds into the sprite's edges.
 """
 from __future__ import annotations
 
-import torch
+import math
 
-OPS = ("color", "translation", "cutout", "flip")
+import torch
+import torch.nn.functional as F
+
+OPS = ("color", "translation", "cutout", "flip", "geometric")
 
 
 def _mask(b: int, p: float, device) -> torch.Tensor:
@@ -75,21 +82,83 @@ def flip(x: torch.Tensor, p: float) -> torch.Tensor:
     return torch.where(m, x.flip(3), x)
 
 
+def geometric(x: torch.Tensor, p: float, fill: torch.Tensor) -> torch.Tensor:
+    """ADA's geometric group (Karras et al. 2020, their defaults), each part with probability p: isotropic
+    scale 2^N(0, 0.2), rotation uniform over the circle (with 1 - sqrt(1 - p) before and after the stretch,
+    so some rotation happens with about p), anisotropic stretch 2^N(0, 0.2), fractional shift N(0, 0.125)
+    of the side. One bilinear warp per image; pixels from outside are the background (transparent for
+    RGBA), and images with no part drawn are returned exactly."""
+    b, c, h, w = x.shape
+    dev = x.device
+
+    def drawn(q: float) -> torch.Tensor:
+        return _mask(b, q, dev).view(b)
+
+    p_rot = 1 - math.sqrt(max(1 - p, 0.0))
+    iso = torch.exp2(torch.randn(b, device=dev) * 0.2 * drawn(p))
+    rot1 = (torch.rand(b, device=dev) * 2 - 1) * math.pi * drawn(p_rot)
+    aniso = torch.exp2(torch.randn(b, device=dev) * 0.2 * drawn(p))
+    rot2 = (torch.rand(b, device=dev) * 2 - 1) * math.pi * drawn(p_rot)
+    shift = torch.randn(b, 2, device=dev) * 0.125 * drawn(p)[:, None]
+    warped = (iso != 1) | (rot1 != 0) | (aniso != 1) | (rot2 != 0) | (shift != 0).any(1)
+    if not warped.any():
+        return x
+
+    def rotation(a):
+        cos, sin = torch.cos(a), torch.sin(a)
+        return torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)
+
+    # the map from output to input pixels (affine_grid's theta), in [-1, 1] coordinates: the inverse of
+    # rotate . stretch . rotate . scale, then the shift (2 units per side)
+    stretch = torch.diag_embed(torch.stack([1 / (iso * aniso), aniso / iso], 1))
+    linear = rotation(-rot1) @ stretch @ rotation(-rot2)
+    theta = torch.cat([linear, (shift * 2).unsqueeze(2)], 2)
+    grid = F.affine_grid(theta, [b, c, h, w], align_corners=False)
+    if c == 4:  # premultiplied: transparent pixels carry no colour into the sprite's edges
+        a = (x[:, 3:] + 1) / 2
+        pm = torch.cat([(x[:, :3] + 1) / 2 * a, a], 1)
+        out = F.grid_sample(pm, grid.to(pm.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+        a2 = out[:, 3:].clamp(0, 1)
+        rgb = torch.where(a2 > 1e-4, out[:, :3] / a2.clamp_min(1e-4), torch.zeros_like(out[:, :3]))
+        out = torch.cat([rgb.clamp(0, 1) * 2 - 1, a2 * 2 - 1], 1)
+        out = torch.where(a2 > 1e-4, out, fill.view(1, c, 1, 1).to(x.dtype))
+    else:
+        f = fill.view(1, c, 1, 1).to(x.dtype)
+        out = F.grid_sample(x - f, grid.to(x.dtype), mode="bilinear", padding_mode="zeros",
+                            align_corners=False) + f
+    return torch.where(warped.view(b, 1, 1, 1), out, x)
+
+
 class Augmenter:
     """What stands between images and the discriminator: identity, fixed DiffAugment, or adaptive.
 
-    `ops`: which operations; `p`: their probability (DiffAugment: 1); `ada_target` > 0 makes p adaptive.
+    `ops`: which operations; `p`: their probability (DiffAugment: 1); `ada_target` > 0 makes p adaptive:
+    of every op in `ops`, or, when `ada_ops` is given, of those alone, on top of `ops` at the fixed `p`.
+    `self.p` is the adaptive probability when there is one, else the fixed one.
     """
 
     def __init__(self, ops: str = "", p: float = 1.0, ada_target: float = 0.0, ada_kimg: float = 100.0,
-                 ada_interval: int = 4, batch: int = 64):
-        self.ops = tuple(o.strip() for o in ops.split(",") if o.strip())
-        bad = set(self.ops) - set(OPS)
-        if bad:
-            from pokegan.errors import PokeganError
+                 ada_interval: int = 4, batch: int = 64, ada_ops: str = ""):
+        from pokegan.errors import PokeganError
 
-            raise PokeganError(f"unknown augmentation {', '.join(sorted(bad))}; choose from {', '.join(OPS)}")
+        def parse(text: str, what: str) -> tuple[str, ...]:
+            names = tuple(o.strip() for o in text.split(",") if o.strip())
+            bad = set(names) - set(OPS)
+            if bad:
+                raise PokeganError(f"unknown augmentation {', '.join(sorted(bad))} in {what}; choose from "
+                                   f"{', '.join(OPS)}")
+            return names
+
+        fixed, adaptive = parse(ops, "diffaug"), parse(ada_ops, "ada_ops")
+        if adaptive and ada_target <= 0:
+            raise PokeganError(f"ada_ops={ada_ops!r} are steered by ADA, which is off: give ada_target > 0 "
+                               "(0.6 is ADA's), or leave ada_ops empty")
+        if ada_target > 0 and not adaptive:  # every op adaptive, as ADA itself
+            fixed, adaptive = (), fixed
+        self.ops = fixed + adaptive
+        self.fixed, self.adaptive = fixed, adaptive
         self.ada_target, self.ada_interval = ada_target, ada_interval
+        self.p_fixed = p
         self.p = 0.0 if ada_target > 0 else p
         self.p_step = batch * ada_interval / (ada_kimg * 1000) if ada_kimg > 0 else 0.0
         self.fill = torch.zeros(3)
@@ -98,21 +167,24 @@ class Augmenter:
 
     @property
     def active(self) -> bool:
-        return bool(self.ops) and (self.p > 0 or self.ada_target > 0)
+        return bool(self.ops) and (self.p > 0 or self.ada_target > 0 or (bool(self.fixed) and self.p_fixed > 0))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.ops or self.p <= 0:
-            return x
         fill = self.fill.to(x.device)
-        for op in self.ops:
+        # adaptive warps first, as ADA's pipeline (geometry before colour), then the fixed DiffAugment ops
+        for op, p in [(o, self.p) for o in self.adaptive] + [(o, self.p_fixed) for o in self.fixed]:
+            if p <= 0:
+                continue
             if op == "color":
-                x = color(x, self.p)
+                x = color(x, p)
             elif op == "translation":
-                x = translation(x, self.p, fill)
+                x = translation(x, p, fill)
             elif op == "cutout":
-                x = cutout(x, self.p, fill)
+                x = cutout(x, p, fill)
             elif op == "flip":
-                x = flip(x, self.p)
+                x = flip(x, p)
+            elif op == "geometric":
+                x = geometric(x, p, fill)
         return x
 
     def observe(self, real_out: torch.Tensor) -> None:

@@ -26,9 +26,11 @@ OVERRIDES = {
                   "trains RGBA (4-channel) output",
     "augment": "classic real-image augmentation: comma list of flip,rotate,shift,zoom; '' turns a preset's "
                "off (the default preset mirrors half the reals: flip)",
-    "diffaug": "augment everything D sees: comma list of color,translation,cutout,flip (DiffAugment); '' turns "
-               "a preset's off",
+    "diffaug": "augment everything D sees: comma list of color,translation,cutout,flip,geometric (DiffAugment; "
+               "geometric is ADA's scale/rotation/stretch/shift warp); '' turns a preset's off",
     "ada_target": "adaptive augmentation (ADA) towards this E[sign D(x)], e.g. 0.6 (0 = off)",
+    "ada_ops": "with --ada-target: only these ops adaptive, on top of --diffaug's fixed ones, e.g. geometric "
+               "('' = ADA steers every --diffaug op)",
     "ada_kimg": "ADA's speed: its probability can go from 0 to 1 in this many kimg",
     "ema_kimg": "generator EMA half-life in kimg (0 = off)",
     "ema_bn_images": "latents over which the EMA generator's batch-norm statistics are recomputed before it "

@@ -41,9 +41,12 @@ class TrainConfig:
     aug_zoom: float = 0.1            # +-10% zoom
 
     # Augmentation of everything D sees (real and fake): DiffAugment ops, fixed or adaptive (ADA)
-    diffaug: str = ""                # comma list of color,translation,cutout,flip; "" = off
+    diffaug: str = ""                # comma list of color,translation,cutout,flip,geometric; "" = off
     diffaug_p: float = 1.0           # probability of each op when not adaptive (DiffAugment: always)
     ada_target: float = 0.0          # > 0: adapt the probability so E[sign(D(real))] stays here (ADA: 0.6)
+    ada_ops: str = ""                # with ada_target: only these ops adaptive, on top of `diffaug` at diffaug_p
+                                     # (e.g. "geometric": warps only once D is sure of the reals); "" = ADA
+                                     # steers every `diffaug` op, as ADA itself
     ada_kimg: float = 100.0          # ADA speed: p can go from 0 to 1 in this many kimg
     ada_interval: int = 4            # D steps between adjustments
 

@@ -153,7 +153,7 @@ class Trainer:
         self.family = get_family(cfg.family)(replace(cfg, batch=self.local_batch), self.ds.size, self.feed.channels)
         self.family.background = self.feed.background
         self.augment = Augmenter(cfg.diffaug, cfg.diffaug_p, cfg.ada_target, cfg.ada_kimg, cfg.ada_interval,
-                                 cfg.batch)
+                                 cfg.batch, ada_ops=cfg.ada_ops)
         self.augment.fill = self.feed.fill()
         if self.world > 1:  # ADA steers by the overfitting signal of the whole batch, the same p everywhere
             self.augment.reduce = lambda v: ddp.mean_scalars({"v": v})["v"]
