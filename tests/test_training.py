@@ -705,3 +705,58 @@ def test_fastgan_ns_loss_with_lazy_r1_trains_and_resumes_exactly(tiny_data, tmp_
         apply_options(FastGANOptions, {}, {"loss": "wasserstein"})
     with pytest.raises(PokeganError, match="r1_gamma must be"):
         apply_options(FastGANOptions, {}, {"r1_gamma": "-1"})
+
+
+def test_ada_ops_steer_a_warp_on_top_of_fixed_diffaugment(tiny_data, tmp_path):
+    """`--ada-ops geometric`: the trainer keeps DiffAugment fixed and steers only the warp, logs the warp's
+    probability, and a resumed run comes back with the same split and probability."""
+    cfg = tiny_config("fastgan", diffaug="color,translation", ada_target=0.6, ada_ops="geometric", ada_kimg=0.05)
+    t = Trainer.new(cfg, str(tiny_data), tmp_path, progress="quiet", log=lambda m: None)
+    assert t.augment.fixed == ("color", "translation") and t.augment.adaptive == ("geometric",)
+    t.run()
+    rows = [json.loads(line) for line in (t.run_dir / "stats.jsonl").read_text().splitlines()]
+    assert rows and all("aug_p" in r for r in rows)
+    resumed = Trainer.resume(t.run_dir, kimg=0.128, progress="quiet")
+    assert resumed.augment.adaptive == ("geometric",) and resumed.augment.fixed == ("color", "translation")
+    assert resumed.augment.p == t.augment.p
+
+
+def test_average_tail_averages_the_ema_over_the_budget_end(tiny_data, tmp_path):
+    """`average_tail`: over the budget's last fraction the EMA generator is averaged uniformly once per tick;
+    the checkpoint keeps that average (and its count), `load_generator` gives it, a resume carries it on."""
+    from pokegan.sampling import load_generator
+
+    cfg = tiny_config("fastgan", kimg=0.128, tick_kimg=0.032, ema_kimg=0.05, average_tail=0.5)
+    t = Trainer.new(cfg, str(tiny_data), tmp_path, progress="quiet", log=lambda m: None)
+    seen = []
+    fold = t._average_tail
+
+    def spy(deadline, target):
+        fold(deadline, target)
+        if t.G_avg is not None and t.avg_count > len(seen):
+            seen.append([p.detach().clone() for p in t.G_ema.parameters()])
+
+    t._average_tail = spy
+    t.run()
+    assert 2 <= len(seen) == t.avg_count < t.tick        # only the last half of the ticks
+    mean = [torch.stack(ps).mean(0) for ps in zip(*seen)]
+    assert all(torch.allclose(a, m, atol=1e-6) for a, m in zip(t.G_avg.parameters(), mean))
+    assert not all(torch.allclose(a, e) for a, e in zip(t.G_avg.parameters(), t.G_ema.parameters()))
+    state = json.loads((t.run_dir / "checkpoints" / "latest" / "state.json").read_text())
+    assert state["average"] == {"count": t.avg_count}
+    weights = _weights(t.run_dir)
+    g = load_generator(t.run_dir).G.state_dict()
+    avg_keys = [k for k in weights if k.startswith("G_avg.") and "running" not in k]
+    assert avg_keys and all(torch.equal(g[k[len("G_avg."):]], weights[k]) for k in avg_keys)
+    resumed = Trainer.resume(t.run_dir, kimg=0.16, progress="quiet")
+    assert resumed.avg_count == t.avg_count
+    assert all(torch.equal(a, b) for a, b in zip(resumed.G_avg.parameters(), t.G_avg.parameters()))
+    more = Trainer.resume(t.run_dir, kimg=0.32, progress="quiet")   # a longer budget: its own tail, later
+    more.log = lambda m: None
+    more._average_tail(math.inf, 320.0)
+    assert more.G_avg is None and more.avg_count == 0
+    with pytest.raises(PokeganError, match="average_tail"):
+        Trainer.new(tiny_config("fastgan", average_tail=1.5), str(tiny_data), tmp_path, progress="quiet")
+    with pytest.raises(PokeganError, match="ema-kimg"):
+        Trainer.new(tiny_config("fastgan", average_tail=0.2, ema_kimg=0.0), str(tiny_data), tmp_path,
+                    progress="quiet")

@@ -151,7 +151,8 @@ def family_from_state(state: dict, path: str | Path):
 
 def load_generator(path: str | Path | None = None, device: str = "cpu", ema: bool = True,
                    bg_tolerance: int = BACKGROUND_TOLERANCE) -> SpriteGenerator:
-    """A generator from a run folder or checkpoint folder; None = the shipped pretrained model.
+    """A generator from a run folder or checkpoint folder; None = the shipped pretrained model. `ema`: the
+    EMA generator where the run kept one (its average over the budget's end, where `average_tail` made one).
     `bg_tolerance`: see `snap_background` (0 = the network's raw output)."""
     from pokegan.training import checkpoint as ckpt
 
@@ -166,6 +167,8 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
     cfg = family.cfg
     nets = family.build()
     key = "G_ema" if ema and state.get("ema") and any(k.startswith("G_ema.") for k in weights) else "G"
+    if key == "G_ema" and state.get("average") and any(k.startswith("G_avg.") for k in weights):
+        key = "G_avg"  # average_tail: the EMA generator averaged over the budget's last stretch
     G = nets["G"]
     try:
         G.load_state_dict(ckpt.subdict(weights, key))
@@ -203,7 +206,7 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
     g = {f"G.{k}": (v.half() if half and v.is_floating_point() else v).contiguous()
          for k, v in loaded.G.state_dict().items()}
     keep = ("config", "family", "resolution", "channels", "background", "version", "kimg", "step",
-            "num_images", "dataset")
+            "num_images", "dataset", "average")
     slim = {k: state[k] for k in keep if k in state}
     slim.update({"ema": False, "exported_from": str(run), **(extra or {})})
     out = Path(out)

@@ -33,6 +33,8 @@ OVERRIDES = {
                "('' = ADA steers every --diffaug op)",
     "ada_kimg": "ADA's speed: its probability can go from 0 to 1 in this many kimg",
     "ema_kimg": "generator EMA half-life in kimg (0 = off)",
+    "average_tail": "the generator a run gives is its EMA averaged uniformly over this last fraction of the "
+                    "budget (0 = the EMA itself)",
     "ema_bn_images": "latents over which the EMA generator's batch-norm statistics are recomputed before it "
                      "is saved or sampled (0 = copy the training generator's)",
     "seed": "random seed",

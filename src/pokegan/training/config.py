@@ -55,6 +55,13 @@ class TrainConfig:
     ema_rampup: float = 0.05         # early on, half-life at most this fraction of the kimg so far (StyleGAN2-ADA)
     ema_bn_images: int = 512         # EMA G's batch-norm stats recomputed from this many latents before it is
                                      # saved or sampled (its own weights, not G's); 0 = copy G's
+    # > 0: over this last fraction of the run's budget (as lr_decay: --minutes, --kimg or --epochs, whichever
+    # ends it first) the EMA generator is also averaged uniformly, once per tick, and that average is the
+    # generator the run's checkpoints give to `generate`, `eval` and `export` (Yazici et al. 2019, "The
+    # Unusual Effectiveness of Averaging in GAN Training"). Where a run is no longer improving, the EMA's
+    # few-kimg window still follows the generator's wandering; a window of the last ~100 kimg does not.
+    # 0 = off; needs an EMA and a budget.
+    average_tail: float = 0.0
 
     # Length: the first limit reached stops the run (0 = no limit from that one)
     kimg: float = 0.0                # thousands of real images shown to the discriminator

@@ -138,6 +138,13 @@ class Trainer:
         if not 0.0 <= cfg.lr_decay <= 1.0:
             raise PokeganError(f"lr_decay={cfg.lr_decay}: the fraction of the budget over which the learning rates "
                                "fall to 0 must be between 0 (constant rates) and 1 (from the start)")
+        if not 0.0 <= cfg.average_tail <= 1.0:
+            raise PokeganError(f"average_tail={cfg.average_tail}: the fraction of the budget over which the EMA "
+                               "generator is averaged must be between 0 (off) and 1 (the whole run)")
+        if cfg.average_tail > 0 and cfg.ema_kimg <= 0:
+            raise PokeganError(f"average_tail={cfg.average_tail} averages the EMA generator, and this run keeps "
+                               "none (ema_kimg=0): give --ema-kimg (10 is the default preset's) or leave "
+                               "average_tail at 0")
         if cfg.deterministic:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
@@ -182,6 +189,7 @@ class Trainer:
         self._signal_t = 0.0
         self._sampled_at = -1
         self._ema_fresh = False
+        self.G_avg, self.avg_count, self._avg_fresh = None, 0, False   # average_tail's generator
         self.elapsed_s = 0.0   # wall-clock seconds spent in run(), summed over resumes
         self._run_t0 = time.time()
 
@@ -256,6 +264,8 @@ class Trainer:
         if self.G_ema is not None:
             self._refresh_ema()
             weights.update(ckpt.module_tensors("G_ema", self.G_ema))
+        if self.G_avg is not None:
+            weights.update(ckpt.module_tensors("G_avg", self.G_avg))
         train, opt_meta = ckpt.rng_tensors(), {}
         for k, o in self.opts.items():
             meta, tensors = ckpt.optimizer_parts(k, o)
@@ -267,7 +277,8 @@ class Trainer:
                  "tick": self.tick, "rollbacks": self.rollbacks,
                  "elapsed_s": self.elapsed_s + time.time() - self._run_t0, "optimizers": opt_meta, "feed": feed_meta,
                  "monitor": self.monitor.state(), "ema": self.G_ema is not None,
-                 "augment": self.augment.state(), "family_state": self.family.state()}
+                 "augment": self.augment.state(), "family_state": self.family.state(),
+                 "average": {"count": self.avg_count} if self.G_avg is not None else None}
         ckpt.write(dest, weights, train, state)
 
     def load(self, state: dict, weights: dict, extra: dict) -> None:
@@ -278,6 +289,11 @@ class Trainer:
         if self.G_ema is not None:
             self.G_ema.load_state_dict(ckpt.subdict(weights, "G_ema"))
             self._ema_fresh = True  # saved right after a refresh
+        self.G_avg, self.avg_count = None, 0
+        if state.get("average") and self.G_ema is not None:
+            self.G_avg = copy.deepcopy(self.G_ema).requires_grad_(False)
+            self.G_avg.load_state_dict(ckpt.subdict(weights, "G_avg"))
+            self.avg_count, self._avg_fresh = int(state["average"]["count"]), True
         for k, o in self.opts.items():
             ckpt.load_optimizer(k, o, state["optimizers"][k], extra)
         self._keep_initial_lr()  # checkpoints from before --lr-decay carry only the rate itself
@@ -307,16 +323,21 @@ class Trainer:
             for g in o.param_groups:
                 g.setdefault("initial_lr", g["lr"])
 
+    def _budget_left(self, deadline: float, target: float) -> float:
+        """The fraction of the budget left by whichever limit ends the run first (for --minutes, this
+        invocation's); inf without one. Rank 0's clock decides, so every rank agrees."""
+        left = 1.0 - self.nimg / target if math.isfinite(target) else math.inf
+        if self.cfg.minutes > 0:
+            left = min(left, (deadline - time.time()) / (self.cfg.minutes * 60))
+        return ddp.from_rank0(left)
+
     def _apply_lr_decay(self, deadline: float, target: float) -> None:
-        """--lr-decay: both rates fall linearly to 0 over the last `lr_decay` of the budget left by
-        whichever limit ends the run first (for --minutes, this invocation's). Rank 0's clock decides."""
+        """--lr-decay: both rates fall linearly to 0 over the last `lr_decay` of the budget."""
         c = self.cfg
         if c.lr_decay <= 0:
             return
-        left = 1.0 - self.nimg / target if math.isfinite(target) else math.inf
-        if c.minutes > 0:
-            left = min(left, (deadline - time.time()) / (c.minutes * 60))
-        scale = ddp.from_rank0(min(1.0, max(0.0, left / c.lr_decay)) if math.isfinite(left) else 1.0)
+        left = self._budget_left(deadline, target)
+        scale = min(1.0, max(0.0, left / c.lr_decay)) if math.isfinite(left) else 1.0
         for o in self.opts.values():
             for g in o.param_groups:
                 g["lr"] = g["initial_lr"] * scale
@@ -331,13 +352,38 @@ class Trainer:
         update_ema(self.G_ema, self.G, self.cfg.batch, ema_half_life(self.nimg, self.cfg.ema_kimg, self.cfg.ema_rampup))
         self._ema_fresh = False
 
-    def _refresh_ema(self) -> None:
-        """Before the EMA generator is saved or sampled: batch-norm statistics for its own weights."""
-        if self.G_ema is None or self._ema_fresh or self.cfg.ema_bn_images <= 0:
+    def _average_tail(self, deadline: float, target: float) -> None:
+        """`average_tail`: once per tick over the budget's last fraction, fold the EMA generator into a
+        uniform running average (G_avg). Buffers are not averaged: batch-norm statistics are recomputed for
+        the average's own weights before it is saved, spectral-norm vectors are the EMA's latest."""
+        if self.cfg.average_tail <= 0 or self.G_ema is None:
             return
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            recalibrate_ema(self.G_ema, self.family.z_dim, self.cfg)
-        self._ema_fresh = True
+        if self._budget_left(deadline, target) > self.cfg.average_tail:
+            # before the tail: an average from an earlier budget (a run resumed for more) is out of date
+            self.G_avg, self.avg_count = None, 0
+            return
+        if self.G_avg is None:
+            self.G_avg, self.avg_count = copy.deepcopy(self.G_ema).requires_grad_(False), 0
+        self.avg_count += 1
+        with torch.no_grad():  # weights averaged; buffers (the EMA's, as update_ema copies them) copied
+            for a, e in zip(self.G_avg.parameters(), self.G_ema.parameters()):
+                a.add_(e - a, alpha=1.0 / self.avg_count)
+            for a, e in zip(self.G_avg.buffers(), self.G_ema.buffers()):
+                a.copy_(e)
+        self._avg_fresh = False
+
+    def _refresh_ema(self) -> None:
+        """Before the EMA generator (and average_tail's) is saved or sampled: batch-norm statistics for its
+        own weights."""
+        forks = [self.device] if self.device.type == "cuda" else []
+        if self.G_ema is not None and not self._ema_fresh and self.cfg.ema_bn_images > 0:
+            with torch.random.fork_rng(devices=forks):
+                recalibrate_ema(self.G_ema, self.family.z_dim, self.cfg)
+            self._ema_fresh = True
+        if self.G_avg is not None and not self._avg_fresh and self.cfg.ema_bn_images > 0:
+            with torch.random.fork_rng(devices=forks):
+                recalibrate_ema(self.G_avg, self.family.z_dim, self.cfg)
+            self._avg_fresh = True
 
     def _handle_signal(self, signum, _frame):
         # a second signal stops at once; one within 2 s of the first is the same request delivered twice
@@ -424,6 +470,7 @@ class Trainer:
                     # the tick's time excludes upkeep: images/second measures training alone
                     self._upkeep(acc, self.nimg - tick_nimg0, time.perf_counter() - t_tick, bar)  # may roll back
                     self._apply_lr_decay(deadline, target)
+                    self._average_tail(deadline, target)
                     acc, tick_nimg0 = TickStats(), self.nimg
                     next_tick = (math.floor(self.nimg / (cfg.tick_kimg * 1000)) + 1) * cfg.tick_kimg * 1000
                     t_tick = time.perf_counter()
