@@ -57,7 +57,10 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
                   "the reals mirrored half the time, as FastGAN's own training and StyleGAN2-ADA's --mirror: twice "
                   "the sprites for D to learn, so it pulls ahead later (FID 40.9 and 41.0, KID 0.0146 and 0.0129, on "
                   "two seeds after a CPU hour of 693-777 kimg, against 42.7 and 0.0159 after 601 without; behind "
-                  "per image at 420 kimg, 44.4 against 42.1; mirrored sprites cost the real data 0.4 FID)",
+                  "per image at 420 kimg, 44.4 against 42.1; mirrored sprites cost the real data 0.4 FID); "
+                  "the generator at full width again (g_base 16): with mirrors and LeCam the half width stayed "
+                  "flat from about 600 kimg, the full width ends a CPU hour at FID 37.2 and KID 0.0112 after "
+                  "595 kimg (one seed, 2-core AMD EPYC)",
        family="fastgan", batch=16, lr_g=3e-4, lr_d=3e-4, betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), z_dim=128,
        ema_kimg=10.0,  # capped at 5% of the kimg so far: ~8 at the hour, the best of 1-32 there (RESULTS.md)
        diffaug="color,translation,cutout", kimg=500.0,
@@ -65,7 +68,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        # Both only buy images: one generator pass fewer per step (the DCGAN tutorial's way) and oneDNN's native
        # bf16 convolutions where a timing at the start finds them 1.1x faster (fp32 elsewhere: CUDA has its own
        # `amp`, CPUs without AVX512-BF16/AMX would emulate, and one Xeon with AVX512-BF16 ran it at 0.79x)
-       options={"reuse_fakes": True, "g_base": 8, "lecam_weight": 0.3}, amp_cpu=True),
+       # the full-width generator again (g_base 16): with mirrors and LeCam the hour on a 2-core AMD EPYC ends at
+       # FID 37.2 / KID 0.0112 after 595 kimg against the half width's 40.9-41.6 after 693-790 (session 32)
+       options={"reuse_fakes": True, "g_base": 16, "lecam_weight": 0.3}, amp_cpu=True),
     _p("fastgan-ada", "fastgan with adaptive augmentation (ADA, Karras et al. 2020) steering the probability of "
                       "flip/colour/translation/cutout towards E[sign D(x)] = 0.6; its own batch 32 and Adam "
                       "(0.5, 0.999), not the default's 16 and (0, 0.99)", family="fastgan", batch=32,
