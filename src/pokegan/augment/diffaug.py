@@ -119,8 +119,8 @@ def geometric(x: torch.Tensor, p: float, fill: torch.Tensor) -> torch.Tensor:
         pm = torch.cat([(x[:, :3] + 1) / 2 * a, a], 1)
         out = F.grid_sample(pm, grid.to(pm.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
         a2 = out[:, 3:].clamp(0, 1)
-        rgb = torch.where(a2 > 1e-4, out[:, :3] / a2.clamp_min(1e-4), torch.zeros_like(out[:, :3]))
-        out = torch.cat([rgb.clamp(0, 1) * 2 - 1, a2 * 2 - 1], 1)
+        rgb = (out[:, :3] / a2.clamp_min(1e-4)).clamp(0, 1)  # where nothing is covered: the fill, below
+        out = torch.cat([rgb * 2 - 1, a2 * 2 - 1], 1)
         out = torch.where(a2 > 1e-4, out, fill.view(1, c, 1, 1).to(x.dtype))
     else:
         f = fill.view(1, c, 1, 1).to(x.dtype)
@@ -155,7 +155,6 @@ class Augmenter:
                                "(0.6 is ADA's), or leave ada_ops empty")
         if ada_target > 0 and not adaptive:  # every op adaptive, as ADA itself
             fixed, adaptive = (), fixed
-        self.ops = fixed + adaptive
         self.fixed, self.adaptive = fixed, adaptive
         self.ada_target, self.ada_interval = ada_target, ada_interval
         self.p_fixed = p
@@ -167,7 +166,7 @@ class Augmenter:
 
     @property
     def active(self) -> bool:
-        return bool(self.ops) and (self.p > 0 or self.ada_target > 0 or (bool(self.fixed) and self.p_fixed > 0))
+        return bool(self.adaptive) or (bool(self.fixed) and self.p_fixed > 0)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         fill = self.fill.to(x.device)
