@@ -37,7 +37,7 @@ def train_speed(data: str, preset: str, kimg: float = 1.0, bf16: bool | None = N
     import tempfile
     from dataclasses import replace
 
-    from pokegan.models.presets import preset_config
+    from pokegan.presets import preset_config
     from pokegan.training.loop import Trainer
 
     cfg = replace(preset_config(preset), kimg=kimg, tick_kimg=0.25, sample_every_kimg=100, save_every_kimg=100,

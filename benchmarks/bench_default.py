@@ -28,7 +28,7 @@ def main() -> None:
     from pokegan.data.show import grid, save_png
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays
     from pokegan.metrics.inception import InceptionFeatures
-    from pokegan.sampling import load_generator
+    from pokegan.sprites import load_generator
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+")
@@ -81,8 +81,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     floor = None
     for run, ck, state, minutes, grid_path in todo:
-        g = load_generator(ck, bg_tolerance=args.bg_tolerance)
-        imgs = g.arrays(args.num or len(ds), seed=0)
+        g = load_generator(ck)
+        imgs = g.arrays(args.num or len(ds), seed=0, bg_tolerance=args.bg_tolerance)
         res, _ = evaluate_arrays(imgs, ds, EvalConfig(num=args.num), extractor=ext, log=lambda m: None)
         floor = res
         grid_path.parent.mkdir(exist_ok=True)

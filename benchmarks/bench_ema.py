@@ -51,8 +51,8 @@ def tag(spec: tuple[float, float]) -> str:
 
 
 def half_life_kimg(spec: tuple[float, float], kimg: float) -> float:
-    """The trainer's rule (`loop.ema_half_life`), in kimg."""
-    from pokegan.training.loop import ema_half_life
+    """The trainer's rule (`models.ema.ema_half_life`), in kimg."""
+    from pokegan.models.ema import ema_half_life
 
     return ema_half_life(kimg * 1000, *spec) / 1000
 
@@ -61,29 +61,31 @@ def install(specs: list[tuple[float, float]]) -> None:
     """Patch the trainer so that it keeps and saves the extra EMAs."""
     from safetensors.torch import save_file
 
+    from pokegan.models import ema
     from pokegan.training import loop
 
-    Trainer = loop.Trainer
-    own_update, own_save = Trainer._ema_update, Trainer.save
+    Trainer, Ema = loop.Trainer, ema.EmaGenerator
+    own_update, own_save = Ema.update, Trainer.save
+    extra: dict = {}   # one run per process: its extra EMAs
 
-    def _ema_update(self) -> None:
-        own_update(self)
-        if not hasattr(self, "_extra_emas"):  # first step: start from the run's own EMA, as it started from G
-            self._extra_emas = {s: copy.deepcopy(self.G_ema) for s in specs}
-        for s, m in self._extra_emas.items():
-            loop.update_ema(m, self.G, self.cfg.batch, loop.ema_half_life(self.nimg, *s))
+    def update(self, G, nimg) -> None:
+        own_update(self, G, nimg)
+        if not extra:  # first step: start from the run's own EMA, as it started from G
+            extra.update({s: copy.deepcopy(self.net) for s in specs})
+        for s, m in extra.items():
+            ema.update_ema(m, G, self.cfg.batch, ema.ema_half_life(nimg, *s))
 
     def save(self, dest) -> None:
         own_save(self, dest)
-        if self.rank != 0 or not hasattr(self, "_extra_emas"):
+        if self.rank != 0 or not extra:
             return
         folder = Path(self.run_dir) / EXTRA
         folder.mkdir(exist_ok=True)
-        for s, m in self._extra_emas.items():
+        for s, m in extra.items():
             save_file({k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()},
                       str(folder / f"{Path(dest).name}-{tag(s)}.safetensors"))
 
-    Trainer._ema_update, Trainer.save = _ema_update, save
+    Ema.update, Trainer.save = update, save
 
 
 def cmd_train(args, rest: list[str]) -> int:
@@ -103,9 +105,9 @@ def cmd_eval(args) -> int:
     from pokegan.data.show import grid, save_png
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays
     from pokegan.metrics.inception import InceptionFeatures
-    from pokegan.models.base import recalibrate_ema
-    from pokegan.sampling import load_generator
-    from pokegan.training.config import TrainConfig
+    from pokegan.models.ema import recalibrate_ema
+    from pokegan.sprites import load_generator
+    from pokegan.config import TrainConfig
 
     run = Path(args.run)
     ck = run / "checkpoints" / args.checkpoint

@@ -60,7 +60,7 @@ def bare(data: str, kimg: float, batch: int, warmup: int) -> dict:
 def engine(data: str, preset: str, kimg: float, batch: int | None, warmup_kimg: float, ema: float) -> dict:
     from dataclasses import replace
 
-    from pokegan.models.presets import preset_config
+    from pokegan.presets import preset_config
     from pokegan.training.loop import Trainer
 
     over = dict(kimg=warmup_kimg + kimg, tick_kimg=kimg / 4, sample_every_kimg=kimg / 2,
@@ -83,7 +83,7 @@ def engine_wall(data: str, kimg: float, batch: int, warmup_kimg: float, ema: flo
     """The engine's images/second by wall clock, upkeep (stats, samples, checkpoints) included."""
     from dataclasses import replace
 
-    from pokegan.models.presets import preset_config
+    from pokegan.presets import preset_config
     from pokegan.training.loop import Trainer
 
     cfg = replace(preset_config("dcgan"), kimg=warmup_kimg, batch=batch, tick_kimg=kimg / 4,
@@ -140,7 +140,7 @@ def main() -> None:
         em = max(r["peak_mb"] for r in res["engine"])
         print(f"\nengine / bare speed: {e / b:.3f}; memory: {em / bm:.2f}x")
     if args.part in ("families", "all"):
-        from pokegan.models.presets import PRESETS
+        from pokegan.presets import PRESETS
 
         print("\n| preset | family | batch | img/s | s/kimg | peak RSS MB |\n|---|---|---|---|---|---|")
         for name, pr in PRESETS.items():

@@ -47,7 +47,7 @@ def main() -> None:
     from pokegan.metrics.evaluate import as_rgb, cached_real_features
     from pokegan.metrics.fid import fid
     from pokegan.metrics.inception import InceptionFeatures
-    from pokegan.sampling import load_generator
+    from pokegan.sprites import load_generator
 
     ds = load_dataset(args.data)
     n_real = len(ds)
@@ -81,8 +81,8 @@ def main() -> None:
 
     for source in args.checkpoints:
         t0 = time.perf_counter()
-        g = load_generator(source, bg_tolerance=args.bg_tolerance)
-        feats = extractor(as_rgb(g.arrays(n_real * args.mult, seed=0), ds))
+        g = load_generator(source)
+        feats = extractor(as_rgb(g.arrays(n_real * args.mult, seed=0, bg_tolerance=args.bg_tolerance), ds))
         print(f"{source}: {len(feats)} generated images featurised in {time.perf_counter() - t0:.0f} s\n")
         print("| generated N | FID (mean of draws) | spread (min-max) | draws |")
         print("|---|---|---|---|")

@@ -26,7 +26,7 @@ PKG = [sys.executable, "-m", "pokegan.cli.main"]
 
 
 def main() -> None:
-    from pokegan.models.presets import PRESETS
+    from pokegan.presets import PRESETS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True)

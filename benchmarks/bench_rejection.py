@@ -40,12 +40,12 @@ def main() -> None:
     from pokegan.metrics.inception import InceptionFeatures
     from pokegan.metrics.kid import kid
     from pokegan.metrics.precision_recall import precision_recall
-    from pokegan.sampling import family_from_state, load_generator, to_uint8
-    from pokegan.training import checkpoint as ckpt
+    from pokegan.sprites import family_from_state, load_generator, to_uint8
+    from pokegan import checkpoint as ckpt
 
     ds = load_dataset(args.data)
     n = len(ds)
-    g = load_generator(args.checkpoint, bg_tolerance=args.bg_tolerance)
+    g = load_generator(args.checkpoint)
     state, weights, _ = ckpt.read(ckpt.find(args.checkpoint), train_state=False)
     if not any(k.startswith("D.") for k in weights):
         raise SystemExit(f"{args.checkpoint}: holds no discriminator (an exported model?); give a run's checkpoint")
@@ -54,7 +54,7 @@ def main() -> None:
     D.eval().requires_grad_(False)
 
     t0 = time.perf_counter()
-    images = g.decode(g.latents(n * args.mult, seed=args.seed))
+    images = g.decode(g.latents(n * args.mult, seed=args.seed), args.bg_tolerance)
     with torch.inference_mode():
         score = torch.cat([D(images[i:i + 256]).flatten() for i in range(0, len(images), 256)]).numpy()
     extractor = InceptionFeatures("cpu", batch=50)

@@ -19,7 +19,7 @@ def main() -> None:
 
     from torch.profiler import ProfilerActivity, profile
 
-    from pokegan.models.presets import preset_config
+    from pokegan.presets import preset_config
     from pokegan.training.loop import Trainer
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

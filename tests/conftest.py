@@ -57,7 +57,7 @@ TINY = {"dcgan": {"g_base": 4, "d_base": 4}, "wgan": {"g_base": 4, "d_base": 4},
 
 
 def tiny_config(preset: str, **kw):
-    from pokegan.models.presets import preset_config
+    from pokegan.presets import preset_config
 
     cfg = preset_config(preset)
     opts = {**cfg.options, **TINY[cfg.family]}

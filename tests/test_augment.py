@@ -86,24 +86,3 @@ def test_geometric_warp_fills_with_background_and_keeps_alpha_premultiplied():
     edge = partly.unsqueeze(1).expand(-1, 3, -1, -1)
     assert torch.allclose(y[:, :3][edge], colour[edge], atol=1e-3)
 
-
-def test_ada_ops_come_on_top_of_fixed_diffaugment():
-    import pytest
-
-    from pokegan.errors import PokeganError
-
-    torch.manual_seed(3)
-    x = rgba_batch()
-    aug = Augmenter("flip", ada_target=0.6, ada_kimg=1.0, ada_interval=4, batch=50, ada_ops="geometric")
-    aug.fill = torch.full((4,), -1.0)
-    assert aug.p == 0.0 and aug.active
-    assert torch.equal(aug(x), x.flip(3))          # the fixed op always, the adaptive warp not yet
-    for _ in range(40):
-        aug.observe(torch.ones(50))                # D sure of every real: the warp's p rises
-    assert aug.p > 0.5
-    y = aug(x)
-    assert not torch.equal(y, x.flip(3))
-    with pytest.raises(PokeganError, match="ada_target"):
-        Augmenter("flip", ada_ops="geometric")     # adaptive ops without ADA
-    with pytest.raises(PokeganError, match="ada_ops"):
-        Augmenter("flip", ada_target=0.6, ada_ops="spin")

@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 
 from pokegan.errors import PokeganError
-from pokegan.export import clean_alpha, key_background, reduce_palette, sprite_sheet
+from pokegan.assets import clean_alpha, key_background, reduce_palette, sprite_sheet
 from pokegan.interpolate import walk
-from pokegan.sampling import load_generator
+from pokegan.sprites import load_generator
 from pokegan.training.loop import Trainer
 
 from conftest import tiny_config
@@ -228,7 +228,7 @@ def test_bad_inputs_are_clear(trained, tmp_path):
 
 
 def test_background_snap_draws_a_solid_background_exactly_and_leaves_the_rest():
-    from pokegan.sampling import snap_background
+    from pokegan.sprites import snap_background
 
     def px(*levels):  # uint8 levels -> one pixel in [-1, 1], shape (1, 3, 1, 1)
         return torch.tensor(levels, dtype=torch.float32).view(1, 3, 1, 1) / 127.5 - 1
@@ -244,8 +244,10 @@ def test_background_snap_draws_a_solid_background_exactly_and_leaves_the_rest():
     assert torch.equal(snap_background(x, "random"), x)
     rgba = torch.cat([x, torch.ones(6, 1, 1, 1)], 1)
     assert torch.equal(snap_background(rgba, "white"), rgba)  # RGBA models threshold their alpha instead
-    with pytest.raises(PokeganError, match="tolerance"):
-        snap_background(x, "white", tolerance=-1)
+    from pokegan.config import SpriteOptions
+
+    with pytest.raises(PokeganError, match="bg_tolerance -1"):  # the range is checked where options are made
+        SpriteOptions(bg_tolerance=-1)
 
 
 def test_eval_scores_the_rgba_sprites_generate_writes(trained, tiny_data, tmp_path):
@@ -259,8 +261,51 @@ def test_eval_scores_the_rgba_sprites_generate_writes(trained, tiny_data, tmp_pa
     assert r.returncode == 0, r.stderr
     written = np.stack([np.asarray(Image.open(tmp_path / "g" / f"{i:04d}.png")) for i in range(4)])
     assert np.array_equal(scored, written) and "alpha made binary at 128" in what
-    soft, _ = generated_images(str(trained), ds, EvalConfig(num=4, alpha_threshold=0))
-    assert np.array_equal(soft, load_generator(trained).arrays(4, seed=0))
+    from pokegan.config import SpriteOptions
+
+    soft, _ = generated_images(str(trained), ds, EvalConfig(num=4, sprite=SpriteOptions(alpha_threshold=0)))
+    assert np.array_equal(soft, load_generator(trained).arrays(4, seed=0, alpha_threshold=0))
     assert len(np.unique(soft[..., 3])) > 2  # the network's alpha is soft; only the written sprites are binary
-    with pytest.raises(PokeganError, match="alpha threshold"):
-        generated_images(str(trained), ds, EvalConfig(num=4, alpha_threshold=300))
+    with pytest.raises(PokeganError, match="alpha_threshold 300"):
+        SpriteOptions(alpha_threshold=300)
+
+
+@pytest.mark.parametrize("model", ["pretrained", "rgba"])
+def test_the_api_and_the_cli_make_the_same_png_bytes(model, trained, tmp_path):
+    """One pipeline: `g.generate(...)` with the CLI's options gives the CLI's files, byte for byte (the
+    shipped RGB model keyed to transparency, and a tiny RGBA model)."""
+    from pokegan.assets import png_bytes
+
+    src, flags = ([], ["--transparent"]) if model == "pretrained" else ([str(trained)], [])
+    out = tmp_path / "cli"
+    r = subprocess.run(CLI + ["generate", *src, "--n", "16", "--seed", "3", "--out", str(out), *flags,
+                              "--palette", "16", "--scale", "2"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    g = load_generator(*src)
+    ims = g.generate(n=16, seed=3, transparent=bool(flags), palette=16, scale=2)
+    assert len(ims) == 16 and ims[0].mode == "RGBA" and ims[0].size == (2 * g.resolution,) * 2
+    assert all(png_bytes(np.asarray(im)) == (out / f"{i:04d}.png").read_bytes() for i, im in enumerate(ims))
+    assert json.loads((out / "sheet.json").read_text())["meta"]["palette"] == 16
+    plain = g.generate(n=2, seed=3, scale=2)  # without the options: not the same sprites
+    assert not np.array_equal(np.asarray(plain[0]), np.asarray(ims[0]))
+
+
+def test_sprite_options_are_checked_and_unknown_ones_named(trained):
+    from pokegan.config import SpriteOptions
+
+    g = load_generator(trained)
+    with pytest.raises(PokeganError, match="unknown sprite option 'pallete'.*palette"):
+        g.generate(n=2, pallete=8)
+    with pytest.raises(PokeganError, match="palette 1"):
+        g.generate(n=2, palette=1)
+    with pytest.raises(PokeganError, match="scale 0"):
+        SpriteOptions(scale=0)
+    with pytest.raises(PokeganError, match="not type-conditioned"):
+        g.generate(n=2, types=["fire"])
+    with pytest.raises(PokeganError, match="seed -1"):
+        g.generate(n=2, seed=-1)
+    rgb = load_generator()  # trained on white: keyable; an RGBA model needs no key (its alpha is its own)
+    assert g.check(SpriteOptions(transparent=True)) and rgb.check(SpriteOptions(transparent=True))
+    rgb.background = "random"
+    with pytest.raises(PokeganError, match="'random' background"):
+        rgb.generate(n=1, transparent=True)

@@ -20,7 +20,7 @@ __all__ = ["PokeganError", "__version__", "load_generator"]
 
 def __getattr__(name):  # torch is imported only when the generator API is used
     if name == "load_generator":
-        from pokegan.sampling import load_generator
+        from pokegan.sprites import load_generator
 
         return load_generator
     raise AttributeError(f"module 'pokegan' has no attribute {name!r}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from pokegan.errors import PokeganError
+from pokegan.metrics.registry import curves
 from pokegan.training.plots import read_stats
 
 
@@ -60,7 +61,7 @@ def _plot(rows: list[dict], series: list[tuple[str, str]], title: str, ylabel: s
 def evolution_gif(run: Path, max_frames: int = 60) -> bytes | None:
     from PIL import Image
 
-    from pokegan.export import gif_bytes
+    from pokegan.assets import gif_bytes
 
     shots = sorted(p for p in (run / "samples").glob("kimg*.png"))
     if not shots:
@@ -80,7 +81,7 @@ def nearest_real_png(run: Path, n: int = 16) -> tuple[bytes | None, str]:
     from pokegan.data.show import grid
     from pokegan.metrics.evaluate import as_rgb, real_rgb
     from pokegan.metrics.novelty import nearest
-    from pokegan.sampling import load_generator
+    from pokegan.sprites import load_generator
 
     cfg = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
     data = cfg.get("data")
@@ -131,8 +132,9 @@ def build_report(run_dir: str | Path) -> str:
         parts.append("<p>None: no discriminator win, divergence, NaN or mode collapse was detected.</p>")
     parts.append("<h2>FID and KID over time</h2>")
     if metrics:
-        parts.append(img(_plot(metrics, [("fid", "FID"), ("floor_fid", "real-vs-real floor")], "FID"), "image/png", "FID"))
-        parts.append(img(_plot(metrics, [("kid", "KID"), ("floor_kid", "floor")], "KID"), "image/png", "KID"))
+        for key, floor in curves():  # every figure the metric registry plots, beside its real-vs-real floor
+            name = key.upper()
+            parts.append(img(_plot(metrics, [(key, name), (floor, "real-vs-real floor")], name), "image/png", name))
     else:
         parts.append("<p><em>Not measured during this run (train with --eval-every-kimg N, or run "
                      "<code>pokegan eval</code>).</em></p>")

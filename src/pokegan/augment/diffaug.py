@@ -9,10 +9,8 @@ produce augmented-looking images.
 Adaptive (ADA; Karras et al. 2020, "Training Generative Adversarial Networks with Limited Data";
 reference: github.com/NVlabs/stylegan2-ada-pytorch): each operation is applied to an image with
 probability p, and p is steered by the overfitting signal r_t = E[sign(D(real))] towards a target
-(0.6): raised when D is too sure of reals, lowered otherwise. p is saved in checkpoints. Either every op
-is adaptive, or (`ada_ops`) the adaptive ops come on top of fixed DiffAugment: D always sees colour,
-translation and cutout, and ADA's geometric warps (scale, rotation, stretch, fractional shift) only as
-far as D's certainty about the reals asks for.
+(0.6): raised when D is too sure of reals, lowered otherwise. p is saved in checkpoints. `geometric` is
+ADA's warp (scale, rotation, stretch, fractional shift) in one resampling.
 
 Alpha-aware: images are in model space ([-1, 1], 3 channels composited on a background, or 4 channels
 RGBA). Colour operations change visible RGB only (weighted by alpha) and leave alpha alone; translation and cutout move or clear all
@@ -132,32 +130,20 @@ def geometric(x: torch.Tensor, p: float, fill: torch.Tensor) -> torch.Tensor:
 class Augmenter:
     """What stands between images and the discriminator: identity, fixed DiffAugment, or adaptive.
 
-    `ops`: which operations; `p`: their probability (DiffAugment: 1); `ada_target` > 0 makes p adaptive:
-    of every op in `ops`, or, when `ada_ops` is given, of those alone, on top of `ops` at the fixed `p`.
-    `self.p` is the adaptive probability when there is one, else the fixed one.
+    `ops`: which operations; `p`: their probability (DiffAugment: 1); `ada_target` > 0 makes the
+    probability of every op adaptive, starting from 0. `self.p` is the probability in use.
     """
 
     def __init__(self, ops: str = "", p: float = 1.0, ada_target: float = 0.0, ada_kimg: float = 100.0,
-                 ada_interval: int = 4, batch: int = 64, ada_ops: str = ""):
+                 ada_interval: int = 4, batch: int = 64):
         from pokegan.errors import PokeganError
 
-        def parse(text: str, what: str) -> tuple[str, ...]:
-            names = tuple(o.strip() for o in text.split(",") if o.strip())
-            bad = set(names) - set(OPS)
-            if bad:
-                raise PokeganError(f"unknown augmentation {', '.join(sorted(bad))} in {what}; choose from "
-                                   f"{', '.join(OPS)}")
-            return names
-
-        fixed, adaptive = parse(ops, "diffaug"), parse(ada_ops, "ada_ops")
-        if adaptive and ada_target <= 0:
-            raise PokeganError(f"ada_ops={ada_ops!r} are steered by ADA, which is off: give ada_target > 0 "
-                               "(0.6 is ADA's), or leave ada_ops empty")
-        if ada_target > 0 and not adaptive:  # every op adaptive, as ADA itself
-            fixed, adaptive = (), fixed
-        self.fixed, self.adaptive = fixed, adaptive
+        self.ops = tuple(o.strip() for o in ops.split(",") if o.strip())
+        bad = set(self.ops) - set(OPS)
+        if bad:
+            raise PokeganError(f"unknown augmentation {', '.join(sorted(bad))} in diffaug; choose from "
+                               f"{', '.join(OPS)}")
         self.ada_target, self.ada_interval = ada_target, ada_interval
-        self.p_fixed = p
         self.p = 0.0 if ada_target > 0 else p
         self.p_step = batch * ada_interval / (ada_kimg * 1000) if ada_kimg > 0 else 0.0
         self.fill = torch.zeros(3)
@@ -166,14 +152,13 @@ class Augmenter:
 
     @property
     def active(self) -> bool:
-        return bool(self.adaptive) or (bool(self.fixed) and self.p_fixed > 0)
+        return bool(self.ops) and (self.ada_target > 0 or self.p > 0)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        fill = self.fill.to(x.device)
-        # adaptive warps first, as ADA's pipeline (geometry before colour), then the fixed DiffAugment ops
-        for op, p in [(o, self.p) for o in self.adaptive] + [(o, self.p_fixed) for o in self.fixed]:
-            if p <= 0:
-                continue
+        fill, p = self.fill.to(x.device), self.p
+        if p <= 0:
+            return x
+        for op in self.ops:
             if op == "color":
                 x = color(x, p)
             elif op == "translation":

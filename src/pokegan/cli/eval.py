@@ -5,6 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
+from pokegan.cli.generate import add_sprite_options, sprite_options
+
 EXAMPLES = """examples:
   pokegan eval runs/00000-dcgan-gen5-64 --data data/gen5-64.data --json eval.json
   pokegan eval runs/00000-dcgan-gen5-64/checkpoints/snapshot-000050kimg --data data/gen5-64.data
@@ -21,11 +23,7 @@ def add_parser(sub) -> None:
     p.add_argument("--data", required=True, help="the dataset to compare with")
     p.add_argument("--num", type=int, default=0, help="generated images (default: as many as the dataset has)")
     p.add_argument("--seed", type=int, default=0, help="latent seed of the generated images")
-    p.add_argument("--truncation", type=float, default=1.0, help="latent truncation (1 = none)")
-    p.add_argument("--bg-tolerance", type=int, default=5,
-                   help="models: as for generate, near-background pixels drawn as the background (5; 0 = raw)")
-    p.add_argument("--alpha-threshold", type=int, default=128,
-                   help="RGBA models: alpha at or above this is opaque, as generate writes them (128; 0 = soft)")
+    add_sprite_options(p, finishing=False)
     p.add_argument("--json", help="write the results here")
     p.add_argument("--nearest", help="PNG of generated sprites beside their nearest real ones "
                                      "(default: next to --json)")
@@ -40,12 +38,15 @@ def run(args: argparse.Namespace) -> int:
     from pokegan.errors import PokeganError
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays, format_table, generated_images, nearest_picture
     from pokegan.paths import atomic_write_bytes
+    from pokegan.sprites import MAX_IMAGES, check_seed
 
-    if args.num < 0:
-        raise PokeganError(f"--num {args.num}: give a positive number (or 0 for the dataset's size)")
+    if not 0 <= args.num <= MAX_IMAGES:
+        raise PokeganError(f"--num {args.num}: give 1 to {MAX_IMAGES:,} (or 0 for the dataset's size)")
+    if not 1 <= args.batch <= 4096:
+        raise PokeganError(f"--batch {args.batch}: Inception images per pass, 1 to 4096")
+    cfg = EvalConfig(num=args.num, seed=check_seed(args.seed), batch=args.batch, device=args.device,
+                     sprite=sprite_options(args))
     ds = load_dataset(args.data)
-    cfg = EvalConfig(num=args.num, seed=args.seed, truncation=args.truncation, batch=args.batch, device=args.device,
-                     bg_tolerance=args.bg_tolerance, alpha_threshold=args.alpha_threshold)
     gen, what = generated_images(args.source, ds, cfg)
     print(f"evaluating {what} against {args.data} ({len(ds)} images)")
     res, extra = evaluate_arrays(gen, ds, cfg)

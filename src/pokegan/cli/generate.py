@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
+
+from pokegan.config import SpriteOptions
 
 GEN_EXAMPLES = """examples:
   pokegan generate --n 64 --seed 0 --out new/                      # the shipped pretrained model
@@ -18,6 +21,40 @@ INTERP_EXAMPLES = """examples:
 """
 
 
+def add_sprite_options(p, finishing: bool = True) -> None:
+    """The sprite pipeline's options as flags, their defaults and meanings from `SpriteOptions`."""
+    d = SpriteOptions()
+    p.add_argument("--truncation", type=float, default=d.truncation, help="< 1: safer, less varied sprites (1 = off)")
+    p.add_argument("--bg-tolerance", type=int, default=d.bg_tolerance,
+                   help="uint8 levels: pixels this close to a white or black training background, in every "
+                        f"channel, are drawn as the background itself (tanh leaves a 250-254 haze); 0 = raw ({d.bg_tolerance})")
+    p.add_argument("--alpha-threshold", type=int, default=d.alpha_threshold,
+                   help=f"RGBA models: alpha at or above this is opaque, below is clear; 0 = soft ({d.alpha_threshold})")
+    if not finishing:
+        return
+    p.add_argument("--transparent", action="store_true",
+                   help="models trained on white or black: that background, where it reaches the border, becomes "
+                        "transparent in the PNGs and sheet (RGBA), for game engines")
+    p.add_argument("--key-tolerance", type=int, default=d.key_tolerance,
+                   help="--transparent: pixels this many uint8 levels or fewer from the background, in every channel, "
+                        f"count as background (clears the pale fringe around outlines); 0 = the exact colour ({d.key_tolerance})")
+    p.add_argument("--palette", type=int, default=d.palette, help="reduce each sprite to K colours (pixel-art look)")
+    p.add_argument("--type", dest="types", action="append", help="type conditioning (conditional models only)")
+
+
+def sprite_options(args, **fixed) -> SpriteOptions:
+    """The `SpriteOptions` a command's flags ask for."""
+    from pokegan.errors import PokeganError
+
+    names = [f.name for f in dataclasses.fields(SpriteOptions)]
+    given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    try:
+        return SpriteOptions.of(**{**given, **fixed})
+    except PokeganError as e:  # name the flag, not the field
+        bad = next((k for k in names if str(e).startswith(k + " ")), None)
+        raise PokeganError(f"--{bad.replace('_', '-')}{str(e)[len(bad):]}" if bad else str(e)) from None
+
+
 def add_parser(sub) -> None:
     g = sub.add_parser("generate", help="new sprites as PNGs, a grid and a sprite sheet",
                        description="Generate new sprites from a run or checkpoint (the EMA generator when there "
@@ -27,22 +64,8 @@ def add_parser(sub) -> None:
     g.add_argument("--n", type=int, default=64, help="how many sprites (64)")
     g.add_argument("--seed", type=int, default=0, help="same seed, same sprites")
     g.add_argument("--out", required=True, help="output folder")
-    g.add_argument("--truncation", type=float, default=1.0, help="< 1: safer, less varied sprites (1 = off)")
-    g.add_argument("--palette", type=int, default=0, help="reduce each sprite to K colours (pixel-art look)")
     g.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscale factor for the files")
-    g.add_argument("--alpha-threshold", type=int, default=128,
-                   help="RGBA models: alpha at or above this is opaque, below is clear (no haze)")
-    g.add_argument("--transparent", action="store_true",
-                   help="models trained on white or black: that background, where it reaches the border, becomes "
-                        "transparent in the PNGs and sheet (RGBA), for game engines")
-    g.add_argument("--key-tolerance", type=int, default=32,
-                   help="--transparent: pixels this many uint8 levels or fewer from the background, in every channel, "
-                        "count as background, which clears the pale fringe resizing left around outlines; 0 = the "
-                        "exact colour only (32)")
-    g.add_argument("--bg-tolerance", type=int, default=5,
-                   help="uint8 levels: pixels this close to a white or black training background, in every "
-                        "channel, are drawn as the background itself (tanh leaves a 250-254 haze); 0 = raw (5)")
-    g.add_argument("--type", dest="types", action="append", help="type conditioning (conditional models only)")
+    add_sprite_options(g)
     g.add_argument("--no-png", action="store_true", help="skip the individual PNGs (large N)")
     g.add_argument("--batch", type=int, default=256, help="images per forward pass")
     g.add_argument("--device", default="cpu")
@@ -62,7 +85,7 @@ def add_parser(sub) -> None:
     i.add_argument("--out", required=True, help="the GIF to write (a strip PNG goes beside it)")
     i.add_argument("--scale", type=int, default=2, help="nearest-neighbour upscale of the frames (2)")
     i.add_argument("--duration", type=int, default=80, help="milliseconds per frame")
-    i.add_argument("--bg-tolerance", type=int, default=5, help="as for generate (5; 0 = raw)")
+    add_sprite_options(i, finishing=False)
     i.add_argument("--device", default="cpu")
     i.set_defaults(func=run_interpolate, parser=i)
 
@@ -79,58 +102,34 @@ def add_parser(sub) -> None:
 def run_generate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from pokegan.errors import PokeganError
-    from pokegan.export import (check_key_tolerance, check_output_dir, clean_alpha, key_background, reduce_palette,
-                                save_png, save_sheet, upscale)
+    from pokegan.assets import check_output_dir, save_png, save_sheet, upscale
     from pokegan.data.show import grid
-    from pokegan.sampling import check_count, load_generator
+    from pokegan.sprites import check_batch, check_count, load_generator
 
     check_count(args.n)
-    if args.batch < 1:
-        raise PokeganError(f"--batch {args.batch}: must be at least 1")
-    g = load_generator(args.model, device=args.device, bg_tolerance=args.bg_tolerance)
-    if args.types:
-        g.generate(n=1, types=args.types)  # raises a clear error for unconditional models
-    key = None
-    if args.transparent and g.channels == 3:
-        key = {"white": (255, 255, 255), "black": (0, 0, 0)}.get(g.background)
-        if key is None:
-            raise PokeganError(f"--transparent: {g.source} was trained on a {g.background!r} background, not a solid "
-                               "white or black one, so there is no background colour to make transparent")
-        check_key_tolerance(args.key_tolerance, "--key-tolerance")
+    check_batch(args.batch)
+    opts = sprite_options(args)
+    g = load_generator(args.model, device=args.device)
+    z = g.latents(args.n, args.seed)
+    g.check(opts)  # a model that cannot honour the options says so before anything is written
     out = check_output_dir(args.out)
     digits = max(4, len(str(args.n - 1)))
-    if not 0 < args.truncation <= 2:
-        raise PokeganError(f"--truncation {args.truncation} must be in (0, 2]")
-    z = g.latents(args.n, args.seed) * args.truncation
-    chunk = max(args.batch, 1024)
     kept = []  # the first up-to-4096 sprites go on the grid and the sheet
-    for start in range(0, args.n, chunk):  # large N: generate, finish and write in chunks
-        arr = g.arrays_from(z[start:start + chunk], args.batch)
+    for start in range(0, args.n, max(args.batch, 1024)):  # large N: generate, finish and write in chunks
+        arr = g.sprites(z[start:start + max(args.batch, 1024)], opts, args.batch)
         for j, img in enumerate(arr):
-            if img.shape[-1] == 4:
-                img = clean_alpha(img, args.alpha_threshold)
-            elif key is not None:
-                img = key_background(img, key, args.key_tolerance)
-            if args.palette:
-                img = reduce_palette(img, args.palette)
             if not args.no_png:
-                save_png(upscale(img, args.scale), out / f"{start + j:0{digits}d}.png")
+                save_png(upscale(img, opts.scale), out / f"{start + j:0{digits}d}.png")
             if len(kept) < 4096:
                 kept.append(img)
     imgs = np.stack(kept)
     cols = int(np.ceil(np.sqrt(min(len(imgs), 256))))
-    sheet_grid = grid(imgs[:256], cols, bg=(255, 255, 255))
-    big = sheet_grid.resize((sheet_grid.width * max(1, args.scale), sheet_grid.height * max(1, args.scale)), 0)
-    save_png(np.asarray(big), out / "grid.png")
+    save_png(upscale(np.asarray(grid(imgs[:256], cols, bg=(255, 255, 255))), opts.scale), out / "grid.png")
     names = [f"{i:0{digits}d}" for i in range(len(imgs))]
-    meta = {"model": str(g.source), "family": g.family, "seed": args.seed, "truncation": args.truncation,
-            "palette": args.palette, "alpha_threshold": args.alpha_threshold if g.channels == 4 else None,
-            "transparent": bool(args.transparent or g.channels == 4),
-            "key_tolerance": args.key_tolerance if key is not None else None}
+    meta = {"model": str(g.source), "family": g.family, "seed": args.seed, **dataclasses.asdict(opts)}
     save_sheet(imgs, out / "sheet.png", out / "sheet.json", names, meta)
     print(f"wrote {args.n if not args.no_png else 0} sprites ({g.resolution}x{g.resolution}"
-          f"{' RGBA' if imgs.shape[-1] == 4 else ''}{f', x{args.scale}' if args.scale > 1 else ''}) to {out}/, "
+          f"{' RGBA' if imgs.shape[-1] == 4 else ''}{f', x{opts.scale}' if opts.scale > 1 else ''}) to {out}/, "
           f"grid.png, sheet.png + sheet.json ({len(imgs)} frames)")
     return 0
 
@@ -139,15 +138,19 @@ def run_interpolate(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
+    from pokegan.assets import gif_bytes, save_png, upscale
     from pokegan.errors import PokeganError
-    from pokegan.export import gif_bytes, save_png, upscale
     from pokegan.interpolate import find_sprite, walk
     from pokegan.paths import atomic_write_bytes
-    from pokegan.sampling import load_generator, to_uint8
+    from pokegan.sprites import load_generator
 
     if args.steps < 2 or args.steps > 1000:
         raise PokeganError(f"--steps {args.steps}: give 2 to 1000 frames per leg")
-    g = load_generator(args.model, device=args.device, bg_tolerance=args.bg_tolerance)
+    out = Path(args.out)
+    if out.suffix.lower() != ".gif":
+        raise PokeganError(f"{out}: the output must be a .gif (a strip .png is written beside it)")
+    opts = sprite_options(args, truncation=1.0)  # the walk's keys are scaled here, not again by the pipeline
+    g = load_generator(args.model, device=args.device)
     if args.between:
         if not args.data:
             raise PokeganError("--between needs --data DATASET to find the two Pokémon in")
@@ -163,14 +166,9 @@ def run_interpolate(args: argparse.Namespace) -> int:
     else:
         if not args.seeds or len(args.seeds) < 2:
             raise PokeganError("give --seeds A B [C ...] (two or more), or --between A B with an aegan model")
-        keys = torch.cat([g.latents(1, s) for s in args.seeds])
+        keys = torch.cat([g.latents(1, s) for s in args.seeds]) * args.truncation
         label = " -> ".join(f"seed {s}" for s in args.seeds)
-    z = walk(keys, args.steps, args.mode)
-    frames = to_uint8(g.decode(z))
-    frames = [upscale(f, args.scale) for f in frames]
-    out = Path(args.out)
-    if out.suffix.lower() != ".gif":
-        raise PokeganError(f"{out}: the output must be a .gif (a strip .png is written beside it)")
+    frames = [upscale(f, opts.scale) for f in g.sprites(walk(keys, args.steps, args.mode), opts)]
     atomic_write_bytes(out, gif_bytes(frames, args.duration))
     save_png(np.concatenate(frames, axis=1), out.with_suffix(".png"))
     print(f"wrote {out} ({len(frames)} frames, {label}) and {out.with_suffix('.png')}")
@@ -178,7 +176,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from pokegan.sampling import export_generator
+    from pokegan.export import export_generator
 
     out = export_generator(args.model, args.out, half=not args.fp32)
     size = sum((Path(out) / name).stat().st_size for name in ("weights.safetensors", "state.json"))

@@ -11,6 +11,10 @@ from pokegan import __version__
 from pokegan.errors import PokeganError
 
 
+# Command-line flags of settings that were removed (pokegan.config.RETIRED_SETTINGS says what replaced each).
+RETIRED_FLAGS = {"--lr-decay": "lr_decay", "--average-tail": "average_tail", "--ada-ops": "ada_ops"}
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with examples kept verbatim and unknown options answered with the nearest valid ones."""
 
@@ -20,6 +24,13 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         m = re.search(r"unrecognized arguments: (.+)", message)
+        retired = [b.split("=")[0] for b in (m.group(1).split() if m else []) if b.split("=")[0] in RETIRED_FLAGS]
+        if retired:  # an option that was removed: say what replaced it, not just that it is unknown
+            from pokegan.config import RETIRED_SETTINGS
+
+            flag = retired[0]
+            self.exit(2, f"{self.prog}: error: {flag} was removed from pokegan: "
+                         f"{RETIRED_SETTINGS[RETIRED_FLAGS[flag]][1]}\n")
         if m:
             valid = [s for a in self._actions for s in a.option_strings]
             hints = []

@@ -19,8 +19,6 @@ OVERRIDES = {
     "batch": "images per step",
     "lr_g": "generator learning rate",
     "lr_d": "discriminator learning rate",
-    "lr_decay": "both learning rates fall linearly to 0 over this last fraction of the run's budget "
-                "(--minutes/--kimg/--epochs; 0 = constant)",
     "z_dim": "latent size",
     "background": "dataset|white|black|random|transparent: what the model sees behind sprites; transparent "
                   "trains RGBA (4-channel) output",
@@ -29,12 +27,8 @@ OVERRIDES = {
     "diffaug": "augment everything D sees: comma list of color,translation,cutout,flip,geometric (DiffAugment; "
                "geometric is ADA's scale/rotation/stretch/shift warp); '' turns a preset's off",
     "ada_target": "adaptive augmentation (ADA) towards this E[sign D(x)], e.g. 0.6 (0 = off)",
-    "ada_ops": "with --ada-target: only these ops adaptive, on top of --diffaug's fixed ones, e.g. geometric "
-               "('' = ADA steers every --diffaug op)",
     "ada_kimg": "ADA's speed: its probability can go from 0 to 1 in this many kimg",
     "ema_kimg": "generator EMA half-life in kimg (0 = off)",
-    "average_tail": "the generator a run gives is its EMA averaged uniformly over this last fraction of the "
-                    "budget (0 = the EMA itself)",
     "ema_bn_images": "latents over which the EMA generator's batch-norm statistics are recomputed before it "
                      "is saved or sampled (0 = copy the training generator's)",
     "seed": "random seed",
@@ -53,8 +47,8 @@ LIMITS = {"kimg": "stop after this many thousand real images (total)",
 
 
 def add_parser(sub) -> None:
-    from pokegan.models.presets import DEFAULT_PRESET
-    from pokegan.training.config import TrainConfig
+    from pokegan.presets import DEFAULT_PRESET
+    from pokegan.config import TrainConfig
 
     p = sub.add_parser("train", help="train a GAN on a prepared dataset (or resume a run)",
                        description="Train any model family on a prepared dataset, on CPU or GPU, with one loop.",
@@ -72,14 +66,12 @@ def add_parser(sub) -> None:
     p.add_argument("--deterministic", action="store_true", default=None,
                    help="deterministic kernels (bit-exact resume on CPU; slower on GPU)")
     p.add_argument("--amp", action="store_true",
-                   help="bf16 autocast on CUDA (off by default: slower for fastgan at 64px on an H100, "
-                        "benchmarks/RESULTS.md); larger models may gain (not measured)")
+                   help="bf16 autocast on CUDA (off by default: slower for fastgan at 64px on an H100)")
     p.add_argument("--no-amp", action="store_true",
                    help="train in fp32 everywhere (overrides --amp, --amp-cpu and the default preset's bf16 on CPUs)")
     p.add_argument("--amp-cpu", action="store_true",
                    help="bf16 autocast on a CPU with native bf16 (AVX512-BF16/AMX) where a few timed iterations "
-                        "at the start find it at least 1.1x faster (1.3-1.5x on AMD EPYCs, slower on one Xeon); "
-                        "the default preset has it on, the reports' presets off (benchmarks/RESULTS.md)")
+                        "at the start find it at least 1.1x faster; the default preset has it on, the reports' off")
     p.add_argument("--no-channels-last", action="store_true",
                    help="keep weights in NCHW instead of channels-last (slower on CPU and CUDA)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -104,8 +96,8 @@ def _betas(text: str) -> tuple[float, float]:
 
 
 def list_presets() -> int:
-    from pokegan.models.base import get_family
-    from pokegan.models.presets import PRESETS
+    from pokegan.models.registry import get_family
+    from pokegan.presets import PRESETS
 
     print(f"{'preset':<17}{'family':<9}recipe")
     for name, pr in PRESETS.items():
@@ -133,9 +125,9 @@ def _worker(opts: dict) -> None:
 def run(args: argparse.Namespace) -> int:
     from pokegan.errors import PokeganError
     from pokegan.training import distributed
-    from pokegan.models.base import get_family
-    from pokegan.models.presets import DEFAULT_PRESET, get_preset
-    from pokegan.training.config import apply_options
+    from pokegan.models.registry import get_family
+    from pokegan.presets import DEFAULT_PRESET, get_preset
+    from pokegan.config import apply_options
     from pokegan.training.loop import Trainer
 
     if args.list_presets:
@@ -174,10 +166,9 @@ def run(args: argparse.Namespace) -> int:
         if cfg.eval_every_kimg <= 0:
             return None
         from pokegan.data import load_dataset
-        from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays
+        from pokegan.metrics.evaluate import TrainingEvaluator
 
-        ds = load_dataset(data_path)
-        return lambda images: evaluate_arrays(images, ds, EvalConfig(), log=lambda m: None)[0]
+        return TrainingEvaluator(load_dataset(data_path))
 
     if args.resume:
         t = Trainer.resume(args.resume, data=args.data, kimg=args.kimg, epochs=args.epochs,

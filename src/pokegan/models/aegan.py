@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pokegan import losses
 from pokegan.models.base import Family, Phase, register_family
 from pokegan.models.dcgan import DCGANDiscriminator, DCGANGenerator, init_dcgan_weights
 
@@ -79,8 +78,8 @@ class AEGAN(Family):
             gex, egz = G(ex), E(gz)
         real_x, fake_gz, fake_gex = self.disc(x, real=True), self.disc(gz), self.disc(gex)
         real_z, fake_ex, fake_egz = Dz(z), Dz(ex), Dz(egz)
-        loss_x = losses.bce_d(real_x, fake_gz) + losses.bce_d(real_x, fake_gex)
-        loss_z = losses.bce_d(real_z, fake_ex) + losses.bce_d(real_z, fake_egz)
+        loss_x = self.adv.d(real_x, fake_gz) + self.adv.d(real_x, fake_gex)
+        loss_z = self.adv.d(real_z, fake_ex) + self.adv.d(real_z, fake_egz)
         loss = loss_x + loss_z
         return loss, {"loss_d": loss, "loss_dx": loss_x, "loss_dz": loss_z,
                       "d_real": torch.sigmoid(real_x).mean(), "d_fake": torch.sigmoid(fake_gz).mean()}
@@ -92,8 +91,8 @@ class AEGAN(Family):
         gz, ex = G(z), E(x)
         gex, egz = G(ex), E(gz)
         out_gz = self.disc(gz)
-        adv_x = losses.bce_g(out_gz) + losses.bce_g(self.disc(gex))
-        adv_z = losses.bce_g(Dz(ex)) + losses.bce_g(Dz(egz))
+        adv_x = self.adv.g(out_gz) + self.adv.g(self.disc(gex))
+        adv_z = self.adv.g(Dz(ex)) + self.adv.g(Dz(egz))
         rec_x = F.l1_loss(gex, x)
         rec_z = F.mse_loss(egz, z)
         loss = o.w_rec_x * rec_x + o.w_rec_z * rec_z + o.w_adv_x * adv_x + o.w_adv_z * adv_z

@@ -2,7 +2,8 @@
 
 A family declares its networks, its optimisers and its update phases (a loss, which optimiser steps,
 how many times, from which step, what runs after the step). The one training loop
-(`pokegan.training.loop`) runs the phases; it never asks which family it is running.
+(`pokegan.training.loop`) runs the phases; it never asks which family it is running. Families register
+themselves here by name; `pokegan.models.registry.get_family` finds them.
 """
 from __future__ import annotations
 
@@ -12,18 +13,18 @@ from typing import Callable
 import torch
 from torch import nn
 
+from pokegan.config import drop_retired
 from pokegan.errors import PokeganError
+from pokegan.losses import get_loss
 
 
 def settle_vector_math() -> None:
     """Call tanh, exp and log once, small enough to run on this thread alone, before any network runs.
 
-    On the 2-core Xeon of sessions 25-28 the first *parallel* torch.tanh of a process now and then computed
-    the worker thread's half of the tensor with a different, coarser tanh (errors up to 9e-5, not 3e-8; every
-    later call exact): most likely a race in the math library's first-use set-up. It moved generated pixels
-    by one uint8 level, so the same seed did not always give the same sprites: 2 of 100 processes sampling
-    the shipped model under load, against 0 of 100 with this call first, interleaved (benchmarks/RESULTS.md,
-    session 28). A rare race, so that is evidence, not proof."""
+    The first *parallel* torch.tanh of a process was seen, now and then, to compute the worker thread's
+    half of a tensor with a coarser tanh (errors up to 9e-5, not 3e-8; every later call exact), moving
+    generated pixels by one uint8 level: 2 of 100 processes sampling the shipped model under load, 0 of 100
+    with this call first. A rare race in the math library's first-use set-up, most likely."""
     x = torch.ones(64)
     for fn in (torch.tanh, torch.exp, torch.log):
         fn(x)
@@ -52,10 +53,11 @@ class Phase:
 
 
 class Family:
-    """Base class: subclasses set `name`, `Options`, and implement `build`, `optimizers`, `phases`."""
+    """Base class: subclasses set `name`, `Options`, `loss`, and implement `build`, `optimizers`, `phases`."""
 
     name: str = ""
     Options: type = object
+    loss: str = "ns"                # the adversarial loss, by name (pokegan.losses)
     d_output: str = "prob"          # "prob": D gives logits of real; "score": an unbounded critic
     paper: str = ""                  # the recipe it follows, for the README and --list-presets
 
@@ -63,16 +65,24 @@ class Family:
         self.cfg = cfg
         self.resolution = resolution
         self.channels = channels
-        try:
-            self.opts = self.Options(**cfg.options)
-        except (TypeError, ValueError) as e:
-            raise PokeganError(f"bad options for family {self.name}: {e}") from None
+        self.opts = self.check_options(cfg.options)
+        self.adv = get_loss(self.loss)
         self.nets: dict[str, nn.Module] = {}
-        self.background = cfg.background   # the loop sets the one it resolved (white for "dataset" on white)
         # Set by the loop: differentiable/adaptive augmentation before D (identity unless asked for).
         from pokegan.augment import Augmenter
 
         self.augment = Augmenter()
+
+    @classmethod
+    def check_options(cls, options) -> object:
+        """The family's options object from a config's dict; options since removed load at their no-op value."""
+        where = f"options of family {cls.name}"
+        if not isinstance(options, dict):
+            raise PokeganError(f"{where}: expected KEY=VALUE settings, not {options!r}")
+        try:
+            return cls.Options(**drop_retired(options, getattr(cls.Options, "RETIRED", {}), where))
+        except (TypeError, ValueError) as e:
+            raise PokeganError(f"bad {where}: {e}") from None
 
     # -- what a family provides ----------------------------------------------------------------------
     def build(self) -> dict[str, nn.Module]:
@@ -120,45 +130,6 @@ class Family:
         return torch.optim.Adam(params, lr=lr, betas=tuple(betas))
 
 
-@torch.no_grad()
-def recalibrate(G: nn.Module, z_dim: int, images: int = 512, batch: int = 64, seed: int = 0) -> bool:
-    """Recompute a generator's batch-norm statistics (and spectral-norm vectors) for its own weights.
-
-    An EMA generator averages the weights but not the batch-norm running statistics, which are the
-    training generator's, gathered under other weights; sampling in eval mode with them is measurably
-    off (session 4's shipped fastgan model: FID 65.0 -> 61.5 after recomputing them over 6,400 latents; 512 put
-    an image within 0.75/255 of that on average). Same idea as SWA's `update_bn` (Izmailov et al. 2018).
-    Cumulative averages over `images` latents drawn from `seed`: the result depends on the weights (and
-    the spectral-norm vectors it starts from), not on the statistics there before. Returns False (nothing
-    done) for a generator without batch norm.
-    """
-    bns = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not bns or images <= 0:
-        return False
-    momenta = [m.momentum for m in bns]
-    was_training = G.training
-    device = next(G.parameters()).device
-    gen = torch.Generator().manual_seed(int(seed))
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None                     # a plain average over all the batches below
-    G.train()                                 # spectral norm's power iteration also settles on these weights
-    try:
-        for i in range(0, images, batch):
-            G(torch.randn(min(batch, images - i), z_dim, generator=gen).to(device))
-    finally:
-        G.train(was_training)
-        for m, mom in zip(bns, momenta):
-            m.momentum = mom
-    return True
-
-
-def recalibrate_ema(G: nn.Module, z_dim: int, cfg) -> bool:
-    """`recalibrate` for a run's EMA generator: `cfg.ema_bn_images` latents from the run's own stream
-    (seed + 4), the same in the trainer and when an older checkpoint is loaded."""
-    return recalibrate(G, z_dim, cfg.ema_bn_images, seed=cfg.seed + 4)
-
-
 FAMILIES: dict[str, type[Family]] = {}
 
 
@@ -169,18 +140,6 @@ def register_family(name: str):
         return cls
 
     return deco
-
-
-def get_family(name: str) -> type[Family]:
-    _load_all()
-    if name not in FAMILIES:
-        raise PokeganError(f"unknown model family {name!r}; valid: {', '.join(sorted(FAMILIES))}")
-    return FAMILIES[name]
-
-
-def _load_all() -> None:
-    # Importing the modules registers their families.
-    from pokegan.models import aegan, dcgan, fastgan, progan, wgan  # noqa: F401
 
 
 def check_power_of_two(family: str, resolution: int, lo: int = 16, hi: int = 256) -> int:

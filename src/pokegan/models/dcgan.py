@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pokegan import losses
 from pokegan.models.base import Family, Phase, check_power_of_two, register_family
 
 
@@ -157,7 +156,7 @@ class DCGAN(ConvGANFamily):
         fake = self.nets["G"](self.sample_z(real.shape[0], real.device))
         self._fake = fake
         real_out, fake_out = self.disc(real, real=True), self.disc(fake.detach())
-        loss = losses.bce_d(real_out, fake_out)
+        loss = self.adv.d(real_out, fake_out)
         return loss, {"loss_d": loss, "d_real": torch.sigmoid(real_out).mean(),
                       "d_fake": torch.sigmoid(fake_out).mean()}
 
@@ -166,7 +165,7 @@ class DCGAN(ConvGANFamily):
         if fake is None:  # no D step this iteration (head start)
             fake = self.nets["G"](self.sample_z(self.cfg.batch, next(self.nets["G"].parameters()).device))
         out = self.disc(fake)
-        loss = losses.bce_g(out)
+        loss = self.adv.g(out)
         return loss, {"loss_g": loss, "d_fake_g": torch.sigmoid(out).mean()}
 
     def phases(self):

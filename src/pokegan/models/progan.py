@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pokegan import losses
+from pokegan.losses import GradientPenalty
 from pokegan.models.base import Family, Phase, check_power_of_two, minibatch_stddev, register_family
 
 
@@ -157,7 +157,9 @@ def growth_at(kimg: float, level_kimg: float, max_level: int) -> tuple[int, floa
 @register_family("progan")
 class ProGAN(Family):
     Options = ProGANOptions
+    loss = "wasserstein"
     d_output = "score"
+    penalty = GradientPenalty()
     paper = "Karras et al. 2018 (progressive growing)"
 
     def build(self):
@@ -181,8 +183,8 @@ class ProGAN(Family):
         with torch.no_grad():
             fake = G(self.sample_z(real.shape[0], real.device))
         real_out, fake_out = self.disc(real, real=True), self.disc(fake)
-        loss = losses.wasserstein_d(real_out, fake_out)
-        gp = losses.gradient_penalty(self.disc, real, fake)
+        loss = self.adv.d(real_out, fake_out)
+        gp = self.penalty(self.disc, real, fake)
         drift = real_out.pow(2).mean()
         return loss + self.opts.gp * gp + self.opts.drift * drift, {
             "loss_d": loss, "gp": gp.detach(), "d_real": real_out.mean(), "d_fake": fake_out.mean(),
@@ -191,7 +193,7 @@ class ProGAN(Family):
     def g_loss(self, _real):
         G = self.nets["G"]
         out = self.disc(G(self.sample_z(self.cfg.batch, next(G.parameters()).device)))
-        loss = losses.wasserstein_g(out)
+        loss = self.adv.g(out)
         return loss, {"loss_g": loss, "d_fake_g": out.mean()}
 
     def phases(self):

@@ -15,25 +15,27 @@ from dataclasses import dataclass
 
 import torch
 
-from pokegan import losses
+from pokegan.losses import GradientPenalty
 from pokegan.models.base import Phase, register_family
 from pokegan.models.dcgan import ConvGANFamily, DCGANOptions
 
 
 class _Wasserstein(ConvGANFamily):
+    loss = "wasserstein"
     d_output = "score"
+    penalty = GradientPenalty()
 
     def g_loss(self, _real):
         G = self.nets["G"]
         out = self.disc(G(self.sample_z(self.cfg.batch, next(G.parameters()).device)))
-        loss = losses.wasserstein_g(out)
+        loss = self.adv.g(out)
         return loss, {"loss_g": loss, "d_fake_g": out.mean()}
 
     def critic_terms(self, real):
         with torch.no_grad():
             fake = self.nets["G"](self.sample_z(real.shape[0], real.device))
         real_out, fake_out = self.disc(real, real=True), self.disc(fake)
-        loss = losses.wasserstein_d(real_out, fake_out)
+        loss = self.adv.d(real_out, fake_out)
         return fake, loss, {"loss_d": loss, "d_real": real_out.mean(), "d_fake": fake_out.mean(),
                             "w_dist": -loss.detach()}
 
@@ -83,7 +85,7 @@ class WGANGP(_Wasserstein):
 
     def d_loss(self, real):
         fake, loss, stats = self.critic_terms(real)
-        gp = losses.gradient_penalty(self.disc, real, fake)
+        gp = self.penalty(self.disc, real, fake)
         stats["gp"] = gp.detach()
         return loss + self.opts.gp * gp, stats
 

@@ -13,7 +13,6 @@ batch-norm statistics restored afterwards, so a run stopped and resumed is bit-i
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import math
 import os
@@ -28,33 +27,19 @@ from pathlib import Path
 import torch
 
 from pokegan import __version__
+from pokegan import checkpoint as ckpt
 from pokegan.augment import Augmenter
+from pokegan.config import TrainConfig
 from pokegan.data import load_dataset
 from pokegan.errors import PokeganError
-from pokegan.models.base import get_family, recalibrate_ema
-from pokegan.training import checkpoint as ckpt
+from pokegan.models.registry import get_family
+from pokegan.models.ema import EmaGenerator
+from pokegan.sprites import SpriteOptions, finish, resolve_device, snap_background, to_uint8
 from pokegan.training import distributed as ddp
-from pokegan.training.config import TrainConfig
 from pokegan.training.feed import RealFeed
 from pokegan.training.monitor import HealthMonitor, diversity
 from pokegan.training.plots import loss_curves, save_grid
 from pokegan.training.precision import Timing, bf16_autocast_ok, time_iterations
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise PokeganError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise PokeganError("--device cuda was asked for but this torch build sees no CUDA GPU; use --device cpu")
-    return dev
 
 
 @contextlib.contextmanager
@@ -94,22 +79,6 @@ def next_run_dir(root: Path, name: str) -> Path:
     return run
 
 
-def ema_half_life(nimg: float, ema_kimg: float, rampup: float) -> float:
-    """The EMA generator's half-life in images after `nimg` images: `ema_kimg` thousand, but a young run
-    averages over its short history (at most `rampup` times it), not over its random start."""
-    return min(ema_kimg * 1000, nimg * rampup) if rampup > 0 else ema_kimg * 1000
-
-
-@torch.no_grad()
-def update_ema(ema: torch.nn.Module, G: torch.nn.Module, batch: int, half_life: float) -> None:
-    """One EMA step after a batch: the weights move towards G's by the share that halves in `half_life`
-    images; buffers (batch-norm statistics) are copied, as the trainer recomputes them before use."""
-    beta = 0.5 ** (batch / max(half_life, 1e-8))
-    torch._foreach_lerp_(list(ema.parameters()), list(G.parameters()), 1.0 - beta)
-    for b_ema, b in zip(ema.buffers(), G.buffers()):
-        b_ema.copy_(b)
-
-
 class Trainer:
     def __init__(self, cfg: TrainConfig, data: str, run_dir: Path, progress: str = "auto", log=None,
                  evaluator=None, bf16: bool | None = None):
@@ -120,6 +89,14 @@ class Trainer:
         self.evaluator = evaluator
         self.progress_mode = progress
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        # every setting checked before the dataset loads (and so before any run folder exists)
+        cfg.validate()
+        if not (cfg.kimg > 0 or cfg.epochs > 0 or cfg.minutes > 0):
+            raise PokeganError("no stopping point: give --kimg, --epochs or --minutes")
+        family_cls = get_family(cfg.family)
+        family_cls.check_options(cfg.options)
+        self.augment = Augmenter(cfg.diffaug, cfg.diffaug_p, cfg.ada_target, cfg.ada_kimg, cfg.ada_interval,
+                                 cfg.batch)
         self.device = resolve_device(cfg.device)
         # Data-parallel: one process per GPU, each with its share of every batch (training/distributed.py).
         self.rank, self.world = ddp.rank_world()
@@ -132,19 +109,6 @@ class Trainer:
             if self.rank > 0:  # rank 0 speaks for all
                 self.progress_mode, self.log = "quiet", (lambda msg: None)
         self.local_batch = cfg.batch // self.world
-        if cfg.keep_snapshots < 0:
-            raise PokeganError(f"keep_snapshots={cfg.keep_snapshots}: give how many snapshots to keep, or 0 to keep "
-                               "every one")
-        if not 0.0 <= cfg.lr_decay <= 1.0:
-            raise PokeganError(f"lr_decay={cfg.lr_decay}: the fraction of the budget over which the learning rates "
-                               "fall to 0 must be between 0 (constant rates) and 1 (from the start)")
-        if not 0.0 <= cfg.average_tail <= 1.0:
-            raise PokeganError(f"average_tail={cfg.average_tail}: the fraction of the budget over which the EMA "
-                               "generator is averaged must be between 0 (off) and 1 (the whole run)")
-        if cfg.average_tail > 0 and cfg.ema_kimg <= 0:
-            raise PokeganError(f"average_tail={cfg.average_tail} averages the EMA generator, and this run keeps "
-                               "none (ema_kimg=0): give --ema-kimg (10 is the default preset's) or leave "
-                               "average_tail at 0")
         if cfg.deterministic:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
@@ -157,10 +121,7 @@ class Trainer:
         self.feed = RealFeed(self.ds, cfg.background, self.device, cfg.seed, cfg.augment, cfg.aug_prob,
                              cfg.aug_rotate_deg, cfg.aug_shift, cfg.aug_zoom)
         # the family builds its fake batches at this process's share of the batch
-        self.family = get_family(cfg.family)(replace(cfg, batch=self.local_batch), self.ds.size, self.feed.channels)
-        self.family.background = self.feed.background
-        self.augment = Augmenter(cfg.diffaug, cfg.diffaug_p, cfg.ada_target, cfg.ada_kimg, cfg.ada_interval,
-                                 cfg.batch, ada_ops=cfg.ada_ops)
+        self.family = family_cls(replace(cfg, batch=self.local_batch), self.ds.size, self.feed.channels)
         self.augment.fill = self.feed.fill()
         if self.world > 1:  # ADA steers by the overfitting signal of the whole batch, the same p everywhere
             self.augment.reduce = lambda v: ddp.mean_scalars({"v": v})["v"]
@@ -171,12 +132,11 @@ class Trainer:
         self.nets = {k: m.to(self.device, memory_format=fmt) for k, m in self.family.build().items()}
         ddp.broadcast_modules(self.nets.values())  # every rank starts from rank 0's weights
         self.opts = self.family.optimizers()
-        self._keep_initial_lr()
         self.phases = self.family.phases()
         # Only the parameters of the optimiser being stepped need weight gradients in a phase.
         self._params = {k: {id(p) for g in o.param_groups for p in g["params"]} for k, o in self.opts.items()}
         self.G = self.nets["G"]
-        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.ema_kimg > 0 else None
+        self.ema = EmaGenerator(self.G, cfg, self.family.z_dim) if cfg.ema_kimg > 0 else None
         gen = torch.Generator().manual_seed(cfg.seed + 1)
         self.fixed_z = self.family.sample_z(cfg.grid_size, "cpu", generator=gen).to(self.device)
         self.real_div = diversity(self.feed.fixed(min(cfg.grid_size, self.ds.images.shape[0]), cfg.seed + 2))
@@ -188,8 +148,6 @@ class Trainer:
         self.stop_signal: str | None = None
         self._signal_t = 0.0
         self._sampled_at = -1
-        self._ema_fresh = False
-        self.G_avg, self.avg_count, self._avg_fresh = None, 0, False   # average_tail's generator
         self.elapsed_s = 0.0   # wall-clock seconds spent in run(), summed over resumes
         self._run_t0 = time.time()
 
@@ -261,11 +219,8 @@ class Trainer:
         weights = {}
         for k, m in self.nets.items():
             weights.update(ckpt.module_tensors(k, m))
-        if self.G_ema is not None:
-            self._refresh_ema()
-            weights.update(ckpt.module_tensors("G_ema", self.G_ema))
-        if self.G_avg is not None:
-            weights.update(ckpt.module_tensors("G_avg", self.G_avg))
+        if self.ema is not None:
+            weights.update(ckpt.module_tensors("G_ema", self.ema.refresh(self.device)))
         train, opt_meta = ckpt.rng_tensors(), {}
         for k, o in self.opts.items():
             meta, tensors = ckpt.optimizer_parts(k, o)
@@ -276,38 +231,37 @@ class Trainer:
         state = {**self.run_record(), "step": self.step, "nimg": self.nimg, "kimg": self.nimg / 1000,
                  "tick": self.tick, "rollbacks": self.rollbacks,
                  "elapsed_s": self.elapsed_s + time.time() - self._run_t0, "optimizers": opt_meta, "feed": feed_meta,
-                 "monitor": self.monitor.state(), "ema": self.G_ema is not None,
-                 "augment": self.augment.state(), "family_state": self.family.state(),
-                 "average": {"count": self.avg_count} if self.G_avg is not None else None}
+                 "monitor": self.monitor.state(), "ema": self.ema is not None,
+                 "augment": self.augment.state(), "family_state": self.family.state()}
         ckpt.write(dest, weights, train, state)
 
     def load(self, state: dict, weights: dict, extra: dict) -> None:
+        """Restore everything `save` wrote; a clear error for a checkpoint that does not fit this run."""
+        where = f"{self.run_dir}: checkpoint"
         if state["family"] != self.cfg.family:
-            raise PokeganError(f"checkpoint is a {state['family']} model, not {self.cfg.family}")
+            raise PokeganError(f"{where} is a {state['family']} model, not {self.cfg.family}")
         for k, m in self.nets.items():
-            m.load_state_dict(ckpt.subdict(weights, k))
-        if self.G_ema is not None:
-            self.G_ema.load_state_dict(ckpt.subdict(weights, "G_ema"))
-            self._ema_fresh = True  # saved right after a refresh
-        self.G_avg, self.avg_count = None, 0
-        if state.get("average") and self.G_ema is not None:
-            self.G_avg = copy.deepcopy(self.G_ema).requires_grad_(False)
-            self.G_avg.load_state_dict(ckpt.subdict(weights, "G_avg"))
-            self.avg_count, self._avg_fresh = int(state["average"]["count"]), True
-        for k, o in self.opts.items():
-            ckpt.load_optimizer(k, o, state["optimizers"][k], extra)
-        self._keep_initial_lr()  # checkpoints from before --lr-decay carry only the rate itself
-        ckpt.set_rng(extra)
-        self._seed_rank(int(state["step"]))
-        self.feed.load_state(state["feed"], extra)
-        self.monitor.load_state(state["monitor"])
-        self.augment.load_state(state["augment"])
-        self.family.load_state(state.get("family_state", {}))  # absent before LeCam
-        self.step, self.nimg, self.tick = state["step"], state["nimg"], state["tick"]
-        self.rollbacks = state.get("rollbacks", 0)
-        self.elapsed_s = float(state.get("elapsed_s", 0.0))
-        if state.get("bf16_timing") and self.bf16_timing is None:  # the start's figures stay in its checkpoints
-            self.bf16_timing = Timing(**state["bf16_timing"])
+            ckpt.load_module(m, weights, k, f"{where}: network {k}")
+        if self.ema is not None:
+            ckpt.load_module(self.ema.net, weights, "G_ema", f"{where}: the EMA generator")
+            self.ema.fresh = True  # saved right after a refresh
+        try:
+            for k, o in self.opts.items():
+                ckpt.load_optimizer(k, o, state["optimizers"][k], extra)
+            ckpt.set_rng(extra)
+            self._seed_rank(int(state["step"]))
+            self.feed.load_state(state["feed"], extra)
+            self.monitor.load_state(state["monitor"])
+            self.augment.load_state(state["augment"])
+            self.family.load_state(state.get("family_state", {}))
+            self.step, self.nimg, self.tick = int(state["step"]), int(state["nimg"]), int(state["tick"])
+            self.rollbacks = int(state.get("rollbacks", 0))
+            self.elapsed_s = float(state.get("elapsed_s", 0.0))
+            if state.get("bf16_timing") and self.bf16_timing is None:  # the start's figures stay in its checkpoints
+                self.bf16_timing = Timing(**state["bf16_timing"])
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:
+            raise PokeganError(f"{where}: damaged training state ({type(e).__name__}: {e}); resume from an earlier "
+                               f"snapshot in {self.run_dir / 'checkpoints'}") from None
 
     # -- the loop --------------------------------------------------------------------------------------
     def _target_nimg(self) -> float:
@@ -318,72 +272,11 @@ class Trainer:
             targets.append(c.epochs * len(self.ds))
         return min(targets) if targets else math.inf
 
-    def _keep_initial_lr(self) -> None:
-        for o in self.opts.values():
-            for g in o.param_groups:
-                g.setdefault("initial_lr", g["lr"])
-
-    def _budget_left(self, deadline: float, target: float) -> float:
-        """The fraction of the budget left by whichever limit ends the run first (for --minutes, this
-        invocation's); inf without one. Rank 0's clock decides, so every rank agrees."""
-        left = 1.0 - self.nimg / target if math.isfinite(target) else math.inf
-        if self.cfg.minutes > 0:
-            left = min(left, (deadline - time.time()) / (self.cfg.minutes * 60))
-        return ddp.from_rank0(left)
-
-    def _apply_lr_decay(self, deadline: float, target: float) -> None:
-        """--lr-decay: both rates fall linearly to 0 over the last `lr_decay` of the budget."""
-        c = self.cfg
-        if c.lr_decay <= 0:
-            return
-        left = self._budget_left(deadline, target)
-        scale = min(1.0, max(0.0, left / c.lr_decay)) if math.isfinite(left) else 1.0
-        for o in self.opts.values():
-            for g in o.param_groups:
-                g["lr"] = g["initial_lr"] * scale
-
     def _phase_grads(self, ph) -> None:
         wanted = set().union(*(self._params[k] for k in (ph.grads or (ph.optimizer,))))
         for m in self.nets.values():
             for p in m.parameters():
                 p.requires_grad_(id(p) in wanted)
-
-    def _ema_update(self) -> None:
-        update_ema(self.G_ema, self.G, self.cfg.batch, ema_half_life(self.nimg, self.cfg.ema_kimg, self.cfg.ema_rampup))
-        self._ema_fresh = False
-
-    def _average_tail(self, deadline: float, target: float) -> None:
-        """`average_tail`: once per tick over the budget's last fraction, fold the EMA generator into a
-        uniform running average (G_avg). Buffers are not averaged: batch-norm statistics are recomputed for
-        the average's own weights before it is saved, spectral-norm vectors are the EMA's latest."""
-        if self.cfg.average_tail <= 0 or self.G_ema is None:
-            return
-        if self._budget_left(deadline, target) > self.cfg.average_tail:
-            # before the tail: an average from an earlier budget (a run resumed for more) is out of date
-            self.G_avg, self.avg_count = None, 0
-            return
-        if self.G_avg is None:
-            self.G_avg, self.avg_count = copy.deepcopy(self.G_ema).requires_grad_(False), 0
-        self.avg_count += 1
-        with torch.no_grad():  # weights averaged; buffers (the EMA's, as update_ema copies them) copied
-            for a, e in zip(self.G_avg.parameters(), self.G_ema.parameters()):
-                a.add_(e - a, alpha=1.0 / self.avg_count)
-            for a, e in zip(self.G_avg.buffers(), self.G_ema.buffers()):
-                a.copy_(e)
-        self._avg_fresh = False
-
-    def _refresh_ema(self) -> None:
-        """Before the EMA generator (and average_tail's) is saved or sampled: batch-norm statistics for its
-        own weights."""
-        forks = [self.device] if self.device.type == "cuda" else []
-        if self.G_ema is not None and not self._ema_fresh and self.cfg.ema_bn_images > 0:
-            with torch.random.fork_rng(devices=forks):
-                recalibrate_ema(self.G_ema, self.family.z_dim, self.cfg)
-            self._ema_fresh = True
-        if self.G_avg is not None and not self._avg_fresh and self.cfg.ema_bn_images > 0:
-            with torch.random.fork_rng(devices=forks):
-                recalibrate_ema(self.G_avg, self.family.z_dim, self.cfg)
-            self._avg_fresh = True
 
     def _handle_signal(self, signum, _frame):
         # a second signal stops at once; one within 2 s of the first is the same request delivered twice
@@ -398,10 +291,7 @@ class Trainer:
     def sample(self, z: torch.Tensor | None = None) -> torch.Tensor:
         """Images from the fixed latents (or `z`), as `pokegan generate` makes them: eval mode, EMA if kept,
         the background snapped to its exact colour."""
-        from pokegan.sampling import snap_background
-
-        self._refresh_ema()
-        G = self.G_ema if self.G_ema is not None else self.G
+        G = self.ema.refresh(self.device) if self.ema is not None else self.G
         was_training = G.training
         G.eval()
         try:
@@ -435,7 +325,6 @@ class Trainer:
             torch.cuda.reset_peak_memory_stats(self.device)
         reason = "done"
         self._run_t0 = time.time()
-        self._apply_lr_decay(deadline, target)
         try:
             while True:
                 if self.nimg >= target:
@@ -463,14 +352,12 @@ class Trainer:
                         if ph.counts_kimg:
                             self.nimg += cfg.batch
                         acc.add(stats)
-                if self.G_ema is not None:
-                    self._ema_update()
+                if self.ema is not None:
+                    self.ema.update(self.G, self.nimg)
                 self.step += 1
                 if self.nimg >= next_tick:
                     # the tick's time excludes upkeep: images/second measures training alone
                     self._upkeep(acc, self.nimg - tick_nimg0, time.perf_counter() - t_tick, bar)  # may roll back
-                    self._apply_lr_decay(deadline, target)
-                    self._average_tail(deadline, target)
                     acc, tick_nimg0 = TickStats(), self.nimg
                     next_tick = (math.floor(self.nimg / (cfg.tick_kimg * 1000)) + 1) * cfg.tick_kimg * 1000
                     t_tick = time.perf_counter()
@@ -558,25 +445,22 @@ class Trainer:
 
     def _evaluate(self) -> dict:
         """Metrics of the current generator (eval mode, EMA if kept); appended to metrics.jsonl too."""
-        from pokegan.sampling import to_uint8
-
         n = self.cfg.eval_num or len(self.ds)
         z = self.family.sample_z(n, "cpu", generator=torch.Generator().manual_seed(self.cfg.seed + 3))
         images = torch.cat([self.sample(z[i:i + 256].to(self.device)) for i in range(0, n, 256)])
         t0 = time.perf_counter()
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            arr = to_uint8(images)
-            if arr.shape[-1] == 4:  # as `pokegan generate` writes and `pokegan eval` scores RGBA sprites
-                from pokegan.export import clean_alpha
-
-                arr = clean_alpha(arr)
+            # finished as `pokegan generate` writes them and `pokegan eval` scores them
+            arr = finish(to_uint8(images), SpriteOptions(), self.feed.background)
             res = self.evaluator(arr)
         res = {"kimg": round(self.nimg / 1000, 4), **{k: v for k, v in res.items() if isinstance(v, (int, float))},
                "eval_seconds": round(time.perf_counter() - t0, 1)}
         with open(self.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(res) + "\n")
-        self.log(f"kimg {res['kimg']:.1f}: " + ", ".join(f"{k} {res[k]:.4g}" for k in ("fid", "kid") if k in res))
-        return {f"eval_{k}": v for k, v in res.items() if k in ("fid", "kid", "precision", "recall", "near_copy_share")}
+        # the evaluator names its headline figures (metrics.registry); a bare function gives all of them
+        headline = getattr(self.evaluator, "headline", None) or [k for k in res if k not in ("kimg", "eval_seconds")]
+        self.log(f"kimg {res['kimg']:.1f}: " + ", ".join(f"{k} {res[k]:.4g}" for k in headline if k in res))
+        return {f"eval_{k}": res[k] for k in headline if k in res}
 
     def _save_samples(self) -> float:
         """The fixed-latent grid, as samples/kimgNNNNN.NN.png and samples/latest.png; returns its diversity."""

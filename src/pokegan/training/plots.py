@@ -10,7 +10,7 @@ import torch
 
 from pokegan.data.show import grid
 from pokegan.paths import atomic_write_bytes
-from pokegan.sampling import to_uint8
+from pokegan.sprites import to_uint8
 
 
 def save_grid(images: torch.Tensor, path: str | Path, cols: int | None = None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from pokegan.errors import PokeganError
-from pokegan.training.config import TrainConfig
+from pokegan.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -41,35 +41,17 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
        lr_d=1e-4, betas_g=(0.0, 0.9), betas_d=(0.0, 0.9), z_dim=100, kimg=190.0),
     _p("aegan", "Lazarou 2020 (report 003): generator, encoder, image and latent discriminators, latent 16, "
                 "Adam 2e-4 (0.5, 0.999), batch 64", family="aegan", batch=64, z_dim=16, kimg=190.0),
-    _p("fastgan", "pokegan's default for small data on small compute: FastGAN (Liu et al. 2021) generator with "
-                  "skip-layer excitation, spectral-norm discriminator with a self-supervised decoder, hinge "
-                  "loss, DiffAugment colour/translation/cutout (Zhao et al. 2020), EMA; Adam (0, 0.99) as "
-                  "StyleGAN2-ADA (FID 64.2 and 69.6 at 110 kimg, two seeds, against FastGAN's (0.5, 0.999) 70.4 "
-                  "and 70.7; 53.6 against 57.2 at 330 kimg) at 3e-4 (the hour 62.0 on three seeds against 64.0 "
-                  "at 2e-4; 47.8 against 50.3 at 552 kimg), "
-                  "batch 16 (twice the steps per image of 32: FID 60.0 against 71.6 after a CPU hour); "
-                  "the G step scores the D step's fakes and CPUs with native bf16 train under bf16 autocast where timed faster "
-                  "(1.5x the images of a CPU hour for the same learning per image: FID 43.6 and KID 0.0143 "
-                  "after 541 kimg against 45.5 and 0.0155 after 355); a half-width generator with LeCam "
-                  "regularisation of D (Tseng et al. 2021) at 0.3: 1.5-1.6x the images of a CPU hour and about level or "
-                  "better per image, D held back where it pulled ahead of the narrow generator (FID 47.4 and 49.0 on two "
-                  "seeds after a 2-core Xeon's hour against the full width's 56.1 and the half width's 54.0); "
-                  "the reals mirrored half the time, as FastGAN's own training and StyleGAN2-ADA's --mirror: twice "
-                  "the sprites for D to learn, so it pulls ahead later (FID 40.9 and 41.0, KID 0.0146 and 0.0129, on "
-                  "two seeds after a CPU hour of 693-777 kimg, against 42.7 and 0.0159 after 601 without; behind "
-                  "per image at 420 kimg, 44.4 against 42.1; mirrored sprites cost the real data 0.4 FID); "
-                  "the generator at full width again (g_base 16): with mirrors and LeCam the half width stayed "
-                  "flat from about 600 kimg, the full width ends a CPU hour at FID 37.2 and KID 0.0112 after "
-                  "595 kimg (one seed, 2-core AMD EPYC)",
+    _p("fastgan", "pokegan's default for small data on a CPU: FastGAN (Liu et al. 2021) generator with "
+                  "skip-layer excitation, spectral-norm D with a self-supervised decoder, hinge loss, "
+                  "DiffAugment colour/translation/cutout (Zhao et al. 2020), half the reals mirrored, LeCam "
+                  "regularisation 0.3 (Tseng et al. 2021), EMA; Adam 3e-4 (0, 0.99), batch 16; FID 37.2 after "
+                  "a 2-core CPU hour on gen5-64 (benchmarks/RESULTS.md)",
        family="fastgan", batch=16, lr_g=3e-4, lr_d=3e-4, betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), z_dim=128,
-       ema_kimg=10.0,  # capped at 5% of the kimg so far: ~8 at the hour, the best of 1-32 there (RESULTS.md)
+       ema_kimg=10.0,   # capped at 5% of the kimg so far: ~8 at the hour, the best of 1-32 there
        diffaug="color,translation,cutout", kimg=500.0,
        augment="flip",  # exact left-right mirrors of half the reals (sprites face either way in games)
-       # Both only buy images: one generator pass fewer per step (the DCGAN tutorial's way) and oneDNN's native
-       # bf16 convolutions where a timing at the start finds them 1.1x faster (fp32 elsewhere: CUDA has its own
-       # `amp`, CPUs without AVX512-BF16/AMX would emulate, and one Xeon with AVX512-BF16 ran it at 0.79x)
-       # the full-width generator again (g_base 16): with mirrors and LeCam the hour on a 2-core AMD EPYC ends at
-       # FID 37.2 / KID 0.0112 after 595 kimg against the half width's 40.9-41.6 after 693-790 (session 32)
+       # reuse_fakes: the G step scores the D step's fakes (one generator pass fewer, 1.2x the images);
+       # amp_cpu: bf16 where this CPU runs it natively and faster
        options={"reuse_fakes": True, "g_base": 16, "lecam_weight": 0.3}, amp_cpu=True),
     _p("fastgan-ada", "fastgan with adaptive augmentation (ADA, Karras et al. 2020) steering the probability of "
                       "flip/colour/translation/cutout towards E[sign D(x)] = 0.6; its own batch 32 and Adam "

@@ -120,15 +120,13 @@ def find(path: str | Path) -> Path:
 
 
 def read(path: str | Path, train_state: bool = True) -> tuple[dict, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """(state, weights, train tensors) of a checkpoint; clear errors for missing or damaged files."""
+    """(state, weights, train tensors) of a checkpoint; clear errors for missing, damaged or misshapen files."""
     folder = find(path)
     try:
         state = json.loads((folder / STATE).read_text())
-    except (OSError, ValueError) as e:
-        raise PokeganError(f"{folder / STATE}: unreadable checkpoint state ({e}).") from None
-    for key in ("family", "config", "resolution", "channels"):
-        if key not in state:
-            raise PokeganError(f"{folder / STATE}: not a pokegan checkpoint (no {key!r}).")
+    except (OSError, ValueError, RecursionError) as e:
+        raise PokeganError(f"{folder / STATE}: unreadable checkpoint state ({type(e).__name__}).") from None
+    check_state(state, folder / STATE)
     try:
         weights = st_load((folder / WEIGHTS).read_bytes())
         extra = st_load((folder / TRAIN_STATE).read_bytes()) if train_state else {}
@@ -136,6 +134,32 @@ def read(path: str | Path, train_state: bool = True) -> tuple[dict, dict[str, to
         raise PokeganError(f"{folder}: damaged checkpoint weights ({type(e).__name__}: {e}). Use an earlier "
                            f"snapshot from {folder.parent}.") from None
     return state, weights, extra
+
+
+def check_state(state, where) -> dict:
+    """The fields every checkpoint's state.json has, with their types, or an error naming the first wrong one."""
+    if not isinstance(state, dict):
+        raise PokeganError(f"{where}: not a pokegan checkpoint (a JSON {type(state).__name__}, not an object).")
+    rules = {"family": (str, "a family name"), "config": (dict, "an object of settings"),
+             "resolution": (int, "an image size"), "channels": (int, "3 or 4"),
+             "background": (str, "white, black, random or transparent")}
+    for key, (typ, what) in rules.items():
+        v = state.get(key)
+        if not isinstance(v, typ) or isinstance(v, bool):
+            raise PokeganError(f"{where}: not a pokegan checkpoint ({key!r} should be {what}, not {v!r}).")
+    if state["channels"] not in (3, 4) or not 4 <= state["resolution"] <= 4096:
+        raise PokeganError(f"{where}: damaged checkpoint state (channels {state['channels']}, resolution "
+                           f"{state['resolution']}).")
+    return state
+
+
+def load_module(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str, what: str) -> None:
+    """Load `prefix.*` tensors into a module, or an error saying the weights do not fit it."""
+    try:
+        module.load_state_dict(subdict(tensors, prefix))
+    except RuntimeError as e:
+        raise PokeganError(f"{what}: the saved weights do not fit ({str(e).splitlines()[0]}). Is the checkpoint "
+                           "from another pokegan version, or damaged?") from None
 
 
 def subdict(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -1,0 +1,142 @@
+"""Turning generated images into game assets: clean alpha, palettes, upscaling, sprite sheets, GIFs.
+
+All writers are atomic (a file is either the old one or the whole new one).
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from pokegan.errors import PokeganError
+from pokegan.paths import atomic_write_bytes
+
+
+def clean_alpha(rgba: np.ndarray, threshold: int = 128) -> np.ndarray:
+    """Binary alpha (0 or 255): no half-transparent haze around a sprite; colour zeroed where transparent."""
+    out = rgba.copy()
+    opaque = out[..., 3] >= threshold
+    out[..., 3] = np.where(opaque, 255, 0)
+    out[~opaque, :3] = 0
+    return out
+
+
+def check_key_tolerance(tolerance: int, name: str = "key tolerance") -> int:
+    """`key_background`'s tolerance, checked on its own so a command can refuse before it writes anything."""
+    if not 0 <= tolerance <= 255:
+        raise PokeganError(f"{name} {tolerance}: give uint8 levels from 0 (the exact colour) to 255")
+    return tolerance
+
+
+def key_background(rgb: np.ndarray, background: tuple[int, int, int], tolerance: int = 0) -> np.ndarray:
+    """An RGB sprite drawn on a solid background (H, W, 3) -> RGBA with that background transparent: the
+    pixels within `tolerance` uint8 levels of the background colour in every channel that connect to the
+    image's border through such pixels (4-neighbours). White eyes or highlights inside a sprite's outline
+    stay opaque; a tolerance above 0 also clears the pale fringe that resizing over white leaves around an
+    outline, which would show as a halo on a dark scene."""
+    if rgb.ndim != 3 or rgb.shape[-1] != 3:
+        raise PokeganError(f"key_background takes an RGB image (H, W, 3), not shape {rgb.shape}")
+    check_key_tolerance(tolerance)
+    bg = (np.abs(rgb.astype(np.int16) - np.asarray(background, np.int16)) <= tolerance).all(-1)
+    clear = np.zeros_like(bg)
+    clear[0], clear[-1], clear[:, 0], clear[:, -1] = bg[0], bg[-1], bg[:, 0], bg[:, -1]
+    while True:  # grow the border's background region through background pixels until it stops
+        grown = clear.copy()
+        grown[1:] |= clear[:-1]
+        grown[:-1] |= clear[1:]
+        grown[:, 1:] |= clear[:, :-1]
+        grown[:, :-1] |= clear[:, 1:]
+        grown &= bg
+        if np.array_equal(grown, clear):
+            break
+        clear = grown
+    out = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, rgb.dtype)], axis=-1)
+    out[clear] = 0
+    return out
+
+
+def reduce_palette(img: np.ndarray, colors: int) -> np.ndarray:
+    """At most `colors` distinct colours among visible pixels (median cut), for a pixel-art look."""
+    if not 2 <= colors <= 256:
+        raise PokeganError(f"palette size {colors} must be between 2 and 256")
+    visible = img[..., 3] > 0 if img.shape[-1] == 4 else np.ones(img.shape[:2], bool)
+    out = img.copy()
+    if not visible.any():
+        return out
+    pixels = np.ascontiguousarray(img[visible][:, :3])[None]          # (1, M, 3): only what is seen
+    q = Image.fromarray(pixels, "RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT,
+                                                 dither=Image.Dither.NONE).convert("RGB")
+    out[visible, :3] = np.asarray(q)[0]
+    return out
+
+
+def upscale(img: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour upscaling: every pixel becomes a factor x factor block."""
+    if factor < 1 or factor > 32:
+        raise PokeganError(f"scale {factor} must be between 1 and 32")
+    return img.repeat(factor, axis=0).repeat(factor, axis=1) if factor > 1 else img
+
+
+def png_bytes(img: np.ndarray) -> bytes:
+    mode = "RGBA" if img.shape[-1] == 4 else "RGB"
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(img), mode).save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def save_png(img: np.ndarray, path: str | Path) -> None:
+    atomic_write_bytes(path, png_bytes(img))
+
+
+def sprite_sheet(images: np.ndarray, cols: int, names: list[str]) -> tuple[np.ndarray, dict]:
+    """Images (N, H, W, C) on a transparent (or white) sheet, no padding; index of each frame's rectangle."""
+    n, h, w, c = images.shape
+    rows = -(-n // cols)
+    sheet = np.zeros((rows * h, cols * w, c), np.uint8) if c == 4 else np.full((rows * h, cols * w, c), 255, np.uint8)
+    frames = []
+    for i in range(n):
+        r, q = divmod(i, cols)
+        sheet[r * h:(r + 1) * h, q * w:(q + 1) * w] = images[i]
+        frames.append({"name": names[i], "x": q * w, "y": r * h, "w": w, "h": h})
+    index = {"image": None, "size": {"w": cols * w, "h": rows * h}, "frame_size": {"w": w, "h": h},
+             "count": n, "columns": cols, "frames": frames}
+    return sheet, index
+
+
+def save_sheet(images: np.ndarray, png_path: Path, json_path: Path, names: list[str], meta: dict) -> None:
+    cols = int(np.ceil(np.sqrt(len(images))))
+    sheet, index = sprite_sheet(images, cols, names)
+    index["image"] = png_path.name
+    index["meta"] = meta
+    save_png(sheet, png_path)
+    atomic_write_bytes(json_path, json.dumps(index, indent=1).encode())
+
+
+def gif_bytes(frames: list[np.ndarray], duration_ms: int = 80, background=(255, 255, 255)) -> bytes:
+    """An animated, looping GIF; RGBA frames are shown on `background` (GIF has no real alpha)."""
+    pics = []
+    for f in frames:
+        if f.shape[-1] == 4:
+            a = f[..., 3:4].astype(np.float32) / 255
+            f = (f[..., :3] * a + np.array(background, np.float32) * (1 - a)).round().astype(np.uint8)
+        pics.append(Image.fromarray(np.ascontiguousarray(f), "RGB"))
+    buf = io.BytesIO()
+    pics[0].save(buf, format="GIF", save_all=True, append_images=pics[1:], duration=duration_ms, loop=0,
+                 disposal=2)
+    return buf.getvalue()
+
+
+def check_output_dir(path: str | Path) -> Path:
+    """Create the folder (or check it is writable) before any work is done."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p / ".pokegan-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise PokeganError(f"{p}: cannot write there ({e.strerror or e}); choose another --out") from None
+    return p

@@ -1,0 +1,238 @@
+"""Making sprites: load a trained generator and run the one sprite pipeline every caller shares.
+
+    from pokegan import load_generator
+    g = load_generator()                                        # the shipped model; or a run/checkpoint folder
+    images = g.generate(n=16, seed=0, transparent=True, palette=16, scale=2)   # PIL images
+
+`pokegan generate`, `interpolate`, `eval`, the training loop's evaluation and the Python API all finish
+sprites here, with the same `SpriteOptions`, so the same seed and options give the same pixels everywhere.
+The pipeline: latents from the seed (drawn all at once, so image i does not depend on the batch size),
+scaled by the truncation -> the network in eval mode (EMA generator where the run kept one) -> the
+background snapped to its exact colour -> uint8 -> binary alpha (RGBA models) or the background keyed to
+transparency (`transparent`) -> palette -> nearest-neighbour scale.
+
+The checkpoint carries the model's configuration, so the network is rebuilt from it alone, without the
+training stack.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pokegan import checkpoint as ckpt
+from pokegan.assets import check_key_tolerance, clean_alpha, key_background, reduce_palette, upscale
+from pokegan.config import SpriteOptions, TrainConfig
+from pokegan.errors import PokeganError
+from pokegan.models.registry import get_family
+
+MAX_IMAGES = 1_000_000  # more than any sensible request; protects against typos like --n 1e12
+MAX_SEED = 2 ** 63 - 1  # torch.Generator's seeds are 64-bit
+
+
+def snap_background(images: torch.Tensor, background: str, tolerance: int = SpriteOptions.bg_tolerance) -> torch.Tensor:
+    """Images (N, 3, H, W) in [-1, 1] with near-background pixels set exactly to a white or black
+    background. RGBA models (their alpha is thresholded instead), random backgrounds and tolerance 0 are
+    left as they are. With 5 levels, a pixel becomes white where every channel would be written as 250-255."""
+    if tolerance == 0 or images.shape[1] != 3 or background not in ("white", "black"):
+        return images
+    target = 1.0 if background == "white" else -1.0
+    near = ((images - target).abs() <= (tolerance + 0.5) / 127.5).all(dim=1, keepdim=True)
+    return torch.where(near, torch.full_like(images, target), images)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """[-1, 1] (N, C, H, W) -> uint8 (N, H, W, C)."""
+    x = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def key_colour(opts: SpriteOptions, background: str, channels: int, source: str = "this model"):
+    """The RGB colour `transparent` keys out for a model, None when nothing is keyed; an error where there
+    is no solid background to key."""
+    if not opts.transparent or channels == 4:
+        return None
+    colour = {"white": (255, 255, 255), "black": (0, 0, 0)}.get(background)
+    if colour is None:
+        raise PokeganError(f"transparent: {source} was trained on a {background!r} background, not a solid white or "
+                           "black one, so there is no background colour to make transparent")
+    return colour
+
+
+def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str = "this model") -> np.ndarray:
+    """The network's uint8 images (N, H, W, C) -> finished sprites at their own size: binary alpha (RGBA
+    models) or the background keyed to transparency, then the palette. `scale` is applied by the caller
+    that writes or returns them (`upscale`), so grids and sheets stay at the sprites' own size."""
+    key = key_colour(opts, background, images.shape[-1], source)
+    out = []
+    for img in images:
+        if img.shape[-1] == 4 and opts.alpha_threshold:
+            img = clean_alpha(img, opts.alpha_threshold)
+        elif key is not None:
+            img = key_background(img, key, opts.key_tolerance)
+        if opts.palette:
+            img = reduce_palette(img, opts.palette)
+        out.append(img)
+    return np.stack(out) if out else images
+
+
+@dataclass
+class SpriteGenerator:
+    G: torch.nn.Module
+    z_dim: int
+    resolution: int
+    channels: int
+    background: str           # what the model was trained on: white | black | random | transparent
+    family: str
+    source: str               # where it was loaded from
+    device: torch.device
+    state: dict
+    encoder: torch.nn.Module | None = None   # AEGAN: image -> latent, for interpolating real sprites
+
+    def check(self, opts: SpriteOptions) -> SpriteOptions:
+        """`opts` if this model can honour them; a clear error otherwise (before anything is written)."""
+        if opts.types:
+            raise PokeganError(f"this {self.family} model is not type-conditioned; generate without a type")
+        key_colour(opts, self.background, self.channels, self.source)
+        return opts
+
+    def latents(self, n: int, seed: int) -> torch.Tensor:
+        """(n, z_dim) standard normal latents, a function of the seed alone."""
+        check_count(n)
+        g = torch.Generator().manual_seed(check_seed(seed))
+        return torch.randn(n, self.z_dim, generator=g)
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor, bg_tolerance: int = SpriteOptions.bg_tolerance, batch: int = 256) -> torch.Tensor:
+        """Latents (N, z) -> images (N, C, H, W) in [-1, 1] on the CPU, in batches of `batch`, the
+        background snapped to its exact colour (`bg_tolerance` levels; 0 = raw)."""
+        outs = []
+        for i in range(0, len(z), check_batch(batch)):
+            x = self.G(z[i:i + batch].to(self.device)).float().clamp(-1, 1).cpu()
+            if not torch.isfinite(x).all():
+                raise PokeganError(f"{self.source}: the generator's output is not finite (NaN weights?); use an "
+                                   "earlier checkpoint or snapshot")
+            outs.append(snap_background(x, self.background, bg_tolerance))
+        return torch.cat(outs) if outs else torch.empty(0, self.channels, self.resolution, self.resolution)
+
+    def sprites(self, z: torch.Tensor, opts: SpriteOptions | None = None, batch: int = 256) -> np.ndarray:
+        """Given latents -> finished sprites, uint8 (N, H, W, C) at the model's own size (no `scale`)."""
+        opts = self.check(opts or SpriteOptions())
+        return finish(to_uint8(self.decode(z * opts.truncation, opts.bg_tolerance, batch)), opts,
+                      self.background, self.source)
+
+    def arrays(self, n: int, seed: int = 0, options: SpriteOptions | None = None, batch: int = 256,
+               **settings) -> np.ndarray:
+        """n finished sprites, uint8 (N, H, W, C) at the model's own size: RGB, or RGBA for transparent ones."""
+        return self.sprites(self.latents(n, seed), SpriteOptions.of(options, **settings), batch)
+
+    @torch.inference_mode()
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """Images (N, C, H, W) in [-1, 1] -> latents, for models with an encoder (AEGAN)."""
+        if self.encoder is None:
+            raise PokeganError(f"this {self.family} model has no encoder; only an aegan model can encode "
+                               "real sprites (interpolate between seeds instead)")
+        return self.encoder(images.to(self.device)).float().cpu()
+
+    def generate(self, n: int = 16, seed: int = 0, options: SpriteOptions | None = None, batch: int = 256,
+                 **settings) -> list:
+        """n new sprites as PIL images, finished and scaled exactly as `pokegan generate` writes them.
+
+        Settings are `SpriteOptions` fields: truncation, transparent, palette, scale, bg_tolerance,
+        alpha_threshold, key_tolerance, types.
+        """
+        from PIL import Image
+
+        opts = SpriteOptions.of(options, **settings)
+        arr = self.arrays(n, seed, opts, batch)
+        mode = "RGBA" if arr.shape[-1] == 4 else "RGB"
+        return [Image.fromarray(np.ascontiguousarray(upscale(a, opts.scale)), mode) for a in arr]
+
+
+def check_count(n) -> int:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise PokeganError(f"the number of images must be a whole number, not {n!r}")
+    if n < 1 or n > MAX_IMAGES:
+        raise PokeganError(f"the number of images must be between 1 and {MAX_IMAGES:,}, not {n}")
+    return int(n)
+
+
+def check_seed(seed) -> int:
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise PokeganError(f"seed {seed!r}: give a whole number from 0 to {MAX_SEED}")
+    return int(seed)
+
+
+def check_batch(batch) -> int:
+    if not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or not 1 <= batch <= 65536:
+        raise PokeganError(f"batch {batch!r}: images per forward pass, 1 to 65536")
+    return int(batch)
+
+
+def pretrained_path() -> Path:
+    """The pretrained generator shipped inside the package."""
+    return Path(__file__).parent / "assets" / "pretrained"
+
+
+def family_from_state(state: dict, path: str | Path):
+    """The model family a checkpoint's state describes, ready to `build()` its networks as the run did."""
+    cfg = TrainConfig.from_dict(state["config"], where=f"{path}: configuration")
+    try:
+        return get_family(cfg.family)(cfg, int(state["resolution"]), int(state["channels"]))
+    except PokeganError as e:
+        raise PokeganError(f"{path}: {e}") from None
+
+
+def load_generator(path: str | Path | None = None, device: str = "cpu", ema: bool = True) -> SpriteGenerator:
+    """A generator from a run folder or checkpoint folder; None = the shipped pretrained model. `ema`: the
+    EMA generator where the run kept one."""
+    if path is None:
+        path = pretrained_path()
+        if not (path / ckpt.STATE).exists():
+            raise PokeganError(f"no pretrained model is shipped in this install ({path}); give a run folder "
+                               "or checkpoint, or train one with `pokegan train`")
+    state, weights, _ = ckpt.read(path, train_state=False)
+    family = family_from_state(state, path)
+    cfg = family.cfg
+    nets = family.build()
+    key = "G_ema" if ema and state.get("ema") and any(k.startswith("G_ema.") for k in weights) else "G"
+    G = nets["G"]
+    ckpt.load_module(G, weights, key, f"{path}: the {cfg.family} generator for {state['resolution']}px")
+    if key == "G_ema" and "ema_bn_images" not in state["config"]:
+        # saved before checkpoints carried the EMA generator's own batch-norm statistics: recompute them
+        from pokegan.models.ema import recalibrate_ema
+
+        recalibrate_ema(G.requires_grad_(False), family.z_dim, cfg)
+    dev = resolve_device(device)
+    G = G.to(dev).eval().requires_grad_(False)
+    encoder = None
+    if "E" in nets and any(k.startswith("E.") for k in weights):  # AEGAN keeps its encoder
+        encoder = nets["E"]
+        ckpt.load_module(encoder, weights, "E", f"{path}: the aegan encoder")
+        encoder = encoder.to(dev).eval().requires_grad_(False)
+    return SpriteGenerator(G=G, z_dim=family.z_dim, resolution=int(state["resolution"]),
+                           channels=int(state["channels"]), background=state["background"],
+                           family=cfg.family, source=str(path), device=dev, state=state, encoder=encoder)
+
+
+def resolve_device(name: str) -> torch.device:
+    """A torch device from a name; auto = cuda, then mps, then cpu. A clear error for one this build lacks."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise PokeganError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise PokeganError(f"--device {name} was asked for but this torch build sees no CUDA GPU; use --device cpu")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise PokeganError(f"--device {name}: no Apple GPU here; use --device cpu")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise PokeganError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps")
+    return dev
