@@ -15,20 +15,13 @@ from pokegan.errors import PokeganError
 from pokegan.paths import atomic_write_bytes
 
 
-def clean_alpha(rgba: np.ndarray, threshold: int = 128) -> np.ndarray:
+def clean_alpha(rgba: np.ndarray, threshold: int) -> np.ndarray:
     """Binary alpha (0 or 255): no half-transparent haze around a sprite; colour zeroed where transparent."""
     out = rgba.copy()
     opaque = out[..., 3] >= threshold
     out[..., 3] = np.where(opaque, 255, 0)
     out[~opaque, :3] = 0
     return out
-
-
-def check_key_tolerance(tolerance: int, name: str = "key tolerance") -> int:
-    """`key_background`'s tolerance, checked on its own so a command can refuse before it writes anything."""
-    if not 0 <= tolerance <= 255:
-        raise PokeganError(f"{name} {tolerance}: give uint8 levels from 0 (the exact colour) to 255")
-    return tolerance
 
 
 def key_background(rgb: np.ndarray, background: tuple[int, int, int], tolerance: int = 0) -> np.ndarray:
@@ -39,7 +32,8 @@ def key_background(rgb: np.ndarray, background: tuple[int, int, int], tolerance:
     outline, which would show as a halo on a dark scene."""
     if rgb.ndim != 3 or rgb.shape[-1] != 3:
         raise PokeganError(f"key_background takes an RGB image (H, W, 3), not shape {rgb.shape}")
-    check_key_tolerance(tolerance)
+    if not 0 <= tolerance <= 255:
+        raise PokeganError(f"key tolerance {tolerance}: give uint8 levels from 0 (the exact colour) to 255")
     bg = (np.abs(rgb.astype(np.int16) - np.asarray(background, np.int16)) <= tolerance).all(-1)
     clear = np.zeros_like(bg)
     clear[0], clear[-1], clear[:, 0], clear[:, -1] = bg[0], bg[-1], bg[:, 0], bg[:, -1]
@@ -106,13 +100,19 @@ def sprite_sheet(images: np.ndarray, cols: int, names: list[str]) -> tuple[np.nd
     return sheet, index
 
 
-def save_sheet(images: np.ndarray, png_path: Path, json_path: Path, names: list[str], meta: dict) -> None:
+def sheet_files(images: np.ndarray, names: list[str], meta: dict, image_name: str = "sheet.png") -> tuple[bytes, bytes]:
+    """A sprite sheet of (N, H, W, C) images, ceil(sqrt(N)) columns: (PNG bytes, JSON index bytes)."""
     cols = int(np.ceil(np.sqrt(len(images))))
     sheet, index = sprite_sheet(images, cols, names)
-    index["image"] = png_path.name
+    index["image"] = image_name
     index["meta"] = meta
-    save_png(sheet, png_path)
-    atomic_write_bytes(json_path, json.dumps(index, indent=1).encode())
+    return png_bytes(sheet), json.dumps(index, indent=1).encode()
+
+
+def save_sheet(images: np.ndarray, png_path: Path, json_path: Path, names: list[str], meta: dict) -> None:
+    png, index = sheet_files(images, names, meta, png_path.name)
+    atomic_write_bytes(png_path, png)
+    atomic_write_bytes(json_path, index)
 
 
 def gif_bytes(frames: list[np.ndarray], duration_ms: int = 80, background=(255, 255, 255)) -> bytes:

@@ -148,7 +148,7 @@ class TrainConfig:
 inf = float("inf")
 BACKGROUNDS = ("dataset", "white", "black", "random", "transparent")
 
-# Settings removed because they lost their measurement (the figures stay in benchmarks/RESULTS.md), each
+# Settings removed because they lost their measurement (their figures are in the benchmark results), each
 # with the value at which it did nothing and what a run uses instead. A saved config that carries one at
 # that value loads as before; any other value is refused with the message.
 RETIRED_SETTINGS = {

@@ -1,9 +1,13 @@
-"""Latent walks: spherical (or linear) interpolation through a list of key latents, and finding a real
-sprite in a dataset by Pokémon name or file name (for AEGAN's encode-interpolate-decode)."""
+"""Moving through latent space: walks (spherical or linear interpolation through key latents) rendered
+through the sprite pipeline, variations around a latent, and finding a real sprite in a dataset by
+Pokémon name or file name (for AEGAN's encode-interpolate-decode)."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from pokegan.assets import upscale
+from pokegan.config import SpriteOptions
 from pokegan.data import Dataset
 from pokegan.errors import PokeganError
 
@@ -59,3 +63,20 @@ def find_sprite(ds: Dataset, query: str) -> int:
     close = difflib.get_close_matches(q, names, n=3)
     raise PokeganError(f"no sprite named {query!r} in {ds.path}" + (f"; did you mean {', '.join(close)}?" if close
                                                                      else "; give a Pokémon name or a file name"))
+
+
+def walk_sprites(g, keys: torch.Tensor, steps: int, opts: SpriteOptions, mode: str = "slerp") -> list[np.ndarray]:
+    """The frames of a walk through `keys` (already truncated), finished by the sprite pipeline and scaled:
+    what `pokegan interpolate` writes as a GIF and a strip."""
+    if not 2 <= steps <= 1000:
+        raise PokeganError(f"steps {steps}: give 2 to 1000 frames per leg")
+    plain = SpriteOptions.of(opts, truncation=1.0)  # the keys carry the truncation already
+    return [upscale(f, opts.scale) for f in g.sprites(walk(keys, steps, mode), plain)]
+
+
+def variations(z: torch.Tensor, n: int, strength: float, seed: int) -> torch.Tensor:
+    """n latents near z (z,): z plus `strength` times standard normal noise drawn from `seed`, renormalised
+    to z's norm so they stay on the Gaussian shell the generator knows."""
+    noise = torch.randn(n, z.shape[-1], generator=torch.Generator().manual_seed(int(seed)))
+    out = z[None] + strength * noise
+    return out * (z.norm() / out.norm(dim=1, keepdim=True).clamp_min(1e-12))

@@ -45,7 +45,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
                   "skip-layer excitation, spectral-norm D with a self-supervised decoder, hinge loss, "
                   "DiffAugment colour/translation/cutout (Zhao et al. 2020), half the reals mirrored, LeCam "
                   "regularisation 0.3 (Tseng et al. 2021), EMA; Adam 3e-4 (0, 0.99), batch 16; FID 37.2 after "
-                  "a 2-core CPU hour on gen5-64 (benchmarks/RESULTS.md)",
+                  "a 2-core CPU hour on gen5-64",
        family="fastgan", batch=16, lr_g=3e-4, lr_d=3e-4, betas_g=(0.0, 0.99), betas_d=(0.0, 0.99), z_dim=128,
        ema_kimg=10.0,   # capped at 5% of the kimg so far: ~8 at the hour, the best of 1-32 there
        diffaug="color,translation,cutout", kimg=500.0,

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from pokegan import checkpoint as ckpt
-from pokegan.assets import check_key_tolerance, clean_alpha, key_background, reduce_palette, upscale
+from pokegan.assets import clean_alpha, key_background, png_bytes, reduce_palette, upscale
 from pokegan.config import SpriteOptions, TrainConfig
 from pokegan.errors import PokeganError
 from pokegan.models.registry import get_family
@@ -76,6 +76,11 @@ def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str
             img = reduce_palette(img, opts.palette)
         out.append(img)
     return np.stack(out) if out else images
+
+
+def sprite_png(img: np.ndarray, opts: SpriteOptions) -> bytes:
+    """A finished sprite (H, W, C) as the PNG file `pokegan generate` writes: scaled, then encoded."""
+    return png_bytes(upscale(img, opts.scale))
 
 
 @dataclass

@@ -104,7 +104,8 @@ def run_generate(args: argparse.Namespace) -> int:
 
     from pokegan.assets import check_output_dir, save_png, save_sheet, upscale
     from pokegan.data.show import grid
-    from pokegan.sprites import check_batch, check_count, load_generator
+    from pokegan.paths import atomic_write_bytes
+    from pokegan.sprites import check_batch, check_count, load_generator, sprite_png
 
     check_count(args.n)
     check_batch(args.batch)
@@ -119,7 +120,7 @@ def run_generate(args: argparse.Namespace) -> int:
         arr = g.sprites(z[start:start + max(args.batch, 1024)], opts, args.batch)
         for j, img in enumerate(arr):
             if not args.no_png:
-                save_png(upscale(img, opts.scale), out / f"{start + j:0{digits}d}.png")
+                atomic_write_bytes(out / f"{start + j:0{digits}d}.png", sprite_png(img, opts))
             if len(kept) < 4096:
                 kept.append(img)
     imgs = np.stack(kept)
@@ -138,9 +139,9 @@ def run_interpolate(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from pokegan.assets import gif_bytes, save_png, upscale
+    from pokegan.assets import gif_bytes, save_png
     from pokegan.errors import PokeganError
-    from pokegan.interpolate import find_sprite, walk
+    from pokegan.interpolate import find_sprite, walk_sprites
     from pokegan.paths import atomic_write_bytes
     from pokegan.sprites import load_generator
 
@@ -149,7 +150,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".gif":
         raise PokeganError(f"{out}: the output must be a .gif (a strip .png is written beside it)")
-    opts = sprite_options(args, truncation=1.0)  # the walk's keys are scaled here, not again by the pipeline
+    opts = sprite_options(args)
     g = load_generator(args.model, device=args.device)
     if args.between:
         if not args.data:
@@ -168,7 +169,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
             raise PokeganError("give --seeds A B [C ...] (two or more), or --between A B with an aegan model")
         keys = torch.cat([g.latents(1, s) for s in args.seeds]) * args.truncation
         label = " -> ".join(f"seed {s}" for s in args.seeds)
-    frames = [upscale(f, opts.scale) for f in g.sprites(walk(keys, args.steps, args.mode), opts)]
+    frames = walk_sprites(g, keys, args.steps, opts, args.mode)
     atomic_write_bytes(out, gif_bytes(frames, args.duration))
     save_png(np.concatenate(frames, axis=1), out.with_suffix(".png"))
     print(f"wrote {out} ({len(frames)} frames, {label}) and {out.with_suffix('.png')}")

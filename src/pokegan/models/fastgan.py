@@ -148,7 +148,7 @@ class FastGANOptions:
     lecam_weight: float = 0.0
     lecam_start: int = 1000
 
-    # Options removed because they lost their measurement (benchmarks/RESULTS.md): their no-op value, and
+    # Options removed because they lost their measurement: their no-op value, and
     # what a run does instead
     RETIRED: ClassVar[dict] = {
         "snap_fakes": (0, "D sees the generator's raw output; sampling snaps the background"),

@@ -39,6 +39,7 @@ from pokegan.training import distributed as ddp
 from pokegan.training.feed import RealFeed
 from pokegan.training.monitor import HealthMonitor, diversity
 from pokegan.training.plots import loss_curves, save_grid
+from pokegan.training.progress import Progress
 from pokegan.training.precision import Timing, bf16_autocast_ok, time_iterations
 
 
@@ -87,7 +88,7 @@ class Trainer:
         # evaluator(images uint8 (N, H, W, C)) -> dict of metrics; given by the caller (the CLI passes
         # pokegan.metrics), so the training package never touches the evaluation network itself.
         self.evaluator = evaluator
-        self.progress_mode = progress
+        self.progress = progress   # how run() shows progress: auto, bar, lines, json or quiet
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         # every setting checked before the dataset loads (and so before any run folder exists)
         cfg.validate()
@@ -107,7 +108,7 @@ class Trainer:
                 raise PokeganError(f"batch {cfg.batch} does not split evenly over {self.world} processes; "
                                    f"use a batch divisible by {self.world}")
             if self.rank > 0:  # rank 0 speaks for all
-                self.progress_mode, self.log = "quiet", (lambda msg: None)
+                self.progress, self.log = "quiet", (lambda msg: None)
         self.local_batch = cfg.batch // self.world
         if cfg.deterministic:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -316,7 +317,8 @@ class Trainer:
                 old_handlers[sig] = signal.signal(sig, self._handle_signal)
             except ValueError:  # not the main thread (a notebook worker, a server): no signal handling
                 pass
-        bar = self._progress(target)
+        bar = Progress(self.progress, self.log)
+        bar.start(target, self.nimg)
         acc, t_tick = TickStats(), time.perf_counter()
         tick_nimg0 = self.nimg
         next_tick = (math.floor(self.nimg / (cfg.tick_kimg * 1000)) + 1) * cfg.tick_kimg * 1000
@@ -372,8 +374,7 @@ class Trainer:
         finally:
             for s, h in old_handlers.items():
                 signal.signal(s, h)
-            if bar is not None:
-                bar.close()
+            bar.close()
         self.elapsed_s += time.time() - self._run_t0
         self._run_t0 = time.time()
         summary = {"run_dir": str(self.run_dir), "kimg": self.nimg / 1000, "step": self.step, "stopped": reason}
@@ -387,7 +388,7 @@ class Trainer:
             return torch.cuda.max_memory_allocated(self.device) / 2 ** 20
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
-    def _upkeep(self, acc: TickStats, tick_nimg: int, tick_s: float, bar, final: bool = False) -> None:
+    def _upkeep(self, acc: TickStats, tick_nimg: int, tick_s: float, bar: Progress, final: bool = False) -> None:
         self.tick += 1
         stats = ddp.mean_scalars(acc.mean())
         if self.world > 1:
@@ -399,7 +400,7 @@ class Trainer:
         if rollback:
             self._rollback(rollback)
 
-    def _upkeep_main(self, stats: dict, tick_nimg: int, tick_s: float, bar, final: bool) -> str | None:
+    def _upkeep_main(self, stats: dict, tick_nimg: int, tick_s: float, bar: Progress, final: bool) -> str | None:
         """Monitor, stats row, samples, evaluation, checkpoints; returns a rollback reason or None."""
         cfg = self.cfg
         with side_effect_free(list(self.nets.values()), self.device):
@@ -417,7 +418,7 @@ class Trainer:
         warnings = self.monitor.update(row)
         if any(w["kind"] == "nonfinite" for w in warnings):
             self._write_row({**{k: (v if not isinstance(v, float) or math.isfinite(v) else str(v))
-                                for k, v in row.items()}, "warnings": warnings})
+                                for k, v in row.items()}, "warnings": warnings}, bar)
             return warnings[0]["message"]
         kimg = self.nimg / 1000
         def crossed(every: float) -> bool:  # did this tick pass a multiple of `every` kimg?
@@ -432,7 +433,7 @@ class Trainer:
         row["warnings"] = warnings
         for w in warnings:
             self.log(f"warning (kimg {w['kimg']}): {w['message']}")
-        self._write_row(row)
+        self._write_row(row, bar)
         if crossed(cfg.save_every_kimg) and not final:  # the end of run() saves anyway
             self.save(self.run_dir / "checkpoints" / "latest")
         if crossed(cfg.snapshot_every_kimg):
@@ -440,7 +441,7 @@ class Trainer:
             ckpt.prune_snapshots(self.run_dir / "checkpoints", cfg.keep_snapshots)
         if crossed(cfg.sample_every_kimg) and not final:
             self._pictures()
-        self._show(bar, row)
+        bar.show(row)
         return None
 
     def _evaluate(self) -> dict:
@@ -470,11 +471,10 @@ class Trainer:
         self._sampled_at = self.nimg
         return diversity(imgs)
 
-    def _write_row(self, row: dict) -> None:
+    def _write_row(self, row: dict, bar: Progress) -> None:
         with open(self.run_dir / "stats.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
-        if self.progress_mode == "json":
-            print(json.dumps(row), flush=True)
+        bar.row(row)
 
     def _pictures(self) -> None:
         loss_curves(self.run_dir / "stats.jsonl", self.run_dir / "loss_curves.png")
@@ -493,26 +493,3 @@ class Trainer:
         self._seed_rank(7919 * rollbacks)
         self.log(f"warning: {message}; rolled back to kimg {self.nimg / 1000:.2f} "
                  f"(rollback {rollbacks} of at most {self.cfg.max_rollbacks})")
-
-    # -- progress --------------------------------------------------------------------------------------
-    def _progress(self, target: float):
-        mode = self.progress_mode
-        if mode == "auto":
-            mode = "bar" if sys.stderr.isatty() else "lines"
-        self.progress_mode = mode
-        if mode != "bar":
-            return None
-        from tqdm import tqdm
-
-        total = target / 1000 if math.isfinite(target) else None
-        return tqdm(total=total, initial=self.nimg / 1000, unit="kimg", dynamic_ncols=True,
-                    bar_format="{l_bar}{bar}| {n:.1f}/{total_fmt} kimg [{elapsed}<{remaining}]{postfix}")
-
-    def _show(self, bar, row: dict) -> None:
-        brief = {k: row[k] for k in ("loss_d", "loss_g", "d_real", "d_fake_g") if k in row}
-        if bar is not None:
-            bar.n = row["kimg"]
-            bar.set_postfix({"img/s": row["img_per_sec"], **{k: f"{v:.3f}" for k, v in brief.items()}})
-        elif self.progress_mode == "lines":
-            self.log(f"kimg {row['kimg']:.2f} step {row['step']} " + " ".join(f"{k} {v:.4f}" for k, v in brief.items())
-                     + f" img/s {row['img_per_sec']:.1f} sec/kimg {row['sec_per_kimg']:.1f}")

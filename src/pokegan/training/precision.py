@@ -1,8 +1,8 @@
 """Which numerics a run trains in: fp32, or bf16 autocast where it is both native and faster.
 
 Native bf16 instructions (AVX512-BF16, AMX) do not make oneDNN's bf16 convolutions faster everywhere:
-on the 2-core AMD EPYCs of sessions 7-24 bf16 trained `fastgan` 1.3-1.5x faster, on a 2-core Intel Xeon
-(AVX512-BF16 without AMX, under KVM) 0.79x (benchmarks/RESULTS.md, session 25). So a run that asks for
+on 2-core AMD EPYCs bf16 trained `fastgan` 1.3-1.5x faster, on a 2-core Intel Xeon (AVX512-BF16 without
+AMX, under KVM) 0.79x. So a run that asks for
 bf16 on a CPU (`amp_cpu`, the default preset's) times a few training iterations of its own model in both
 before it starts, on a copy that leaves the run untouched, and takes bf16 only when it is clearly faster.
 """
@@ -32,7 +32,7 @@ def bf16_autocast_ok(device: torch.device, cuda: bool = False, cpu: bool = False
     64px is launch-bound on an H100 and bf16's casts made it slower (229 against 266 img/s at batch 16).
     On a CPU when asked (`amp_cpu`) and only with native bf16; whether it is then *used* is `choose_bf16`'s
     measurement. Gradients under bf16 match fp32's (cosine 0.997 for D, 0.990 for G; two batches' differ far
-    more) and a CPU hour learned as much per image (benchmarks/RESULTS.md, session 24)."""
+    more) and a CPU hour learned as much per image."""
     if device.type == "cuda":
         return cuda
     return cpu and native_bf16(device)
