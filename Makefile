@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and pinned: this installs the local CPU build instead of gigabytes of CUDA packages.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,web]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -33,6 +33,8 @@ demo: $(STAMP)
 	$(BIN)/pokegan generate $$(ls -d demo/runs/*/ | tail -n 1) --n 64 --seed 0 --out demo/my-run
 	$(BIN)/pokegan report $$(ls -d demo/runs/*/ | tail -n 1) --out demo/report.html
 	@echo "demo done: demo/pretrained/grid.png (pretrained), demo/game-assets/sheet.png (transparent, 2x), demo/my-run/grid.png (your 3-minute run), demo/report.html"
+	@echo "== 5. The web page: run this, then open http://127.0.0.1:8000/ =="
+	@echo "$(BIN)/pokegan serve --runs demo/runs"
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

@@ -1,0 +1,130 @@
+"""Load on `pokegan serve`: mixed requests from a few concurrent clients over loopback.
+
+    .venv/bin/python benchmarks/bench_serve.py --requests 1000 --clients 4
+
+Starts `pokegan serve` (the shipped model) on a free port, sends REQUESTS requests drawn from a fixed mix
+(grids, single sprites, sheets, variations, walks, the model list, and bad requests that must be refused)
+from CLIENTS threads, and samples the server's resident memory every half second. Prints the status codes
+(any 5xx other than the designed 503 is a failure), latency percentiles per route, and memory at each
+tenth of the run (it must level off, not grow with requests). Prints Markdown.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+
+MIX = [  # (weight, route name, query maker)
+    (30, "sprites n=16", lambda r: f"/api/sprites?model=pretrained&n=16&seed={r.randrange(10**6)}&scale=2"),
+    (20, "sprite", lambda r: f"/api/sprite?model=pretrained&seed={r.randrange(10**6)}&index={r.randrange(16)}"
+                             "&transparent=1"),
+    (10, "sheet n=64", lambda r: f"/api/sheet?model=pretrained&n=64&seed={r.randrange(10**6)}&palette=16"),
+    (10, "variations", lambda r: f"/api/variations?model=pretrained&seed={r.randrange(100)}&index=2&n=8"),
+    (10, "interpolate", lambda r: f"/api/interpolate?model=pretrained&a_seed={r.randrange(100)}&b_seed=7&steps=12"),
+    (10, "models", lambda r: "/api/models"),
+    (10, "bad (422/404)", lambda r: r.choice(["/api/sprites?n=100000", "/api/sprite?model=../../etc/passwd",
+                                              "/api/sprites?seed=-5", "/api/sheet?palette=1"])),
+]
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=1000)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "pokegan.cli.main", "serve", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(300):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/api/models")
+            c.getresponse().read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    rng = random.Random(args.seed)
+    weights = [w for w, _, _ in MIX]
+    jobs = [rng.choices(MIX, weights)[0] for _ in range(args.requests)]
+    queries = [(name, make(rng)) for _, name, make in jobs]
+    lock = threading.Lock()
+    results: list[tuple[str, int, float]] = []
+    memory: list[tuple[float, float]] = []
+    done = threading.Event()
+    t_start = time.perf_counter()
+
+    def sampler():
+        while not done.is_set():
+            memory.append((time.perf_counter() - t_start, rss_mb(proc.pid)))
+            time.sleep(0.5)
+
+    def client(k: int):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        for i in range(k, len(queries), args.clients):
+            name, q = queries[i]
+            t0 = time.perf_counter()
+            try:
+                conn.request("GET", q)
+                r = conn.getresponse()
+                r.read()
+                status = r.status
+            except OSError:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                status = 0
+            with lock:
+                results.append((name, status, time.perf_counter() - t0))
+
+    threads = [threading.Thread(target=sampler)] + [threading.Thread(target=client, args=(k,))
+                                                    for k in range(args.clients)]
+    for t in threads:
+        t.start()
+    for t in threads[1:]:
+        t.join()
+    done.set()
+    threads[0].join()
+    wall = time.perf_counter() - t_start
+    proc.terminate()
+    proc.wait(timeout=30)
+
+    codes = Counter(s for _, s, _ in results)
+    bad5xx = sum(n for s, n in codes.items() if s >= 500 and s != 503) + codes.get(0, 0)
+    print(f"{len(results)} requests from {args.clients} clients in {wall:.1f} s; status codes: "
+          + ", ".join(f"{s}: {n}" for s, n in sorted(codes.items())) + f"; unexpected 5xx or failures: {bad5xx}\n")
+    print("| route | requests | 503 | p50 ms | p90 ms | p99 ms | max ms |")
+    print("|---|---|---|---|---|---|---|")
+    by = defaultdict(list)
+    for name, s, dt in results:
+        by[name].append((s, dt * 1000))
+    for _, name, _ in MIX:
+        rows = by.get(name, [])
+        ok = sorted(dt for s, dt in rows if s != 503)
+        if not ok:
+            continue
+        q = statistics.quantiles(ok, n=100) if len(ok) > 1 else [ok[0]] * 99
+        print(f"| {name} | {len(rows)} | {sum(1 for s, _ in rows if s == 503)} | {q[49]:.0f} | {q[89]:.0f} | "
+              f"{q[98]:.0f} | {ok[-1]:.0f} |")
+    print("\nserver memory (RSS, MB) at each tenth of the run: " + ", ".join(
+        f"{memory[min(len(memory) - 1, int(len(memory) * k / 10))][1]:.0f}" for k in range(11)))
+    return 1 if bad5xx else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,241 @@
+"""The ASGI app behind `pokegan serve` (Starlette): one static page and a small GET-only API.
+
+Every image comes from the library's sprite pipeline (`pokegan.sprites`, `pokegan.interpolate`,
+`pokegan.assets`): the same seed and options give the bytes `pokegan generate` writes. Models are chosen
+by id from the catalog the server started with; every parameter is bounded and a bad one is answered 422
+with the limit it broke; nothing a request sends is written anywhere.
+
+Routes (all GET; a sprite is named by the seed of its batch and its index in it, as `generate --seed S`
+names file I):
+    /                     the page
+    /api/models           [{id, family, size, channels, background, kimg, conditional, types}]
+    /api/sprites          a batch as JSON: {"sprites": [PNG data URIs], "width", "height", ...}
+    /api/sprite           one sprite as a PNG (RGBA where transparent)
+    /api/sheet            the batch as a sprite-sheet PNG; /api/sheet.json its index
+    /api/variations       sprites near one sprite, as JSON data URIs
+    /api/interpolate      a walk between two sprites: format=json (frames), gif or png (a strip)
+"""
+from __future__ import annotations
+
+import base64
+import math
+from importlib.resources import files
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pokegan.config import SpriteOptions
+from pokegan.errors import PokeganError
+from pokegan.sprites import MAX_SEED, sprite_png
+from pokegan.web.catalog import Busy, Catalog
+
+# Bounds on every parameter (name: (lowest, highest)); a request outside one is answered 422.
+LIMITS = {"n": (1, 64), "sheet_n": (1, 256), "seed": (0, MAX_SEED), "index": (0, 4095), "scale": (1, 8),
+          "palette": (0, 64), "truncation": (0.05, 2.0), "steps": (2, 32), "strength": (0.01, 2.0),
+          "duration": (20, 2000)}
+MAX_BODY = 1024          # bytes: the API takes no bodies
+STATIC = {"/": ("index.html", "text/html; charset=utf-8"), "/style.css": ("style.css", "text/css"),
+          "/app.js": ("app.js", "text/javascript")}
+# The page's own policy: everything from this server, nothing from anywhere else.
+CSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'"
+
+
+class BadParam(Exception):
+    pass
+
+
+class Query:
+    """A request's query parameters, read with their types and bounds; unknown names are refused."""
+
+    def __init__(self, request: Request, allowed: set[str]):
+        self.q = request.query_params
+        unknown = sorted(set(self.q) - allowed)
+        if unknown:
+            raise BadParam(f"unknown parameter {unknown[0]!r}; this route takes {', '.join(sorted(allowed))}")
+
+    def number(self, name: str, default, kind=int, limit: str | None = None):
+        raw = self.q.get(name)
+        if raw is None:
+            return default
+        lo, hi = LIMITS[limit or name]
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise BadParam(f"{name}={raw[:40]!r}: expected a {'whole ' if kind is int else ''}number") from None
+        if isinstance(value, float) and not math.isfinite(value) or not lo <= value <= hi:
+            raise BadParam(f"{name}={raw[:40]}: must be between {lo} and {hi}")
+        return value
+
+    def flag(self, name: str) -> bool:
+        raw = self.q.get(name, "0").lower()
+        if raw not in ("0", "1", "true", "false", "yes", "no", "on", "off", ""):
+            raise BadParam(f"{name}={raw[:40]!r}: expected 1 or 0")
+        return raw in ("1", "true", "yes", "on")
+
+    def text(self, name: str, default: str = "") -> str:
+        return self.q.get(name, default)
+
+    def options(self) -> SpriteOptions:
+        """The sprite pipeline's options, as `pokegan generate`'s flags of the same names."""
+        palette = self.number("palette", 0)
+        if palette == 1:
+            raise BadParam("palette=1: give 0 (all colours) or 2 to 64")
+        types = tuple(t for t in self.q.getlist("type") if t)
+        try:
+            return SpriteOptions(truncation=self.number("truncation", 1.0, float), palette=palette,
+                                 scale=self.number("scale", 1), transparent=self.flag("transparent"), types=types)
+        except PokeganError as e:
+            raise BadParam(str(e)) from None
+
+
+SPRITE_OPTS = {"model", "truncation", "palette", "scale", "transparent", "type"}
+
+
+def _uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def create_app(catalog: Catalog) -> Starlette:
+    async def guarded(request: Request, allowed: set[str], work):
+        """Parse, then run `work(query, generator)` for the request's model; every failure a clear answer."""
+        try:
+            q = Query(request, allowed | {"model"})
+            model = q.text("model", "pretrained" if "pretrained" in catalog.entries else next(iter(catalog.entries)))
+            try:
+                catalog.entry(model)
+            except KeyError:
+                return JSONResponse({"error": f"unknown model {model[:80]!r}; valid: {', '.join(catalog.entries)}"},
+                                    status_code=404)
+            job = work(q)  # parameters are read and checked here, before the queue
+            return await catalog.run(model, job)
+        except BadParam as e:
+            return JSONResponse({"error": str(e)}, status_code=422)
+        except PokeganError as e:
+            return JSONResponse({"error": str(e)}, status_code=422)
+        except Busy:
+            return JSONResponse({"error": "this model is busy; try again in a moment"}, status_code=503,
+                                headers={"Retry-After": "1"})
+
+    def key(q: Query, prefix: str = "") -> tuple[int, int]:
+        return q.number(prefix + "seed", 0, limit="seed"), q.number(prefix + "index", 0, limit="index")
+
+    def latent(g, seed: int, index: int):
+        return g.latents(index + 1, seed)[index:index + 1]
+
+    async def models(_request: Request):
+        return JSONResponse(catalog.list())
+
+    async def sprites(request: Request):
+        def work(q):
+            n, seed, opts = q.number("n", 16), q.number("seed", 0), q.options()
+
+            def make(g):
+                arr = g.sprites(g.latents(n, seed), opts)
+                return JSONResponse({"sprites": [_uri(sprite_png(a, opts)) for a in arr], "seed": seed, "n": n,
+                                     "width": arr.shape[2] * opts.scale, "height": arr.shape[1] * opts.scale,
+                                     "rgba": arr.shape[-1] == 4})
+            return make
+        return await guarded(request, SPRITE_OPTS | {"n", "seed"}, work)
+
+    async def sprite(request: Request):
+        def work(q):
+            (seed, index), opts = key(q), q.options()
+            download = q.flag("download")
+
+            def make(g):
+                png = sprite_png(g.sprites(latent(g, seed, index), opts)[0], opts)
+                headers = {"Content-Disposition": f'attachment; filename="pokegan-{seed}-{index}.png"'} if download else {}
+                return Response(png, media_type="image/png", headers=headers)
+            return make
+        return await guarded(request, SPRITE_OPTS | {"seed", "index", "download"}, work)
+
+    def sheet_route(as_json: bool):
+        async def route(request: Request):
+            def work(q):
+                n, seed, opts = q.number("n", 16, limit="sheet_n"), q.number("seed", 0), q.options()
+
+                def make(g):
+                    from dataclasses import asdict
+
+                    from pokegan.assets import sheet_files
+
+                    arr = g.sprites(g.latents(n, seed), opts)
+                    names = [f"{i:04d}" for i in range(n)]
+                    meta = {"model": q.text("model", "pretrained"), "family": g.family, "seed": seed, **asdict(opts)}
+                    png, index = sheet_files(arr, names, meta)
+                    return Response(index, media_type="application/json") if as_json else \
+                        Response(png, media_type="image/png")
+                return make
+            return await guarded(request, SPRITE_OPTS | {"n", "seed"}, work)
+        return route
+
+    async def variations(request: Request):
+        def work(q):
+            (seed, index), opts = key(q), q.options()
+            n, strength = q.number("n", 8), q.number("strength", 0.3, float)
+
+            def make(g):
+                from pokegan.interpolate import variations as near
+
+                z = near(latent(g, seed, index)[0], n, strength, seed=seed * 4096 + index)
+                arr = g.sprites(z, opts)
+                return JSONResponse({"sprites": [_uri(sprite_png(a, opts)) for a in arr]})
+            return make
+        return await guarded(request, SPRITE_OPTS | {"seed", "index", "n", "strength"}, work)
+
+    async def interpolate(request: Request):
+        def work(q):
+            a, b, opts = key(q, "a_"), key(q, "b_"), q.options()
+            steps, fmt, duration = q.number("steps", 12), q.text("format", "json"), q.number("duration", 80)
+            if fmt not in ("json", "gif", "png"):
+                raise BadParam(f"format={fmt[:20]!r}: json, gif or png")
+
+            def make(g):
+                import numpy as np
+                import torch
+
+                from pokegan.assets import gif_bytes, png_bytes
+                from pokegan.interpolate import walk_sprites
+
+                keys = torch.cat([latent(g, *a), latent(g, *b)]) * opts.truncation
+                frames = walk_sprites(g, keys, steps, opts)
+                if fmt == "gif":
+                    return Response(gif_bytes(frames, duration), media_type="image/gif")
+                if fmt == "png":
+                    return Response(png_bytes(np.concatenate(frames, axis=1)), media_type="image/png")
+                return JSONResponse({"frames": [_uri(png_bytes(f)) for f in frames]})
+            return make
+        return await guarded(request, SPRITE_OPTS | {"a_seed", "a_index", "b_seed", "b_index", "steps", "format",
+                                                     "duration"}, work)
+
+    async def static(request: Request):
+        name, mime = STATIC[request.url.path]
+        body = (files("pokegan.web") / "static" / name).read_bytes()
+        return Response(body, media_type=mime, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"})
+
+    routes = [Route(p, static) for p in STATIC] + [
+        Route("/api/models", models), Route("/api/sprites", sprites), Route("/api/sprite", sprite),
+        Route("/api/sheet", sheet_route(False)), Route("/api/sheet.json", sheet_route(True)),
+        Route("/api/variations", variations), Route("/api/interpolate", interpolate)]
+    return Starlette(routes=routes, middleware=[Middleware(BodyLimit)])
+
+
+class BodyLimit:
+    """Refuses request bodies over MAX_BODY bytes (413) before anything reads them; the API takes none."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            length = headers.get(b"content-length", b"0")
+            chunked = b"chunked" in headers.get(b"transfer-encoding", b"")
+            if chunked or not length.isdigit() or int(length) > MAX_BODY:
+                await JSONResponse({"error": f"request bodies are limited to {MAX_BODY} bytes"},
+                                   status_code=413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,198 @@
+// pokegan's page: every image comes from this server's API, which runs the library's sprite pipeline.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const fields = ["model", "seed", "n", "truncation", "palette", "scale", "transparent", "preview"];
+const state = { models: [], sprites: [], chosen: null, a: null, b: null, walkFrames: [] };
+
+function settings() {
+  return {
+    model: $("model").value, seed: $("seed").value || "0", n: $("n").value || "16",
+    truncation: $("truncation").value || "1", palette: $("palette").value || "0", scale: $("scale").value,
+    transparent: $("transparent").checked ? "1" : "0", preview: $("preview").value,
+    types: Array.from($("types").selectedOptions).map((o) => o.value),
+  };
+}
+
+// the sprite options every image route takes, as a query string (without seed/index/n)
+function spriteQuery(s, extra) {
+  const q = new URLSearchParams({ model: s.model, truncation: s.truncation, palette: s.palette, scale: s.scale,
+                                  transparent: s.transparent });
+  s.types.forEach((t) => q.append("type", t));
+  Object.entries(extra || {}).forEach(([k, v]) => q.set(k, v));
+  return q;
+}
+
+function saveToUrl(s) {
+  const q = new URLSearchParams();
+  fields.forEach((f) => q.set(f, s[f]));
+  s.types.forEach((t) => q.append("type", t));
+  history.replaceState(null, "", "?" + q.toString());
+}
+
+function loadFromUrl() {
+  const q = new URLSearchParams(location.search);
+  fields.forEach((f) => {
+    if (!q.has(f)) return;
+    if (f === "transparent") $(f).checked = q.get(f) === "1";
+    else $(f).value = q.get(f);
+  });
+  return q.getAll("type");
+}
+
+function setStatus(text, isError) {
+  $("status").textContent = text;
+  $("status").className = isError ? "error" : "";
+}
+
+async function getJson(url) {
+  const r = await fetch(url);
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  return body;
+}
+
+function setPreview() {
+  const p = $("preview").value;
+  ["grid", "variations", "detail-img", "walk-img"].forEach((id) => {
+    $(id).classList.remove("checker", "dark", "light");
+    $(id).classList.add(p);
+  });
+}
+
+function showTypes() {
+  const m = state.models.find((x) => x.id === $("model").value);
+  const box = $("types-box");
+  box.hidden = !(m && m.conditional);
+  const select = $("types");
+  select.innerHTML = "";
+  (m && m.conditional ? m.types : []).forEach((t) => select.add(new Option(t, t)));
+}
+
+async function make(event) {
+  if (event) event.preventDefault();
+  const s = settings();
+  saveToUrl(s);
+  setPreview();
+  const q = spriteQuery(s, { n: s.n, seed: s.seed });
+  $("sheet-png").href = "/api/sheet?" + q;
+  $("sheet-json").href = "/api/sheet.json?" + q;
+  setStatus("making sprites…");
+  try {
+    const t0 = performance.now();
+    const data = await getJson("/api/sprites?" + q);
+    state.sprites = data.sprites;
+    const grid = $("grid");
+    grid.innerHTML = "";
+    grid.style.setProperty("--cell", Math.max(64, Math.min(160, data.width)) + "px");
+    data.sprites.forEach((uri, i) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.setAttribute("aria-pressed", "false");
+      b.title = `seed ${data.seed}, sprite ${i}`;
+      const img = new Image();
+      img.src = uri;
+      img.alt = `sprite ${i} of seed ${data.seed}`;
+      img.width = data.width;
+      img.height = data.height;
+      b.appendChild(img);
+      b.addEventListener("click", () => choose(i, b));
+      grid.appendChild(b);
+    });
+    setStatus(`${data.sprites.length} sprites, seed ${data.seed} (${Math.round(performance.now() - t0)} ms)`);
+  } catch (e) {
+    setStatus(e.message, true);
+  }
+}
+
+function choose(index, button) {
+  const s = settings();
+  document.querySelectorAll("#grid button").forEach((b) => b.setAttribute("aria-pressed", "false"));
+  button.setAttribute("aria-pressed", "true");
+  state.chosen = { seed: s.seed, index: index };
+  $("detail").hidden = false;
+  $("detail-name").textContent = `${index} of seed ${s.seed}`;
+  $("detail-img").src = state.sprites[index];
+  $("detail-info").textContent = `model ${s.model}, seed ${s.seed}, sprite ${index}, truncation ${s.truncation}, ` +
+    `palette ${s.palette === "0" ? "all colours" : s.palette + " colours"}, scale ${s.scale}` +
+    (s.transparent === "1" ? ", transparent" : "") + ` — the same as: pokegan generate --seed ${s.seed} --n ${index + 1}, file ${String(index).padStart(4, "0")}.png`;
+  const link = $("detail-png");
+  link.href = "/api/sprite?" + spriteQuery(s, { seed: s.seed, index: index, download: "1" });
+  link.download = `pokegan-${s.seed}-${index}.png`;
+  $("variations").innerHTML = "";
+}
+
+async function vary() {
+  if (!state.chosen) return;
+  const s = settings();
+  setStatus("making variations…");
+  try {
+    const q = spriteQuery(s, { seed: state.chosen.seed, index: state.chosen.index, n: 8 });
+    const data = await getJson("/api/variations?" + q);
+    const box = $("variations");
+    box.innerHTML = "";
+    data.sprites.forEach((uri, i) => {
+      const img = new Image();
+      img.src = uri;
+      img.alt = `variation ${i}`;
+      box.appendChild(img);
+    });
+    setStatus("8 variations: nearby latents of the chosen sprite");
+  } catch (e) {
+    setStatus(e.message, true);
+  }
+}
+
+async function pick(which) {
+  if (!state.chosen) return;
+  state[which] = { ...state.chosen };
+  if (!state.a || !state.b) {
+    setStatus(`${which.toUpperCase()} chosen; now choose the other end of the walk`);
+    return;
+  }
+  const s = settings();
+  const q = spriteQuery(s, { a_seed: state.a.seed, a_index: state.a.index, b_seed: state.b.seed,
+                             b_index: state.b.index, steps: 12 });
+  setStatus("walking…");
+  try {
+    const data = await getJson("/api/interpolate?" + q);
+    state.walkFrames = data.frames;
+    $("walk").hidden = false;
+    $("walk-slider").max = String(data.frames.length - 1);
+    $("walk-slider").value = "0";
+    $("walk-img").src = data.frames[0];
+    q.set("format", "gif");
+    $("walk-gif").href = "/api/interpolate?" + q;
+    q.set("format", "png");
+    $("walk-strip").href = "/api/interpolate?" + q;
+    setStatus(`a walk of ${data.frames.length} steps from A to B`);
+  } catch (e) {
+    setStatus(e.message, true);
+  }
+}
+
+async function start() {
+  const types = loadFromUrl();
+  try {
+    state.models = await getJson("/api/models");
+  } catch (e) {
+    setStatus("could not list the models: " + e.message, true);
+    return;
+  }
+  const wanted = new URLSearchParams(location.search).get("model");
+  state.models.forEach((m) => $("model").add(new Option(`${m.id} (${m.family}, ${m.size}px)`, m.id)));
+  if (wanted && state.models.some((m) => m.id === wanted)) $("model").value = wanted;
+  showTypes();
+  Array.from($("types").options).forEach((o) => { o.selected = types.includes(o.value); });
+  $("controls").addEventListener("submit", make);
+  $("new-seed").addEventListener("click", () => { $("seed").value = String(Math.floor(Math.random() * 2 ** 31)); make(); });
+  $("model").addEventListener("change", () => { showTypes(); make(); });
+  $("preview").addEventListener("change", () => { saveToUrl(settings()); setPreview(); });
+  $("vary").addEventListener("click", vary);
+  $("pick-a").addEventListener("click", () => pick("a"));
+  $("pick-b").addEventListener("click", () => pick("b"));
+  $("walk-slider").addEventListener("input", () => { $("walk-img").src = state.walkFrames[Number($("walk-slider").value)]; });
+  await make();
+}
+
+start();

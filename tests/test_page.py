@@ -1,0 +1,124 @@
+"""The page in a real browser: Debian's chromium driven by Playwright against `pokegan serve` started by
+the test. Where chromium is missing the test is skipped, except under `.ci/run` (POKEGAN_REQUIRE_BROWSER=1),
+which installs it and where a missing browser fails. Screenshots go to $POKEGAN_SCREENSHOTS (default: the
+test's temporary folder)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from pokegan.training.loop import Trainer
+
+from conftest import tiny_config
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+if not CHROMIUM:
+    if os.environ.get("POKEGAN_REQUIRE_BROWSER") == "1":
+        raise RuntimeError("chromium is not installed, and .ci/run requires the browser test: apt-get install chromium")
+    pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tiny_data, tmp_path):
+    t = Trainer.new(tiny_config("dcgan", kimg=0.032), str(tiny_data), tmp_path / "runs", progress="quiet",
+                    log=lambda m: None)
+    t.run()
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "pokegan.cli.main", "serve", "--runs", str(tmp_path / "runs"),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + "api/models", timeout=1).read()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read())
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _sizes(page, selector: str) -> list[tuple[int, int]]:
+    return page.eval_on_selector_all(selector, "els => els.map(e => [e.naturalWidth, e.naturalHeight, e.complete])")
+
+
+def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    shots = Path(os.environ.get("POKEGAN_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    requested = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        # bypass_csp: the page's policy forbids eval, which Playwright's own wait_for_function uses
+        page = browser.new_page(viewport={"width": 1200, "height": 900}, accept_downloads=True, bypass_csp=True)
+        page.on("request", lambda r: requested.append(r.url))
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server + "?seed=3&n=12&scale=2&transparent=1&preview=dark")
+        page.wait_for_function("document.querySelectorAll('#grid img').length === 12")
+        page.wait_for_function("Array.from(document.querySelectorAll('#grid img')).every(i => i.complete)")
+        assert [s[:2] for s in _sizes(page, "#grid img")] == [[128, 128]] * 12   # the shipped model: 64px x2
+        first = page.get_attribute("#grid img", "src")
+
+        page.fill("#seed", "4")                                                  # a new seed: new sprites
+        page.click("#make")
+        page.wait_for_function(f"document.querySelector('#grid img').src !== {first!r}")
+        assert "seed=4" in page.url and "transparent=1" in page.url              # the link keeps the settings
+
+        page.locator("#grid button").nth(1).click()                             # choose two: a walk
+        page.click("#pick-a")
+        page.locator("#grid button").nth(6).click()
+        page.click("#pick-b")
+        page.wait_for_selector("#walk:not([hidden])")
+        start = page.get_attribute("#walk-img", "src")
+        slider = page.locator("#walk-slider")
+        slider.scroll_into_view_if_needed()
+        box = slider.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2)   # drag to the far end
+        assert int(slider.input_value()) >= 9 and page.get_attribute("#walk-img", "src") != start
+        page.locator("#grid button").nth(5).click()
+        with page.expect_download() as dl:
+            page.click("#detail-png")
+        data = Path(dl.value.path()).read_bytes()
+        assert data.startswith(b"\x89PNG") and dl.value.suggested_filename == "pokegan-4-5.png"
+        page.click("#vary")
+        page.wait_for_function("document.querySelectorAll('#variations img').length === 8")
+        page.screenshot(path=str(shots / "page-desktop.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(shots / "page-phone.png"), full_page=True)
+
+        page.select_option("#model", "00000-dcgan-tiny")                         # another model: its own size
+        page.wait_for_function("document.querySelector('#grid img') && "
+                               "document.querySelector('#grid img').naturalWidth === 64")
+        assert "model=00000-dcgan-tiny" in page.url
+        browser.close()
+    assert not errors, errors
+    assert wide <= 390, f"the page is {wide}px wide on a 390px phone"
+    outside = [u for u in requested if not u.startswith((server, "data:", "blob:"))]
+    assert not outside, outside                                                  # nothing left the machine
+    downloaded = tmp_path / "one.png"
+    downloaded.write_bytes(data)
+    from PIL import Image
+
+    assert Image.open(downloaded).size == (128, 128) and Image.open(downloaded).mode == "RGBA"
