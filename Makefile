@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and pinned: this installs the local CPU build instead of gigabytes of CUDA packages.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,web]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,web,export]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -30,6 +30,52 @@ from pokegan.models.registry import get_family
 
 MAX_IMAGES = 1_000_000  # more than any sensible request; protects against typos like --n 1e12
 MAX_SEED = 2 ** 63 - 1  # torch.Generator's seeds are 64-bit
+LATENT_RULES = ("torch", "portable")
+
+# Latents any language can draw bit for bit (the exported web page does, in JavaScript): value k of
+# seed S (k = 0, 1, ... over the (n, z) latents in row order) comes from 32-bit words w_j = mulberry32(S, j):
+#   a = (S + (j + 1) * 0x6D2B79F5) mod 2^32;  t = imul(a ^ (a >> 15), a | 1);
+#   t = ((t + imul(t ^ (t >> 7), t | 61)) mod 2^32) ^ t;  w = t ^ (t >> 14)      (imul: low 32 bits)
+# u_j = (w_j + 0.5) / 2^32 in float64; for each pair i: r = sqrt(-2 ln u_2i), th = 2 pi u_2i+1,
+# value 2i = r cos th, value 2i+1 = r sin th (float64, then rounded to float32).
+PORTABLE_RULE = {
+    "name": "pokegan-portable-1", "seeds": "0 to 2^32 - 1",
+    "words": "w_j = mulberry32(seed, j): a = (seed + (j + 1) * 0x6D2B79F5) mod 2^32; t = imul(a ^ (a >> 15), a | 1); "
+             "t = ((t + imul(t ^ (t >> 7), t | 61)) mod 2^32) ^ t; w_j = t ^ (t >> 14); imul keeps the low 32 bits",
+    "uniforms": "u_j = (w_j + 0.5) / 2^32, in float64",
+    "normals": "for pair i: r = sqrt(-2 ln u_2i), theta = 2 pi u_2i+1; value 2i = r cos theta, value 2i+1 = "
+               "r sin theta; float64, rounded to float32; values fill the (n, latent_dim) latents in row order",
+    "python": "pokegan.sprites.portable_latents(n, seed, latent_dim); pokegan generate --latent-rule portable",
+}
+
+
+def _mulberry32(seed: int, count: int) -> np.ndarray:
+    """The first `count` 32-bit words of the counter-based mulberry32 stream of `seed` (see PORTABLE_RULE)."""
+    m = np.uint64(0xFFFFFFFF)
+
+    def imul(x, y):
+        return (x * y) & m  # low 32 bits (both below 2^32, so the product fits in 64)
+
+    j = np.arange(1, count + 1, dtype=np.uint64)
+    a = (np.uint64(seed) + j * np.uint64(0x6D2B79F5)) & m
+    t = imul(a ^ (a >> np.uint64(15)), a | np.uint64(1))
+    t = ((t + imul(t ^ (t >> np.uint64(7)), t | np.uint64(61))) & m) ^ t
+    return (t ^ (t >> np.uint64(14))) & m
+
+
+def portable_latents(n: int, seed: int, z_dim: int) -> torch.Tensor:
+    """(n, z_dim) standard normal latents by `PORTABLE_RULE`, which JavaScript, C# or GDScript can follow."""
+    import math
+
+    if not 0 <= seed < 2 ** 32:
+        raise PokeganError(f"seed {seed}: the portable latent rule takes seeds from 0 to 2^32 - 1")
+    count = n * z_dim + (n * z_dim) % 2
+    u = (_mulberry32(seed, count).astype(np.float64) + 0.5) / 2.0 ** 32
+    out = np.empty(count, np.float64)
+    for i in range(0, count, 2):  # math's log/cos/sin: the C library's, as close to correctly rounded as JS's
+        r, th = math.sqrt(-2.0 * math.log(u[i])), 2.0 * math.pi * u[i + 1]
+        out[i], out[i + 1] = r * math.cos(th), r * math.sin(th)
+    return torch.from_numpy(out[: n * z_dim].astype(np.float32).reshape(n, z_dim))
 
 
 def snap_background(images: torch.Tensor, background: str, tolerance: int = SpriteOptions.bg_tolerance) -> torch.Tensor:
@@ -103,9 +149,14 @@ class SpriteGenerator:
         key_colour(opts, self.background, self.channels, self.source)
         return opts
 
-    def latents(self, n: int, seed: int) -> torch.Tensor:
-        """(n, z_dim) standard normal latents, a function of the seed alone."""
+    def latents(self, n: int, seed: int, rule: str = "torch") -> torch.Tensor:
+        """(n, z_dim) standard normal latents, a function of the seed alone: torch's generator (pokegan's
+        default), or `portable_latents` (the exported web page's, which any language can follow)."""
         check_count(n)
+        if rule == "portable":
+            return portable_latents(n, check_seed(seed), self.z_dim)
+        if rule != "torch":
+            raise PokeganError(f"latent rule {rule!r}: one of {', '.join(LATENT_RULES)}")
         g = torch.Generator().manual_seed(check_seed(seed))
         return torch.randn(n, self.z_dim, generator=g)
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 from pokegan.config import SpriteOptions
@@ -13,6 +12,11 @@ GEN_EXAMPLES = """examples:
   pokegan generate --n 16 --out game/ --transparent --scale 2       # RGBA PNGs for a game engine
   pokegan generate runs/00000-fastgan-gen5-64 --n 16 --out new/ --palette 16 --scale 4
   pokegan generate runs/00000-fastgan-gen5-64 --n 100000 --out many/ --no-png   # sheets only
+"""
+EXPORT_EXAMPLES = """examples:
+  pokegan export runs/00000-fastgan-gen5-64 --out my-model/     # small fp16 copy for sharing
+  pokegan export --onnx engine/                                 # the shipped model for Unity, Godot, ...
+  pokegan export runs/00000-fastgan-gen5-64 --web site/          # a page for itch.io or GitHub Pages
 """
 INTERP_EXAMPLES = """examples:
   pokegan interpolate runs/00000-fastgan-gen5-64 --seeds 1 2 --steps 16 --out walk.gif
@@ -66,6 +70,9 @@ def add_parser(sub) -> None:
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscale factor for the files")
     add_sprite_options(g)
+    g.add_argument("--latent-rule", choices=["torch", "portable"], default="torch",
+                   help="how the seed becomes latents: torch (default) or portable, the rule the exported web "
+                        "page and engines follow (seeds up to 2^32 - 1)")
     g.add_argument("--no-png", action="store_true", help="skip the individual PNGs (large N)")
     g.add_argument("--batch", type=int, default=256, help="images per forward pass")
     g.add_argument("--device", default="cpu")
@@ -89,13 +96,18 @@ def add_parser(sub) -> None:
     i.add_argument("--device", default="cpu")
     i.set_defaults(func=run_interpolate, parser=i)
 
-    e = sub.add_parser("export", help="a small inference-only copy of a run's generator (fp16 safetensors)",
-                       description="Write a run's generator (EMA if kept) as fp16 safetensors + state.json, "
-                                   "loadable by `pokegan generate DIR` and `load_generator(DIR)`. Only those two "
-                                   "files are written; anything else in the folder (a model card) stays.")
-    e.add_argument("model", help="run folder or checkpoint")
-    e.add_argument("--out", required=True, help="folder to write into (made if missing)")
-    e.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    e = sub.add_parser("export", help="a generator for use elsewhere: fp16 safetensors, ONNX, or a static web page",
+                       description="Export a run's generator (EMA if kept; the shipped model when no run is given): "
+                                   "--out writes a small fp16 copy that pokegan reads (only its two files; anything "
+                                   "else in the folder stays); --onnx writes generator.onnx + generator.json with "
+                                   "the sprite pipeline inside the graph, for game engines; --web writes a static "
+                                   "page that makes sprites in the browser with no server.", epilog=EXPORT_EXAMPLES)
+    e.add_argument("model", nargs="?", help="run folder or checkpoint (default: the pretrained model)")
+    e.add_argument("--out", help="folder for the fp16 safetensors copy (made if missing)")
+    e.add_argument("--onnx", help="folder for generator.onnx and generator.json")
+    e.add_argument("--web", help="folder for the static page (index.html, the model, onnxruntime-web)")
+    e.add_argument("--opset", type=int, default=15, help="ONNX opset, 13 to 17 (15: the top of Unity Sentis's range)")
+    e.add_argument("--fp32", action="store_true", help="--out: keep float32 weights")
     e.set_defaults(func=run_export, parser=e)
 
 
@@ -111,7 +123,7 @@ def run_generate(args: argparse.Namespace) -> int:
     check_batch(args.batch)
     opts = sprite_options(args)
     g = load_generator(args.model, device=args.device)
-    z = g.latents(args.n, args.seed)
+    z = g.latents(args.n, args.seed, args.latent_rule)
     g.check(opts)  # a model that cannot honour the options says so before anything is written
     out = check_output_dir(args.out)
     digits = max(4, len(str(args.n - 1)))
@@ -127,7 +139,8 @@ def run_generate(args: argparse.Namespace) -> int:
     cols = int(np.ceil(np.sqrt(min(len(imgs), 256))))
     save_png(upscale(np.asarray(grid(imgs[:256], cols, bg=(255, 255, 255))), opts.scale), out / "grid.png")
     names = [f"{i:0{digits}d}" for i in range(len(imgs))]
-    meta = {"model": str(g.source), "family": g.family, "seed": args.seed, **dataclasses.asdict(opts)}
+    meta = {"model": str(g.source), "family": g.family, "seed": args.seed, "latent_rule": args.latent_rule,
+            **dataclasses.asdict(opts)}
     save_sheet(imgs, out / "sheet.png", out / "sheet.json", names, meta)
     print(f"wrote {args.n if not args.no_png else 0} sprites ({g.resolution}x{g.resolution}"
           f"{' RGBA' if imgs.shape[-1] == 4 else ''}{f', x{opts.scale}' if opts.scale > 1 else ''}) to {out}/, "
@@ -177,10 +190,33 @@ def run_interpolate(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from pokegan.export import export_generator
+    from pokegan.errors import PokeganError
 
-    out = export_generator(args.model, args.out, half=not args.fp32)
-    size = sum((Path(out) / name).stat().st_size for name in ("weights.safetensors", "state.json"))
-    print(f"wrote {out} ({size / 2**20:.1f} MB); use it with `pokegan generate {out}`")
-    print(json.dumps({"weights": str(Path(out) / "weights.safetensors")}))
+    if not (args.out or args.onnx or args.web):
+        raise PokeganError("give --out DIR (fp16 safetensors), --onnx DIR (for game engines) or --web DIR (a static page)")
+    if args.out:
+        if not args.model:
+            raise PokeganError("--out copies a run's generator; give the run (the shipped model is already small)")
+        from pokegan.export.slim import export_generator
+
+        out = export_generator(args.model, args.out, half=not args.fp32)
+        size = sum((Path(out) / name).stat().st_size for name in ("weights.safetensors", "state.json"))
+        print(f"wrote {out} ({size / 2**20:.1f} MB); use it with `pokegan generate {out}`")
+    if args.onnx or args.web:
+        try:
+            import onnx  # noqa: F401
+        except ImportError:
+            raise PokeganError("--onnx and --web need the export extra: pip install 'pokegan[export]'") from None
+    if args.onnx:
+        from pokegan.export.onnx import export_onnx
+
+        out = export_onnx(args.model, args.onnx, opset=args.opset)
+        size = (Path(out) / "generator.onnx").stat().st_size
+        print(f"wrote {out}/generator.onnx ({size / 2**20:.1f} MB, opset {args.opset}) and generator.json")
+    if args.web:
+        from pokegan.export.web import export_web
+
+        out = export_web(args.model, args.web, opset=args.opset)
+        size = sum(p.stat().st_size for p in Path(out).iterdir())
+        print(f"wrote {out}/index.html and its files ({size / 2**20:.1f} MB); open it from disk or any static host")
     return 0

