@@ -108,7 +108,7 @@ def test_prepare_folder_roundtrip(sprite_folder, tmp_path):
     (sprite_folder / "copy.png").write_bytes((sprite_folder / "1.png").read_bytes())  # exact duplicate
     (sprite_folder / "empty.png").write_bytes(b"")
     (sprite_folder / "notes.jpg").write_text("not a picture")
-    (sprite_folder / "dangling.png").symlink_to(tmp_path / "nowhere.png")
+    (sprite_folder / "dangling.png").symlink_to(sprite_folder / "nowhere.png")  # inside the folder, missing
     out = tmp_path / "d.data"
     lines = []
     rep = prepare(PrepareConfig(source=str(sprite_folder), size=32), str(out), log=lines.append, workers=1)

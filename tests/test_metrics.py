@@ -141,6 +141,10 @@ def test_eval_cli_end_to_end(tiny_data, tmp_path):
     assert res["near_copy_share"] == 1.0       # every one of them is a training sprite
     assert Path(res["nearest_png"]).exists()
     assert "FID" in r.stdout and "floor" in r.stdout
+    from pokegan.metrics.sprite_shape import measure   # game-readiness, of the files and of the real data
+
+    assert res["sprite_one_piece_share"] == measure(ds.images[:6])["one_piece_share"]
+    assert res["real_sprite_dark_edge_share"] == measure(ds.images)["dark_edge_share"] and "one piece" in r.stdout
 
 
 def test_evaluation_during_training_writes_metrics(tiny_data, tmp_path):
@@ -215,3 +219,24 @@ def test_in_training_evaluation_scores_rgba_sprites_as_generate_writes_them(tiny
     alpha = seen[0][..., 3]
     assert set(np.unique(alpha)) <= {0, 255}            # binary, as `pokegan generate` writes it
     assert (seen[0][alpha == 0, :3] == 0).all()
+
+
+def test_sprite_shape_measures_on_planted_sprites():
+    """One piece or not (8-connected), stray pixels, the white and dark shares of edge pixels, colours."""
+    from pokegan.metrics.sprite_shape import measure
+
+    a = np.zeros((2, 8, 8, 4), np.uint8)
+    a[0, 2:6, 2:6] = (250, 250, 250, 255)       # a 4x4 white square: one piece, every edge pixel near-white
+    a[0, 3:5, 3:5] = (120, 10, 10, 255)         # its inside, not edge, red
+    a[1, 1:4, 1:4] = (20, 20, 20, 255)          # a dark 3x3 block (edge: 8 dark pixels, centre not edge)
+    a[1, 4, 4] = (20, 20, 20, 255)              # touching it only diagonally: still the same piece
+    a[1, 7, 0] = (90, 200, 30, 200)             # a stray pixel alone in a corner
+    a[1, 0, 7] = (1, 2, 3, 100)                 # under the alpha threshold: not there
+    m = measure(a)
+    assert m["one_piece_share"] == 0.5                          # the second sprite has a stray
+    assert m["stray_pixel_share"] == pytest.approx((0 + 1 / 11) / 2)
+    assert m["near_white_edge_share"] == pytest.approx(12 / (12 + 9 + 1))
+    assert m["dark_edge_share"] == pytest.approx(9 / (12 + 9 + 1))   # 8 of the block and the diagonal one
+    assert m["colours_median"] == 2.0
+    with pytest.raises(ValueError, match="RGBA"):
+        measure(a[..., :3])

@@ -90,8 +90,8 @@ def write(dest: Path, weights: dict[str, torch.Tensor], train_tensors: dict[str,
     tmp = dest.parent / f".tmp-{dest.name}-{os.getpid()}"
     old = dest.parent / f".old-{dest.name}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     try:
+        tmp.mkdir()
         for name, data in ((WEIGHTS, st_save(weights)), (TRAIN_STATE, st_save(train_tensors)),
                            (STATE, json.dumps(state, indent=1, sort_keys=True).encode())):
             with open(tmp / name, "wb") as f:
@@ -103,6 +103,9 @@ def write(dest: Path, weights: dict[str, torch.Tensor], train_tensors: dict[str,
             dest.rename(old)
         tmp.rename(dest)
         shutil.rmtree(old, ignore_errors=True)
+    except OSError as e:  # a full disk, a read-only folder: say which file, and that nothing was lost
+        raise PokeganError(f"{e.filename or tmp}: the checkpoint {dest.name} could not be written ({e.strerror or e}); "
+                           f"the previous one is intact in {dest.parent}. Free some space and resume.") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -147,6 +150,8 @@ def check_state(state, where) -> dict:
         v = state.get(key)
         if not isinstance(v, typ) or isinstance(v, bool):
             raise PokeganError(f"{where}: not a pokegan checkpoint ({key!r} should be {what}, not {v!r}).")
+    if state["background"] not in ("white", "black", "random", "transparent"):
+        raise PokeganError(f"{where}: damaged checkpoint state (background {state['background'][:40]!r}).")
     if state["channels"] not in (3, 4) or not 4 <= state["resolution"] <= 4096:
         raise PokeganError(f"{where}: damaged checkpoint state (channels {state['channels']}, resolution "
                            f"{state['resolution']}).")
@@ -154,9 +159,14 @@ def check_state(state, where) -> dict:
 
 
 def load_module(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str, what: str) -> None:
-    """Load `prefix.*` tensors into a module, or an error saying the weights do not fit it."""
+    """Load `prefix.*` tensors into a module, or an error saying the weights do not fit it or are not finite."""
+    part = subdict(tensors, prefix)
+    broken = [k for k, v in part.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise PokeganError(f"{what}: the saved weights hold NaN or Inf ({broken[0]}{' and more' if len(broken) > 1 else ''}); "
+                           "the run diverged before this checkpoint was written. Use an earlier snapshot.")
     try:
-        module.load_state_dict(subdict(tensors, prefix))
+        module.load_state_dict(part)
     except RuntimeError as e:
         raise PokeganError(f"{what}: the saved weights do not fit ({str(e).splitlines()[0]}). Is the checkpoint "
                            "from another pokegan version, or damaged?") from None
@@ -165,6 +175,44 @@ def load_module(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefi
 def subdict(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     p = prefix + "."
     return {k[len(p):]: v for k, v in tensors.items() if k.startswith(p)}
+
+
+def snapshot_name(nimg: int) -> str:
+    """`snapshot-000050kimg`, or with the images past the thousand when snapshots fall between whole kimg
+    (`snapshot-000050.512kimg`), so a fractional --snapshot-every-kimg never overwrites one."""
+    whole, rest = divmod(int(nimg), 1000)
+    return f"snapshot-{whole:06d}kimg" if rest == 0 else f"snapshot-{whole:06d}.{rest:03d}kimg"
+
+
+def clean_stale(folder: Path) -> list[Path]:
+    """Tidy what a process killed while writing a checkpoint left in `folder`: temporary folders
+    (`.tmp-NAME-PID` of a PID no longer running) are removed; a previous checkpoint set aside
+    (`.old-NAME`) is put back where NAME is missing, else removed. Returns the paths it changed."""
+    changed = []
+    for p in Path(folder).glob(".tmp-*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        alive = pid.isdigit() and int(pid) != os.getpid() and _running(int(pid))
+        if p.is_dir() and not alive:
+            shutil.rmtree(p, ignore_errors=True)
+            changed.append(p)
+    for p in Path(folder).glob(".old-*"):
+        dest = p.with_name(p.name[len(".old-"):])
+        if dest.exists():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.rename(dest)
+        changed.append(p)
+    return changed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def prune_snapshots(folder: Path, keep: int) -> None:

@@ -98,7 +98,10 @@ class TrainConfig:
                 if not isinstance(d[k], (list, tuple)):
                     raise PokeganError(f"{where}: {k} must be two numbers, not {d[k]!r}")
                 d[k] = tuple(d[k])
-        return cls(**d)
+        try:
+            return cls(**d).validate()
+        except PokeganError as e:
+            raise PokeganError(f"{where}: {e}") from None
 
     def validate(self) -> "TrainConfig":
         """Every setting in its range, or one error naming it; called before any data loads."""

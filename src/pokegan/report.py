@@ -99,6 +99,32 @@ def nearest_real_png(run: Path, n: int = 16) -> tuple[bytes | None, str]:
     return buf.getvalue(), f"seed 0, first {n} sprites (left) and their nearest of {len(ds)} real sprites (right)"
 
 
+def sprite_shape_table(run: Path, n: int = 256) -> str:
+    """One piece, stray pixels, white and dark edges, colours: n sprites of the run (seed 0, with their
+    transparency as `pokegan generate --transparent` gives it) beside the real data (metrics.sprite_shape)."""
+    from pokegan.data import load_dataset
+    from pokegan.metrics.evaluate import with_alpha
+    from pokegan.metrics.sprite_shape import measure
+    from pokegan.sprites import load_generator
+
+    cfg = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
+    data = cfg.get("data")
+    if not data or not Path(data).exists():
+        raise PokeganError(f"dataset {data!r} not found; the sprite measures are not shown")
+    ds = load_dataset(data)
+    gen = with_alpha(load_generator(run).arrays(n, seed=0), ds)
+    if gen is None:
+        raise PokeganError("the run's background is not a solid colour to make transparent; no sprite measures")
+    g, r = measure(gen), measure(ds.images)
+    rows = [("sprites in one piece", "one_piece_share", "{:.1%}"), ("pixels outside the main body", "stray_pixel_share",
+            "{:.2%}"), ("edge pixels near-white (halo)", "near_white_edge_share", "{:.1%}"),
+            ("edge pixels dark (outline)", "dark_edge_share", "{:.1%}"), ("colours per sprite (median)",
+            "colours_median", "{:.0f}")]
+    return ("<table><tr><th></th><th>this run</th><th>real sprites</th></tr>" + "".join(
+        f"<tr><td>{label}</td><td>{fmt.format(g[k])}</td><td>{fmt.format(r[k])}</td></tr>" for label, k, fmt in rows)
+        + f"</table><p>{n} sprites of seed 0 against the {len(ds)} real ones; definitions in docs/guide.md.</p>")
+
+
 def build_report(run_dir: str | Path) -> str:
     run = Path(run_dir)
     if not (run / "stats.jsonl").exists() and not (run / "config.json").exists():
@@ -145,6 +171,11 @@ def build_report(run_dir: str | Path) -> str:
         nn_png, note = None, str(e)
     parts.append("<h2>New sprites beside their nearest real sprites</h2>" + img(nn_png, "image/png", note)
                  + f"<p>{html.escape(note)}</p>")
+    try:
+        shape = sprite_shape_table(run)
+    except PokeganError as e:
+        shape = f"<p><em>{html.escape(str(e))}</em></p>"
+    parts.append("<h2>Sprites as a game gets them</h2>" + shape)
     flat = cfg.get("config", {})
     parts.append("<h2>Configuration</h2><table>" + "".join(
         f"<tr><td>{html.escape(str(k))}</td><td><code>{html.escape(json.dumps(v))}</code></td></tr>"

@@ -84,6 +84,8 @@ def run_prepare(args: argparse.Namespace) -> int:
     from pokegan.data.prepare import PrepareConfig, prepare, preset
     from pokegan.errors import PokeganError
 
+    if args.workers < 0 or args.workers > 256:
+        raise PokeganError(f"--workers {args.workers}: give 0 (one per core) to 256")
     if args.preset:
         cfg = preset(args.preset)
     elif args.source:
@@ -110,6 +112,12 @@ def run_show(args: argparse.Namespace) -> int:
     from pokegan.data import load_dataset
     from pokegan.data.show import contact_sheet, save_png, summary
 
+    from pokegan.errors import PokeganError
+
+    if not 1 <= args.n <= 4096:
+        raise PokeganError(f"--n {args.n}: give 1 to 4096 images for the sheet")
+    if not 0 <= args.seed < 2 ** 32:
+        raise PokeganError(f"--seed {args.seed}: give 0 to 2^32 - 1")
     ds = load_dataset(args.dataset)
     out = args.out or f"{args.dataset}.png"
     save_png(contact_sheet(ds, n=args.n, by_type=args.by_type, seed=args.seed), out)

@@ -160,6 +160,8 @@ def run_interpolate(args: argparse.Namespace) -> int:
 
     if args.steps < 2 or args.steps > 1000:
         raise PokeganError(f"--steps {args.steps}: give 2 to 1000 frames per leg")
+    if not 10 <= args.duration <= 60000:
+        raise PokeganError(f"--duration {args.duration}: give 10 to 60000 milliseconds per frame")
     out = Path(args.out)
     if out.suffix.lower() != ".gif":
         raise PokeganError(f"{out}: the output must be a .gif (a strip .png is written beside it)")

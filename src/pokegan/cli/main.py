@@ -8,7 +8,7 @@ import re
 import sys
 
 from pokegan import __version__
-from pokegan.errors import PokeganError
+from pokegan.errors import PokeganError, shown
 
 
 # Command-line flags of settings that were removed (pokegan.config.RETIRED_SETTINGS says what replaced each).
@@ -83,17 +83,20 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, inside these handlers, rather than at exit
         return code
     except PokeganError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        print(f"error: {shown(e, limit=2000)}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `pokegan ... | head` closed our output: stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit-time flush must not fail too
         return 1
-    except OSError as e:  # e.g. an unwritable output folder: say which file
-        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+    except OSError as e:  # e.g. an unwritable output folder or a full disk: say which file
+        where = f"{shown(e.filename)}: " if getattr(e, "filename", None) else ""
         print(f"error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("error: out of memory; use a smaller --batch or --n", file=sys.stderr)
         return 1
 
 

@@ -140,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
         if given:
             raise PokeganError(f"--resume continues a run with its own settings, so {', '.join(given)} would be "
                                f"ignored; only {', '.join('--' + k for k in resumable)} apply")
+    if args.gpus is not None and not 1 <= args.gpus <= 64:
+        raise PokeganError(f"--gpus {args.gpus}: give a number of processes from 1 to 64")
     if args.gpus is not None and args.gpus > 1:
         import torch
 
@@ -150,8 +152,6 @@ def run(args: argparse.Namespace) -> int:
         distributed.launch(args.gpus, use_cuda, _worker, {k: v for k, v in vars(args).items()
                                                           if k not in ("func", "parser")})
         return 0
-    if args.gpus is not None and args.gpus < 1:
-        raise PokeganError(f"--gpus {args.gpus}: give a number of processes, 1 or more")
     distributed.from_environment()
     rank = distributed.rank_world()[0]
     quiet = args.progress == "quiet" or rank > 0

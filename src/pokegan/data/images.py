@@ -18,6 +18,9 @@ RESAMPLE = {"nearest": Image.Resampling.NEAREST, "bicubic": Image.Resampling.BIC
             "lanczos": Image.Resampling.LANCZOS}
 CANVASES = ("box96", "tight")
 DEFAULT_MAX_PIXELS = 4096 * 4096  # sprites are tiny; anything this large is a mistake or a bomb
+# All the frames of one animation together (the Black/White sprites: 82 frames of ~100x100, about 1M);
+# an animation over this is refused before its frames are decoded (--frames all would hold them all).
+MAX_ANIMATION_PIXELS = 64 << 20
 
 
 class SkipImage(Exception):
@@ -69,6 +72,9 @@ def decode(data: bytes, all_frames: bool, max_pixels: int = DEFAULT_MAX_PIXELS) 
                 if w * h > max_pixels:
                     raise SkipImage(f"{w}x{h} pixels is over the limit of {max_pixels} (decompression bomb?)")
                 n = getattr(im, "n_frames", 1)
+                if all_frames and n * w * h > MAX_ANIMATION_PIXELS:
+                    raise SkipImage(f"an animation of {n} frames of {w}x{h} is over the limit of "
+                                    f"{MAX_ANIMATION_PIXELS >> 20}M pixels for all its frames")
                 frames, notes = [], []
                 for i, frame in enumerate(ImageSequence.Iterator(im)):
                     if i > 0 and not all_frames:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing as mp
 import os
+import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
@@ -19,7 +20,7 @@ import numpy as np
 from pokegan.data import images as im_ops
 from pokegan.data import sources
 from pokegan.data.dataset import BACKGROUNDS, save_dataset
-from pokegan.errors import PokeganError
+from pokegan.errors import NothingUsable, PokeganError, shown
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,13 @@ def _reason_kind(reason: str) -> str:
     return reason.split(" (")[0].split(":")[0]
 
 
+# What makes an SVG reach beyond itself: a link to another file or URL (only "#fragment" and data: stay
+# inside), a stylesheet import, or a DTD entity (external ones read files; internal ones can expand without
+# bound). An SVG is a picture to draw, so one that asks for any of these is not drawn at all.
+_SVG_OUTSIDE = re.compile(r"""(?:\bhref|\bsrc)\s*=\s*["']\s*(?!#|data:)|url\(\s*["']?\s*(?!#|data:)|@import|<!ENTITY""",
+                          re.IGNORECASE)
+
+
 def _render_svg(item: sources.Item, side: int) -> list:
     import io
 
@@ -105,16 +113,19 @@ def _render_svg(item: sources.Item, side: int) -> list:
 
     try:
         text = item.read().decode("utf-8")
-    except OSError as e:
-        raise im_ops.SkipImage(f"unreadable file ({e.strerror or e})") from None
+    except sources.Unreadable as e:
+        raise im_ops.SkipImage(str(e)) from None
     except UnicodeDecodeError:
         raise im_ops.SkipImage("SVG is not UTF-8 text") from None
-    try:
-        png = resvg_py.svg_to_bytes(svg_string=text, width=side, skip_system_fonts=True,
-                                    resources_dir=str(Path(item.path).parent) if item.member is None else None)
+    found = _SVG_OUTSIDE.search(text)
+    if found:
+        raise im_ops.SkipImage(f"SVG refers to something outside itself ({found.group(0).strip()[:24]!r}); "
+                               "pokegan draws only self-contained SVGs")
+    try:  # no resources folder: nothing beside the SVG can be read
+        png = resvg_py.svg_to_bytes(svg_string=text, width=side, skip_system_fonts=True)
         return [Image.open(io.BytesIO(bytes(png))).convert("RGBA")]
     except Exception as e:  # resvg raises plain exceptions for malformed SVG
-        raise im_ops.SkipImage(f"SVG could not be rendered ({e})") from None
+        raise im_ops.SkipImage(f"SVG could not be rendered ({str(e)[:200]})") from None
 
 
 def _process(args: tuple[sources.Item, PrepareConfig]):
@@ -126,8 +137,8 @@ def _process(args: tuple[sources.Item, PrepareConfig]):
         else:
             try:
                 data = item.read()
-            except OSError as e:
-                raise im_ops.SkipImage(f"unreadable file ({e.strerror or e})") from None
+            except sources.Unreadable as e:
+                raise im_ops.SkipImage(str(e)) from None
             dec = im_ops.decode(data, all_frames=cfg.frames == "all", max_pixels=cfg.max_pixels)
             frames, note = dec.frames, dec.note
             if item.label["source"] == "gen5" and note and note.startswith("animated"):
@@ -146,7 +157,7 @@ def _process(args: tuple[sources.Item, PrepareConfig]):
     except im_ops.SkipImage as e:
         return [], str(e), None
     except Exception as e:  # never crash part-way: an unexpected decoder failure skips this one file
-        return [], f"unexpected error ({type(e).__name__}: {e})", None
+        return [], f"unexpected error ({type(e).__name__}: {str(e)[:200]})", None
 
 
 def _items_for(cfg: PrepareConfig, log) -> tuple[list[sources.Item], list[tuple[str, str]]]:
@@ -198,7 +209,7 @@ def collect(cfg: PrepareConfig, workers: int = 0, log=print) -> tuple[np.ndarray
     report.images = len(arrays)
     report.seconds = time.perf_counter() - t0
     if not arrays:
-        raise PokeganError(f"{cfg.source}: no usable images ({report.files} files looked at, "
+        raise NothingUsable(f"{shown(cfg.source)}: no usable images ({report.files} files looked at, "
                            f"{len(report.skipped)} skipped: {report.skip_counts() or 'none'}). "
                            "Nothing was written. Check the path and that it holds PNG, JPEG, GIF, WebP or "
                            "BMP images.")

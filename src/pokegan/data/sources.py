@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from pokegan.data import fetch, pokedex
-from pokegan.errors import PokeganError
+from pokegan.errors import PokeganError, shown
 
 RASTER_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
+MAX_FILE_BYTES = 64 << 20  # one sprite file is kilobytes; anything over this is refused unread
+
+
+class Unreadable(Exception):
+    """A file that is not read: the reason, in a few words (the caller skips it)."""
 IMAGE_EXTENSIONS = RASTER_EXTENSIONS + (".svg",)
 
 
@@ -28,16 +34,65 @@ class Item:
     path: str            # file on disk, or the zip archive
     member: str | None   # member inside the zip, else None
     label: dict          # base labels: file, source, dex, name, form, types, generation, shiny, female, back
+    root: str | None = None  # the folder the user gave: a symlink may not lead out of it
 
     def display(self) -> str:
-        return f"{self.path}:{self.member}" if self.member else self.path
+        """The file's name, safe to print (odd bytes and control characters escaped)."""
+        return shown(f"{self.path}:{self.member}" if self.member else self.path)
 
     def read(self) -> bytes:
+        """The file's bytes, read only if it is a regular file of at most MAX_FILE_BYTES inside the folder
+        the user gave (`Unreadable` otherwise). Every file pokegan prepares is read here."""
         if self.member is None:
-            with open(self.path, "rb") as f:
-                return f.read()
-        with zipfile.ZipFile(self.path) as z:
-            return z.read(self.member)
+            return read_bounded(self.path, self.root)
+        try:
+            with zipfile.ZipFile(read_path(self.path, self.root)) as z:
+                info = z.getinfo(self.member)
+                if info.file_size > MAX_FILE_BYTES:
+                    raise Unreadable(f"zip member of {info.file_size >> 20} MB is over the {MAX_FILE_BYTES >> 20} MB limit")
+                with z.open(info) as f:
+                    data = f.read(MAX_FILE_BYTES + 1)   # a member that lies about its size stops here
+        except (zipfile.BadZipFile, KeyError, NotImplementedError, RuntimeError, EOFError, OSError) as e:
+            raise Unreadable(f"unreadable zip member ({type(e).__name__}: {shown(e, 120)})") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise Unreadable(f"zip member is over the {MAX_FILE_BYTES >> 20} MB limit")
+        return data
+
+
+def read_path(path: str, root: str | None) -> str:
+    """`path` if it may be read: a regular file (not a FIFO, device or socket: they hang or never end), and,
+    for a symlink, one whose target stays inside `root`. `Unreadable` otherwise; nothing is opened."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            target = os.path.realpath(path)
+            if root is not None and os.path.commonpath([target, os.path.realpath(root)]) != os.path.realpath(root):
+                raise Unreadable("a symlink that leads out of the folder (not followed)")
+            st = os.stat(path)
+    except (OSError, ValueError) as e:
+        raise Unreadable(f"unreadable ({getattr(e, 'strerror', None) or e})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(
+            st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
+            else "not a regular file")
+        raise Unreadable(f"{kind}, not an image file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise Unreadable(f"{st.st_size >> 20} MB is over the {MAX_FILE_BYTES >> 20} MB limit for one file")
+    return path
+
+
+def read_bounded(path: str, root: str | None = None) -> bytes:
+    """A file's bytes after `read_path`'s checks, at most MAX_FILE_BYTES (a file that grows is cut off)."""
+    read_path(path, root)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise Unreadable(f"unreadable ({e.strerror or e})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise Unreadable(f"over the {MAX_FILE_BYTES >> 20} MB limit for one file")
+    return data
 
 
 def _natural_key(s: str):
@@ -99,21 +154,24 @@ def folder_items(path: str | Path, log=print) -> tuple[list[Item], list[tuple[st
     skipped: list[tuple[str, str]] = []
     items: list[Item] = []
     if path.is_file() and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z:
-            names = sorted((n for n in z.namelist() if not n.endswith("/")), key=_natural_key)
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = sorted((n for n in z.namelist() if not n.endswith("/")), key=_natural_key)
+        except (zipfile.BadZipFile, OSError, ValueError) as e:
+            raise PokeganError(f"{shown(path)}: a damaged zip archive ({shown(e, 120)})") from None
         for n in names:
             if n.lower().endswith(IMAGE_EXTENSIONS) and "__MACOSX" not in n:
                 items.append(Item(_kind(n), str(path), n, _guess_label(n, str(path))))
         return items, skipped
     if path.is_file():
-        raise PokeganError(f"{path}: a file that is not a zip archive. Give a folder of images, a .zip, "
+        raise PokeganError(f"{shown(path)}: a file that is not a zip archive. Give a folder of images, a .zip, "
                            f"or one of the named sources: {', '.join(NAMED_SOURCES)}.")
     if not path.is_dir():
-        raise PokeganError(f"{path}: no such folder or zip. Give a folder of images, a .zip, "
+        raise PokeganError(f"{shown(path)}: no such folder or zip. Give a folder of images, a .zip, "
                            f"or one of the named sources: {', '.join(NAMED_SOURCES)}.")
 
     def onerror(err: OSError):
-        skipped.append((str(err.filename), f"unreadable folder ({err.strerror})"))
+        skipped.append((shown(err.filename), f"unreadable folder ({err.strerror})"))
 
     found = []
     for dirpath, dirnames, filenames in os.walk(path, onerror=onerror):
@@ -123,5 +181,6 @@ def folder_items(path: str | Path, log=print) -> tuple[list[Item], list[tuple[st
                 found.append(Path(dirpath) / name)
     found.sort(key=lambda p: _natural_key(p.relative_to(path).as_posix()))
     for p in found:
-        items.append(Item(_kind(p.name), str(p), None, _guess_label(p.relative_to(path).as_posix(), str(path))))
+        items.append(Item(_kind(p.name), str(p), None, _guess_label(p.relative_to(path).as_posix(), str(path)),
+                          root=str(path)))
     return items, skipped

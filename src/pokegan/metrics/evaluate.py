@@ -59,6 +59,22 @@ def as_rgb(images: np.ndarray, ds: Dataset) -> np.ndarray:
     return images
 
 
+def with_alpha(images: np.ndarray, ds: Dataset) -> np.ndarray | None:
+    """Sprites with their transparency, as a game gets them: RGBA as they are; RGB (or RGBA without any
+    transparency) keyed on the dataset's benchmark background as `pokegan generate --transparent` keys it.
+    None where that background is not a solid colour."""
+    from pokegan.assets import key_background
+    from pokegan.config import SpriteOptions
+
+    if images.shape[-1] == 4 and (images[..., 3] < 255).any():
+        return images
+    colour = {"white": (255, 255, 255), "black": (0, 0, 0)}.get(benchmark_background(ds))
+    if colour is None:
+        return None
+    return np.stack([key_background(np.ascontiguousarray(i[..., :3]), colour, SpriteOptions.key_tolerance)
+                     for i in images])
+
+
 def cached_real_features(ds: Dataset, extractor: InceptionFeatures, log=print) -> np.ndarray:
     rgb = real_rgb(ds)
     net_id = ""  # another network (POKEGAN_FID_WEIGHTS) must not share the standard one's cache
@@ -86,14 +102,14 @@ def cached_real_features(ds: Dataset, extractor: InceptionFeatures, log=print) -
 def load_image_folder(folder: Path, size: int) -> np.ndarray:
     """Every image in a folder (recursively) as RGBA uint8 at `size`x`size`."""
     from pokegan.data.images import SkipImage, decode
-    from pokegan.data.sources import folder_items
+    from pokegan.data.sources import Unreadable, folder_items
 
     items, _ = folder_items(folder)
     out, skipped = [], []
     for it in (i for i in items if i.kind == "raster"):  # generated samples are raster images
         try:
             fr = decode(it.read(), all_frames=False).frames[0]
-        except (SkipImage, OSError) as e:
+        except (SkipImage, Unreadable) as e:
             skipped.append(f"{it.display()}: {e}")
             continue
         if fr.size != (size, size):
@@ -110,6 +126,10 @@ def generated_images(source: str, ds: Dataset, cfg: EvalConfig) -> tuple[np.ndar
 
     n = cfg.num or len(ds)
     p = Path(source)
+    if p.is_dir() and ((p / "config.json").exists() or (p / "stats.jsonl").exists()) and \
+            not (p / "checkpoints").exists() and not (p / "state.json").exists():
+        raise PokeganError(f"{p}: a run folder without its checkpoints/ (its samples and plots are not sprites "
+                           "to score); give a run that still has them, a checkpoint, or a folder of sprites")
     if p.is_dir() and not (p / "state.json").exists() and not (p / "checkpoints").exists():
         imgs = load_image_folder(p, ds.size)
         return imgs[:n] if cfg.num else imgs, f"image folder {p} ({len(imgs)} images)"
@@ -138,7 +158,7 @@ def evaluate_arrays(gen: np.ndarray, ds: Dataset, cfg: EvalConfig | None = None,
     fake = extractor(gen_rgb)
     rng = np.random.default_rng(1234)
     perm = rng.permutation(len(real))
-    scoring = Scoring(real=real, fake=fake, cfg=cfg,
+    scoring = Scoring(real=real, fake=fake, cfg=cfg, gen_rgba=with_alpha(gen, ds), real_rgba=ds.images,
                       real_px=real_rgb(ds).reshape(len(ds), -1).astype(np.float32) / 255.0,
                       gen_px=gen_rgb.reshape(len(gen_rgb), -1).astype(np.float32) / 255.0,
                       halves=(real[perm[: len(real) // 2]], real[perm[len(real) // 2:]]))
@@ -185,5 +205,10 @@ def format_table(res: dict) -> str:
             ("NN distance", f"{res['nn_ratio_median_feat']:.2f} / {res['nn_ratio_median_px']:.2f}",
              "median gen->train over train->train (features / pixels); << 1 means copying"),
             ("images", f"{res['num_generated']} generated", f"{res['num_real']} real")]
+    if "sprite_one_piece_share" in res:  # game-readiness, generated beside real (metrics.sprite_shape)
+        for key, label, fmt in (("one_piece_share", "one piece", ".3f"), ("stray_pixel_share", "stray pixels", ".4f"),
+                                ("near_white_edge_share", "white edge", ".3f"), ("dark_edge_share", "dark edge", ".3f"),
+                                ("colours_median", "colours", ".0f")):
+            rows.append((label, f"{res['sprite_' + key]:{fmt}}", f"real: {res['real_sprite_' + key]:{fmt}}"))
     w = max(len(r[1]) for r in rows)
     return "\n".join(f"  {a:<12}{b:<{w + 2}}{c}" for a, b, c in rows)

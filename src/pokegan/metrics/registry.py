@@ -12,6 +12,7 @@ from pokegan.metrics.fid import fid
 from pokegan.metrics.kid import kid
 from pokegan.metrics.novelty import novelty
 from pokegan.metrics.precision_recall import precision_recall
+from pokegan.metrics.sprite_shape import measure
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Scoring:
     gen_px: np.ndarray
     halves: tuple[np.ndarray, np.ndarray]
     cfg: object                               # metrics.evaluate.EvalConfig
+    gen_rgba: np.ndarray | None = None        # uint8 (N, H, W, 4): the sprites with their transparency
+    real_rgba: np.ndarray | None = None
     extras: dict = field(default_factory=dict)  # what a metric leaves for pictures (novelty's neighbours)
 
 
@@ -83,3 +86,12 @@ def _novelty(s: Scoring) -> dict:
     nov = novelty(s.fake, s.real, s.gen_px, s.real_px, s.cfg.near_copy_tau)
     s.extras["novelty"] = nov
     return nov.summary()
+
+
+@register_metric("sprite_shape")
+def _sprite_shape(s: Scoring) -> dict:
+    """Game-readiness of the sprites as a game would draw them (metrics.sprite_shape), generated beside real."""
+    if s.gen_rgba is None or s.real_rgba is None:
+        return {}
+    return {**{f"sprite_{k}": v for k, v in measure(s.gen_rgba).items()},
+            **{f"real_sprite_{k}": v for k, v in measure(s.real_rgba).items()}}

@@ -72,6 +72,28 @@ class TickStats:
         return {k: float(v) / self.counts[k] for k, v in self.sums.items()}
 
 
+def trim_rows(path: Path, kimg: float) -> int:
+    """Drop the rows of a JSON-lines log written after `kimg` (and any torn last line); returns how many."""
+    if not path.exists():
+        return 0
+    keep, dropped = [], 0
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+            late = float(row.get("kimg", 0)) > kimg + 1e-9
+        except (ValueError, TypeError, AttributeError):
+            late = True
+        if late:
+            dropped += 1
+        else:
+            keep.append(line)
+    if dropped:
+        from pokegan.paths import atomic_write_bytes
+
+        atomic_write_bytes(path, ("\n".join(keep) + ("\n" if keep else "")).encode())
+    return dropped
+
+
 def next_run_dir(root: Path, name: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     ids = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"^(\d{5})-", p.name))]
@@ -195,7 +217,16 @@ class Trainer:
     @classmethod
     def resume(cls, run_dir: str | Path, data: str | None = None, evaluator=None, **overrides) -> "Trainer":
         run = Path(run_dir)
+        if (run / "checkpoints").is_dir():
+            ckpt.clean_stale(run / "checkpoints")  # a kill while writing one leaves a folder to tidy
+        folder = ckpt.find(run)
+        home = run if (run / "config.json").exists() else folder.parent.parent
+        if folder.parent.name != "checkpoints" or not (home / "config.json").exists():
+            raise PokeganError(f"{run}: --resume continues a run folder (one with config.json and checkpoints/); "
+                               "this checkpoint is not inside one. Train a new run instead.")
         state, weights, extra = ckpt.read(run)
+        if not isinstance(state.get("data"), str) and not data:
+            raise PokeganError(f"{folder / ckpt.STATE}: damaged state (no dataset path); give --data DATASET")
         cfg = TrainConfig.from_dict(state["config"])
         limits = {k: v for k, v in overrides.items() if k in ("kimg", "epochs", "minutes") and v is not None}
         machine = {k: v for k, v in overrides.items() if k == "device" and v is not None}
@@ -203,9 +234,14 @@ class Trainer:
         cfg = replace(cfg, **machine)
         if limits:  # a new limit replaces the old set: `--kimg 2` alone means "until 2 kimg"
             cfg = replace(cfg, **{k: float(limits.get(k, 0.0)) for k in ("kimg", "epochs", "minutes")})
-        t = cls(cfg, data or state["data"], run if (run / "config.json").exists() else ckpt.find(run).parent.parent,
-                progress=progress, evaluator=evaluator, bf16=state.get("bf16_autocast"))
+        t = cls(cfg, data or state["data"], home, progress=progress, evaluator=evaluator,
+                bf16=state.get("bf16_autocast"))
+        if t.ds.size != state["resolution"]:
+            raise PokeganError(f"{run}: the run trained on {state['resolution']}px images and "
+                               f"{data or state['data']} holds {t.ds.size}px ones; resume on the run's own dataset")
         t.load(state, weights, extra)
+        for name in ("stats.jsonl", "metrics.jsonl"):  # rows from after the checkpoint were lost with the kill
+            trim_rows(home / name, t.nimg / 1000)
         return t
 
     def run_record(self) -> dict:
@@ -437,7 +473,7 @@ class Trainer:
         if crossed(cfg.save_every_kimg) and not final:  # the end of run() saves anyway
             self.save(self.run_dir / "checkpoints" / "latest")
         if crossed(cfg.snapshot_every_kimg):
-            self.save(self.run_dir / "checkpoints" / f"snapshot-{self.nimg // 1000:06d}kimg")
+            self.save(self.run_dir / "checkpoints" / ckpt.snapshot_name(self.nimg))
             ckpt.prune_snapshots(self.run_dir / "checkpoints", cfg.keep_snapshots)
         if crossed(cfg.sample_every_kimg) and not final:
             self._pictures()
