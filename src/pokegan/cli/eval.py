@@ -5,7 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
-from pokegan.cli.generate import add_sprite_options, sprite_options
+from pokegan.cli.options import add_sprite_options, sprite_options
 
 EXAMPLES = """examples:
   pokegan eval runs/00000-dcgan-gen5-64 --data data/gen5-64.data --json eval.json

@@ -32,10 +32,9 @@ class Entry:
 def describe(model_id: str, path: Path) -> dict:
     """What the page needs to know of a model, read from its checkpoint's state alone (no weights)."""
     state, _, _ = ckpt.read(path, train_state=False)
-    cond = state["config"].get("conditional", "")
     return {"id": model_id, "family": state["family"], "size": state["resolution"], "channels": state["channels"],
-            "background": state["background"], "kimg": state.get("kimg"), "conditional": bool(cond),
-            "types": list(state.get("types", [])) if cond else []}
+            "background": state["background"], "kimg": state.get("kimg"),
+            "conditional": False, "types": []}  # no family is type-conditioned yet
 
 
 def _model_id(path: Path, taken: set[str]) -> str:
