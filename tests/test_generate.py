@@ -309,3 +309,37 @@ def test_sprite_options_are_checked_and_unknown_ones_named(trained):
     rgb.background = "random"
     with pytest.raises(PokeganError, match="'random' background"):
         rgb.generate(n=1, transparent=True)
+
+
+def test_fragment_removal_and_outline_on_planted_sprites():
+    from pokegan.assets import outline, remove_fragments
+
+    a = np.zeros((8, 8, 4), np.uint8)
+    a[1:5, 1:5] = (240, 240, 240, 255)      # the body: 16 pixels, pale
+    a[2:4, 2:4] = (200, 30, 30, 255)        # its inside, red
+    a[6, 6] = (10, 200, 10, 255)            # a loose 1-pixel bit
+    a[6:8, 0] = (10, 10, 200, 255)          # a loose 2-pixel bit
+    kept = remove_fragments(a, 2)
+    assert kept[6, 6, 3] == 0 and (kept[6, 6] == 0).all() and kept[6, 0, 3] == 255   # under 2 pixels: gone
+    assert (remove_fragments(a, 100)[..., 3] > 0).sum() == 16                        # the largest always stays
+    o = outline(kept)
+    assert (o[1, 1, :3] == np.round(np.array([240, 240, 240]) * 0.3)).all()          # a pale edge, darkened
+    assert (o[2:4, 2:4] == kept[2:4, 2:4]).all() and o[1, 1, 3] == 255               # inside and alpha untouched
+    dark = kept.copy()
+    dark[1, 1, :3] = 20
+    assert (outline(dark)[1, 1] == dark[1, 1]).all()                                 # already dark: kept
+
+
+def test_game_sprite_options_run_in_the_pipeline_and_need_transparency(tmp_path):
+    g = load_generator()
+    plain = g.arrays(4, seed=1, transparent=True)
+    clean = g.arrays(4, seed=1, transparent=True, min_fragment=24, outline=True)
+    from pokegan.metrics.sprite_shape import measure
+
+    assert measure(clean)["dark_edge_share"] == 1.0 and measure(plain)["dark_edge_share"] < 0.5
+    with pytest.raises(PokeganError, match="add transparent"):
+        g.arrays(2, seed=1, outline=True)
+    r = subprocess.run(CLI + ["generate", "--n", "4", "--seed", "1", "--out", str(tmp_path), "--transparent",
+                              "--min-fragment", "24", "--outline"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert all(np.array_equal(np.asarray(Image.open(tmp_path / f"{i:04d}.png")), clean[i]) for i in range(4))

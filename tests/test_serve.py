@@ -171,3 +171,14 @@ def test_serve_refuses_what_it_cannot_serve(tmp_path):
     assert r.returncode == 2 and "no checkpoint here" in r.stderr
     r = subprocess.run(CLI + ["serve", "--port", "70000"], capture_output=True, text=True)
     assert r.returncode == 2 and "--port 70000" in r.stderr
+
+
+def test_game_ready_options_are_the_clis(client, tmp_path):
+    out = tmp_path / "cli"
+    r = subprocess.run(CLI + ["generate", "--n", "4", "--seed", "2", "--out", str(out), "--transparent",
+                              "--min-fragment", "8", "--outline"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    q = "model=pretrained&seed=2&transparent=1&min_fragment=8&outline=1"
+    assert client.get(f"/api/sprite?{q}&index=1").content == (out / "0001.png").read_bytes()
+    r = client.get("/api/sprite?model=pretrained&seed=2&min_fragment=300")
+    assert r.status_code == 422 and "min_fragment=300" in r.json()["error"]

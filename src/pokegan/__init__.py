@@ -1,10 +1,15 @@
 """pokegan: generate new Pokémon sprites with GANs.
 
-Layout:
-    data/       fetching the sprite package, preparing datasets, the dataset file format
-    models/     one file per GAN family, registered by name
-    training/   the one training loop, checkpoints, the health monitor
-    cli/        the `pokegan` command line (thin: it calls the library)
+Layout, from the ground up:
+    errors, paths, npm      exceptions and safe printing, the cache, pinned npm packages
+    config, presets         typed configuration (training, sprite finishing) and named recipes; no torch
+    checkpoint, assets      the checkpoint format (safetensors + JSON); pixel operations and file writers
+    data/, augment/, losses the sprite data, augmentation, GAN losses as named objects
+    models/                 one file per GAN family, registered by name; the EMA generator
+    sprites, interpolate    loading a generator and the one sprite pipeline; latent walks
+    metrics/, web/          FID/KID/PR/novelty/sprite measures by name; `pokegan serve`
+    training/, export/      the one training loop; slim, ONNX and static-page export
+    report, cli/            the HTML report; the `pokegan` command line (thin: it calls the library)
 """
 from importlib.metadata import PackageNotFoundError, version
 

@@ -52,6 +52,56 @@ def key_background(rgb: np.ndarray, background: tuple[int, int, int], tolerance:
     return out
 
 
+def components(mask: np.ndarray) -> np.ndarray:
+    """8-connected component labels of a boolean mask (N, H, W): 0 outside, else the smallest flat index
+    + 1 of each component. Min-label propagation until stable, vectorised over the batch; each round also
+    jumps every label to its label's label, so long snakes settle in few rounds."""
+    n, h, w = mask.shape
+    big = np.int32(h * w + 1)
+    flat = np.arange(1, h * w + 1, dtype=np.int32).reshape(1, h, w)
+    labels = np.where(mask, flat, big).astype(np.int32)
+    rows = np.arange(n)[:, None]
+    while True:
+        p = np.pad(labels, ((0, 0), (1, 1), (1, 1)), constant_values=big)
+        new = labels.copy()
+        for dy in (0, 1, 2):
+            for dx in (0, 1, 2):
+                np.minimum(new, p[:, dy:dy + h, dx:dx + w], out=new)
+        new = np.where(mask, new, big)
+        table = np.concatenate([new.reshape(n, -1), np.full((n, 1), big, np.int32)], axis=1)  # label -> label
+        new = np.where(mask, table[rows, (new.reshape(n, -1) - 1)].reshape(n, h, w), big)  # pointer jump
+        if np.array_equal(new, labels):
+            return np.where(mask, labels, 0)
+        labels = new
+
+
+def remove_fragments(rgba: np.ndarray, min_pixels: int) -> np.ndarray:
+    """An RGBA sprite (H, W, 4) without the opaque pieces (8-connected) smaller than `min_pixels`; the largest
+    piece always stays. Cleared pixels get alpha 0 and colour 0, as keying clears them."""
+    opaque = rgba[..., 3] > 0
+    labels = components(opaque[None])[0]
+    ids, counts = np.unique(labels[labels > 0], return_counts=True)
+    if len(ids) <= 1:
+        return rgba
+    keep = set(ids[counts >= min_pixels]) | {ids[counts.argmax()]}
+    out = rgba.copy()
+    out[opaque & ~np.isin(labels, list(keep))] = 0
+    return out
+
+
+def outline(rgba: np.ndarray, dark: int = 90, shade: float = 0.3) -> np.ndarray:
+    """A one-pixel dark outline where the sprite has none: its edge pixels (opaque, with a transparent
+    4-neighbour or on the border) that are not already dark (every channel <= `dark`) take their own colour
+    times `shade`, so the outline keeps each part's hue, as pixel artists shade outlines."""
+    opaque = rgba[..., 3] > 0
+    p = np.pad(opaque, 1, constant_values=False)
+    edge = opaque & ~(p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:])
+    light = edge & ~(rgba[..., :3] <= dark).all(-1)
+    out = rgba.copy()
+    out[light, :3] = (rgba[light, :3].astype(np.float32) * shade).round().astype(np.uint8)
+    return out
+
+
 def reduce_palette(img: np.ndarray, colors: int) -> np.ndarray:
     """At most `colors` distinct colours among visible pixels (median cut), for a pixel-art look."""
     if not 2 <= colors <= 256:

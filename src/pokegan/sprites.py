@@ -9,7 +9,7 @@ sprites here, with the same `SpriteOptions`, so the same seed and options give t
 The pipeline: latents from the seed (drawn all at once, so image i does not depend on the batch size),
 scaled by the truncation -> the network in eval mode (EMA generator where the run kept one) -> the
 background snapped to its exact colour -> uint8 -> binary alpha (RGBA models) or the background keyed to
-transparency (`transparent`) -> palette -> nearest-neighbour scale.
+transparency (`transparent`) -> small fragments removed, an outline -> palette -> nearest-neighbour scale.
 
 The checkpoint carries the model's configuration, so the network is rebuilt from it alone, without the
 training stack.
@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from pokegan import checkpoint as ckpt
-from pokegan.assets import clean_alpha, key_background, png_bytes, reduce_palette, upscale
+from pokegan.assets import (clean_alpha, key_background, outline, png_bytes, reduce_palette, remove_fragments,
+                            upscale)
 from pokegan.config import SpriteOptions, TrainConfig
 from pokegan.errors import PokeganError
 from pokegan.models.registry import get_family
@@ -32,12 +33,8 @@ MAX_IMAGES = 1_000_000  # more than any sensible request; protects against typos
 MAX_SEED = 2 ** 63 - 1  # torch.Generator's seeds are 64-bit
 LATENT_RULES = ("torch", "portable")
 
-# Latents any language can draw bit for bit (the exported web page does, in JavaScript): value k of
-# seed S (k = 0, 1, ... over the (n, z) latents in row order) comes from 32-bit words w_j = mulberry32(S, j):
-#   a = (S + (j + 1) * 0x6D2B79F5) mod 2^32;  t = imul(a ^ (a >> 15), a | 1);
-#   t = ((t + imul(t ^ (t >> 7), t | 61)) mod 2^32) ^ t;  w = t ^ (t >> 14)      (imul: low 32 bits)
-# u_j = (w_j + 0.5) / 2^32 in float64; for each pair i: r = sqrt(-2 ln u_2i), th = 2 pi u_2i+1,
-# value 2i = r cos th, value 2i+1 = r sin th (float64, then rounded to float32).
+# Latents any language can draw bit for bit (the exported web page does, in JavaScript); generator.json
+# carries this description for engines.
 PORTABLE_RULE = {
     "name": "pokegan-portable-1", "seeds": "0 to 2^32 - 1",
     "words": "w_j = mulberry32(seed, j): a = (seed + (j + 1) * 0x6D2B79F5) mod 2^32; t = imul(a ^ (a >> 15), a | 1); "
@@ -112,12 +109,18 @@ def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str
     models) or the background keyed to transparency, then the palette. `scale` is applied by the caller
     that writes or returns them (`upscale`), so grids and sheets stay at the sprites' own size."""
     key = key_colour(opts, background, images.shape[-1], source)
+    if (opts.min_fragment or opts.outline) and images.shape[-1] == 3 and key is None:
+        raise PokeganError("min_fragment and outline work on transparent sprites: add transparent (--transparent)")
     out = []
     for img in images:
         if img.shape[-1] == 4 and opts.alpha_threshold:
             img = clean_alpha(img, opts.alpha_threshold)
         elif key is not None:
             img = key_background(img, key, opts.key_tolerance)
+        if opts.min_fragment:
+            img = remove_fragments(img, opts.min_fragment)
+        if opts.outline:
+            img = outline(img)
         if opts.palette:
             img = reduce_palette(img, opts.palette)
         out.append(img)

@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
     p.add_argument("--data", required=True, help="the dataset to compare with")
     p.add_argument("--num", type=int, default=0, help="generated images (default: as many as the dataset has)")
     p.add_argument("--seed", type=int, default=0, help="latent seed of the generated images")
-    add_sprite_options(p, finishing=False)
+    add_sprite_options(p)
     p.add_argument("--json", help="write the results here")
     p.add_argument("--nearest", help="PNG of generated sprites beside their nearest real ones "
                                      "(default: next to --json)")

@@ -23,6 +23,10 @@ def add_sprite_options(p, finishing: bool = True) -> None:
     p.add_argument("--key-tolerance", type=int, default=d.key_tolerance,
                    help="--transparent: pixels this many uint8 levels or fewer from the background, in every channel, "
                         f"count as background (clears the pale fringe around outlines); 0 = the exact colour ({d.key_tolerance})")
+    p.add_argument("--min-fragment", type=int, default=d.min_fragment,
+                   help="transparent sprites: remove loose opaque pieces smaller than N pixels (the largest stays)")
+    p.add_argument("--outline", action="store_true",
+                   help="transparent sprites: a one-pixel dark outline where the sprite has none")
     p.add_argument("--palette", type=int, default=d.palette, help="reduce each sprite to K colours (pixel-art look)")
     p.add_argument("--type", dest="types", action="append", help="type conditioning (conditional models only)")
 

@@ -141,6 +141,10 @@ def generated_images(source: str, ds: Dataset, cfg: EvalConfig) -> tuple[np.ndar
     o = cfg.sprite
     how = (f"alpha made binary at {o.alpha_threshold}" if g.channels == 4 and o.alpha_threshold else
            f"background snapped within {o.bg_tolerance} levels" if g.channels == 3 and o.bg_tolerance else "raw output")
+    if o.transparent and g.channels == 3:
+        how += f", keyed to transparency within {o.key_tolerance} levels"
+    how += "".join(f", {k.replace('_', ' ')} {v}" for k, v in (("min_fragment", o.min_fragment), ("outline", o.outline),
+                                                                 ("palette", o.palette)) if v)
     return imgs, f"{g.family} model {source}, {how}"
 
 
@@ -210,5 +214,5 @@ def format_table(res: dict) -> str:
                                 ("near_white_edge_share", "white edge", ".3f"), ("dark_edge_share", "dark edge", ".3f"),
                                 ("colours_median", "colours", ".0f")):
             rows.append((label, f"{res['sprite_' + key]:{fmt}}", f"real: {res['real_sprite_' + key]:{fmt}}"))
-    w = max(len(r[1]) for r in rows)
-    return "\n".join(f"  {a:<12}{b:<{w + 2}}{c}" for a, b, c in rows)
+    la, w = max(len(r[0]) for r in rows) + 1, max(len(r[1]) for r in rows)
+    return "\n".join(f"  {a:<{la}}{b:<{w + 2}}{c}" for a, b, c in rows)

@@ -12,32 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from pokegan.assets import components
+
 OPAQUE = 128
 NEAR_WHITE = 200
 DARK = 90
-
-
-def components(mask: np.ndarray) -> np.ndarray:
-    """8-connected component labels of a boolean mask (N, H, W): 0 outside, else the smallest flat index
-    + 1 of each component. Min-label propagation until stable, vectorised over the batch; each round also
-    jumps every label to its label's label, so long snakes settle in few rounds."""
-    n, h, w = mask.shape
-    big = np.int32(h * w + 1)
-    flat = np.arange(1, h * w + 1, dtype=np.int32).reshape(1, h, w)
-    labels = np.where(mask, flat, big).astype(np.int32)
-    rows = np.arange(n)[:, None]
-    while True:
-        p = np.pad(labels, ((0, 0), (1, 1), (1, 1)), constant_values=big)
-        new = labels.copy()
-        for dy in (0, 1, 2):
-            for dx in (0, 1, 2):
-                np.minimum(new, p[:, dy:dy + h, dx:dx + w], out=new)
-        new = np.where(mask, new, big)
-        table = np.concatenate([new.reshape(n, -1), np.full((n, 1), big, np.int32)], axis=1)  # label -> label
-        new = np.where(mask, table[rows, (new.reshape(n, -1) - 1)].reshape(n, h, w), big)  # pointer jump
-        if np.array_equal(new, labels):
-            return np.where(mask, labels, 0)
-        labels = new
 
 
 def measure(rgba: np.ndarray) -> dict:

@@ -88,7 +88,3 @@ class EmaGenerator:
                 recalibrate_ema(self.net, self.z_dim, self.cfg)
             self.fresh = True
         return self.net
-
-    def load_state_dict(self, tensors: dict) -> None:
-        self.net.load_state_dict(tensors)
-        self.fresh = True   # saved right after a refresh

@@ -2,14 +2,15 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const fields = ["model", "seed", "n", "truncation", "palette", "scale", "transparent", "preview"];
+const fields = ["model", "seed", "n", "truncation", "palette", "scale", "transparent", "clean", "preview"];
 const state = { models: [], sprites: [], chosen: null, a: null, b: null, walkFrames: [] };
 
 function settings() {
   return {
     model: $("model").value, seed: $("seed").value || "0", n: $("n").value || "16",
     truncation: $("truncation").value || "1", palette: $("palette").value || "0", scale: $("scale").value,
-    transparent: $("transparent").checked ? "1" : "0", preview: $("preview").value,
+    transparent: $("transparent").checked ? "1" : "0", clean: $("clean").checked ? "1" : "0",
+    preview: $("preview").value,
     types: Array.from($("types").selectedOptions).map((o) => o.value),
   };
 }
@@ -18,6 +19,11 @@ function settings() {
 function spriteQuery(s, extra) {
   const q = new URLSearchParams({ model: s.model, truncation: s.truncation, palette: s.palette, scale: s.scale,
                                   transparent: s.transparent });
+  if (s.clean === "1") {  // game-ready: as pokegan generate --transparent --min-fragment 24 --outline
+    q.set("transparent", "1");
+    q.set("min_fragment", "24");
+    q.set("outline", "1");
+  }
   s.types.forEach((t) => q.append("type", t));
   Object.entries(extra || {}).forEach(([k, v]) => q.set(k, v));
   return q;
@@ -34,7 +40,7 @@ function loadFromUrl() {
   const q = new URLSearchParams(location.search);
   fields.forEach((f) => {
     if (!q.has(f)) return;
-    if (f === "transparent") $(f).checked = q.get(f) === "1";
+    if (f === "transparent" || f === "clean") $(f).checked = q.get(f) === "1";
     else $(f).value = q.get(f);
   });
   return q.getAll("type");
@@ -115,7 +121,10 @@ function choose(index, button) {
   $("detail-img").src = state.sprites[index];
   $("detail-info").textContent = `model ${s.model}, seed ${s.seed}, sprite ${index}, truncation ${s.truncation}, ` +
     `palette ${s.palette === "0" ? "all colours" : s.palette + " colours"}, scale ${s.scale}` +
-    (s.transparent === "1" ? ", transparent" : "") + ` — the same as: pokegan generate --seed ${s.seed} --n ${index + 1}, file ${String(index).padStart(4, "0")}.png`;
+    (s.transparent === "1" || s.clean === "1" ? ", transparent" : "") + (s.clean === "1" ? ", game-ready" : "") +
+    ` — the same as: pokegan generate --seed ${s.seed} --n ${index + 1}` +
+    (s.clean === "1" ? " --transparent --min-fragment 24 --outline" : s.transparent === "1" ? " --transparent" : "") +
+    `, file ${String(index).padStart(4, "0")}.png`;
   const link = $("detail-png");
   link.href = "/api/sprite?" + spriteQuery(s, { seed: s.seed, index: index, download: "1" });
   link.download = `pokegan-${s.seed}-${index}.png`;
