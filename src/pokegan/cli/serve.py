@@ -39,6 +39,15 @@ def run(args: argparse.Namespace) -> int:
     from pokegan.web.catalog import Catalog
 
     catalog = Catalog(args.models, runs=args.runs)
+    import socket
+
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:  # a clear line, not a server log, if it is taken
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as e:
+            raise PokeganError(f"--host {args.host} --port {args.port}: cannot listen there ({e.strerror or e}); "
+                               "is another server using the port? Choose another --port") from None
     if args.host not in LOCAL:
         print(f"warning: --host {args.host} makes the page reachable from other machines; pokegan serve has no "
               "log-in, so anyone who can reach it can use it", file=sys.stderr)

@@ -65,6 +65,9 @@ PRESETS: dict[str, tuple[PrepareConfig, str]] = {
                 "64x64, shown on white (the reports' view); about 1,550 images"),
     "gen5-64-frames": (PrepareConfig(source="gen5", size=64, frames="all"),
                        "every front animation frame, normal and shiny, 64x64 (tens of thousands of images)"),
+    "gen5-96": (PrepareConfig(source="gen5", size=96, canvas="box96", resample="nearest", background="transparent"),
+                "the Gen-5 front sprites, normal and shiny, first frame, at their own 96x96 pixels (no resampling "
+                "but for the few larger ones, nearest), binary alpha, trained transparent (RGBA)"),
     "gen5-32": (PrepareConfig(source="gen5", size=32), "gen5-64 at 32x32, for quick experiments"),
     "gen5-128": (PrepareConfig(source="gen5", size=128), "gen5-64 at 128x128, as report 002 trained"),
     "dreamworld-128": (PrepareConfig(source="dreamworld", size=128, canvas="tight", colors="normal"),

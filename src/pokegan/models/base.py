@@ -142,6 +142,20 @@ def register_family(name: str):
     return deco
 
 
+def start_side(family: str, resolution: int, lo: int = 32, hi: int = 256) -> int:
+    """The side (3 or 4) a network that doubles up to `resolution` starts from: sizes 4 x 2^k (32, 64, 128,
+    256) and 3 x 2^k (48, 96, 192, the Black/White sprites' native 96 among them), or an error listing them."""
+    s = resolution
+    while s > 4 and s % 2 == 0:
+        s //= 2
+    if s not in (3, 4) or not lo <= resolution <= hi:
+        sizes = sorted(b << k for b in (3, 4) for k in range(2, 9) if lo <= b << k <= hi)
+        raise PokeganError(f"{family} builds its networks by doubling from 3x3 or 4x4, so it trains at "
+                           f"{', '.join(map(str, sizes))} pixels; this dataset is {resolution}x{resolution}. "
+                           f"Prepare the data with one of those --size values.")
+    return s
+
+
 def check_power_of_two(family: str, resolution: int, lo: int = 16, hi: int = 256) -> int:
     """log2 of the resolution, or an error saying which sizes the family can train at."""
     if resolution < lo or resolution > hi or resolution & (resolution - 1):

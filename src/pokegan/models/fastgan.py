@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from pokegan.losses import LeCam
-from pokegan.models.base import Family, Phase, check_power_of_two, register_family
+from pokegan.models.base import Family, Phase, register_family, start_side
 
 
 def sn_conv(cin: int, cout: int, k: int, stride: int = 1, pad: int = 0, bias: bool = False) -> nn.Module:
@@ -53,9 +53,10 @@ def up_block(cin: int, cout: int, double: bool) -> nn.Sequential:
 class SLE(nn.Module):
     """Skip-layer excitation: a low-resolution feature map gates the channels of a high-resolution one."""
 
-    def __init__(self, c_low: int, c_high: int):
+    def __init__(self, c_low: int, c_high: int, side: int = 4):
+        """`side`: the pooled size, the generator's start side (4; 3 for 3 x 2^k sizes, which it divides)."""
         super().__init__()
-        self.body = nn.Sequential(nn.AdaptiveAvgPool2d(4), sn_conv(c_low, c_high, 4), nn.SiLU(),
+        self.body = nn.Sequential(nn.AdaptiveAvgPool2d(side), sn_conv(c_low, c_high, side), nn.SiLU(),
                                   sn_conv(c_high, c_high, 1), nn.Sigmoid())
 
     def forward(self, low, high):
@@ -63,7 +64,8 @@ class SLE(nn.Module):
 
 
 def widths(resolution: int, base: int, w_max: int) -> dict[int, int]:
-    out, r = {}, 4
+    """Channels at each side, from the start side (3 or 4) up to the resolution: min(w_max, base * 64 / side)."""
+    out, r = {}, start_side("fastgan", resolution)
     while r <= resolution:
         out[r] = max(8, min(w_max, base * 64 // r))
         r *= 2
@@ -73,20 +75,21 @@ def widths(resolution: int, base: int, w_max: int) -> dict[int, int]:
 class FastGenerator(nn.Module):
     def __init__(self, z_dim: int, resolution: int, channels: int, base: int = 32, w_max: int = 256):
         super().__init__()
-        check_power_of_two("fastgan", resolution, lo=32)
         self.w = widths(resolution, base, w_max)
         res = sorted(self.w)
-        self.init = nn.Sequential(spectral_norm(nn.ConvTranspose2d(z_dim, 2 * self.w[4], 4, 1, 0, bias=False)),
-                                  nn.BatchNorm2d(2 * self.w[4]), GLU())
-        self.ups = nn.ModuleDict({str(r): up_block(self.w[r // 2], self.w[r], (r // 2) in (8, 32, 128))
+        self.s0 = s0 = res[0]  # 4, or 3 for 48/96/192: the first block is s0 x s0, then every block doubles
+        self.init = nn.Sequential(spectral_norm(nn.ConvTranspose2d(z_dim, 2 * self.w[s0], s0, 1, 0, bias=False)),
+                                  nn.BatchNorm2d(2 * self.w[s0]), GLU())
+        # FastGAN's "comp" blocks (a second conv) at 16, 64 and 256 from 4 (at 12, 48 and 192 from 3)
+        self.ups = nn.ModuleDict({str(r): up_block(self.w[r // 2], self.w[r], (r // 2) // s0 in (2, 8, 32))
                                   for r in res[1:]})
         self.sle_pairs = [(r, 8 * r) for r in res if 8 * r <= resolution and r <= 16]
-        self.sles = nn.ModuleDict({str(hi): SLE(self.w[lo], self.w[hi]) for lo, hi in self.sle_pairs})
+        self.sles = nn.ModuleDict({str(hi): SLE(self.w[lo], self.w[hi], s0) for lo, hi in self.sle_pairs})
         self.to_rgb = sn_conv(self.w[resolution], channels, 3, 1, 1, bias=True)
 
     def forward(self, z):  # (B, z) -> (B, C, R, R) in [-1, 1]
-        feats = {4: self.init(z.view(z.shape[0], -1, 1, 1))}
-        r = 4
+        feats = {self.s0: self.init(z.view(z.shape[0], -1, 1, 1))}
+        r = self.s0
         for key, up in self.ups.items():
             r = int(key)
             h = up(feats[r // 2])
@@ -112,7 +115,6 @@ class DownBlock(nn.Module):
 class FastDiscriminator(nn.Module):
     def __init__(self, resolution: int, channels: int, base: int = 32, w_max: int = 256):
         super().__init__()
-        check_power_of_two("fastgan", resolution, lo=32)
         w = widths(resolution, base, w_max)
         self.from_rgb = nn.Sequential(sn_conv(channels, w[resolution // 2], 4, 2, 1), nn.LeakyReLU(0.2, True))
         downs, r = [], resolution // 2
@@ -120,7 +122,7 @@ class FastDiscriminator(nn.Module):
             downs.append(DownBlock(w[r], w[r // 2]))
             r //= 2
         self.downs = nn.Sequential(*downs)
-        c8 = w[8]
+        c8 = w[r]  # the features at 8x8 (6x6 from a 3 x 2^k size)
         self.logits = nn.Sequential(sn_conv(c8, c8, 1), nn.BatchNorm2d(c8), nn.LeakyReLU(0.2, True),
                                     sn_conv(c8, 1, 4))           # 8x8 -> 5x5 patch logits
         self.decoder = nn.Sequential(                           # 8x8 features -> 32x32 image
@@ -128,7 +130,7 @@ class FastDiscriminator(nn.Module):
             nn.Upsample(scale_factor=2), sn_conv(32, 32, 3, 1, 1), nn.BatchNorm2d(32), GLU(),
             sn_conv(16, channels, 3, 1, 1, bias=True), nn.Tanh())
 
-    def forward(self, x, decode: bool = False):  # (B, C, R, R) -> (B,) [and (B, C, 32, 32)]
+    def forward(self, x, decode: bool = False):  # (B, C, R, R) -> (B,) [and (B, C, 32, 32), 24x24 from 6x6]
         f8 = self.downs(self.from_rgb(x))
         out = self.logits(f8).mean(dim=(1, 2, 3))
         return (out, self.decoder(f8)) if decode else out
