@@ -90,16 +90,9 @@ def main() -> int:
         from conftest import tiny_config
         import pytest  # noqa: F401
 
-        data = tmp / "tiny.data"
-        import numpy as np
-        from conftest import sprite
-        from pokegan.data import save_dataset
-        from pokegan.data.images import place
+        from conftest import write_tiny_dataset
 
-        imgs = np.stack([place(sprite(i, 24), "box96", 32, "bicubic", box=28) for i in range(24)])
-        labels = [{"file": f"{i}.png", "source": "test", "dex": None, "name": None, "form": None, "types": [],
-                   "generation": None, "shiny": False, "female": False, "back": False, "frame": 0} for i in range(24)]
-        save_dataset(data, imgs, labels, {"background": "white", "preset": None})
+        data = write_tiny_dataset(tmp / "tiny.data")
         t = Trainer.new(tiny_config("dcgan", kimg=0.032, ema_kimg=0.05), str(data), tmp / "runs", progress="quiet",
                         log=lambda m: None)
         t.run()

@@ -34,19 +34,29 @@ def sprite_folder(tmp_path):
     return root
 
 
-@pytest.fixture
-def tiny_data(tmp_path):
-    """A dataset file of 24 synthetic 32x32 sprites, written in the real format."""
+def write_tiny_dataset(path, size: int = 32, n: int = 24, background: str = "white", resample: str = "bicubic"):
+    """A dataset file of n synthetic sprites at size x size, in the real format; returns its path."""
     from pokegan.data import save_dataset
     from pokegan.data.images import place
 
-    imgs = np.stack([place(sprite(i, 24), "box96", 32, "bicubic", box=28) for i in range(24)])
+    imgs = np.stack([place(sprite(i, size * 3 // 4), "box96", size, resample, box=size * 7 // 8) for i in range(n)])
     labels = [{"file": f"{i}.png", "source": "test", "dex": None, "name": None, "form": None, "types": [],
                "generation": None, "shiny": False, "female": False, "back": False, "frame": 0}
-              for i in range(24)]
-    path = tmp_path / "tiny.data"
-    save_dataset(path, imgs, labels, {"background": "white", "preset": None})
+              for i in range(n)]
+    save_dataset(path, imgs, labels, {"background": background, "preset": None})
     return path
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    """A dataset file of 24 synthetic 32x32 sprites, written in the real format."""
+    return write_tiny_dataset(tmp_path / "tiny.data")
+
+
+@pytest.fixture
+def tiny_data_48(tmp_path):
+    """16 synthetic 48x48 transparent sprites: a 3 x 2^k size, as the sprites' native 96."""
+    return write_tiny_dataset(tmp_path / "d48.data", size=48, n=16, background="transparent", resample="nearest")
 
 
 # Family options that make every preset tiny (a few thousand parameters), for fast CPU tests.

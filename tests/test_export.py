@@ -159,17 +159,9 @@ def test_the_exported_page_makes_the_cli_sprites_in_a_browser_from_disk(tmp_path
     assert not outside, outside                                           # no request left the page
 
 
-def test_a_96_style_size_exports_too(tmp_path):
+def test_a_96_style_size_exports_too(tiny_data_48, tmp_path):
     """FastGAN at 48 (3 x 2^k, as 96): its skip-layer pooling divides the 3x3 start, so ONNX can express it."""
-    from conftest import sprite
-    from pokegan.data import save_dataset
-    from pokegan.data.images import place
-
-    imgs = np.stack([place(sprite(i, 36), "box96", 48, "nearest", box=40) for i in range(16)])
-    labels = [{"file": f"{i}.png", "source": "test", "dex": None, "name": None, "form": None, "types": [],
-               "generation": None, "shiny": False, "female": False, "back": False, "frame": 0} for i in range(16)]
-    save_dataset(tmp_path / "d48.data", imgs, labels, {"background": "transparent", "preset": None})
-    t = Trainer.new(tiny_config("fastgan", kimg=0.016), str(tmp_path / "d48.data"), tmp_path / "runs",
+    t = Trainer.new(tiny_config("fastgan", kimg=0.016), str(tiny_data_48), tmp_path / "runs",
                     progress="quiet", log=lambda m: None)
     t.run()
     export_onnx(t.run_dir, tmp_path / "onnx")

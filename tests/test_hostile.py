@@ -102,21 +102,15 @@ def test_a_folder_of_only_bad_files_exits_1_and_writes_nothing(tmp_path):
 # -- damaged run folders -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def good_run(tmp_path_factory, request):
-    from conftest import sprite  # noqa: F401  (the fixture module: tiny data)
-    tmp = tmp_path_factory.mktemp("good")
-    from pokegan.data import save_dataset
-    from pokegan.data.images import place
-    from conftest import sprite as make_sprite
+def good_run(tmp_path_factory):
+    from conftest import write_tiny_dataset
 
-    imgs = np.stack([place(make_sprite(i, 24), "box96", 32, "bicubic", box=28) for i in range(24)])
-    labels = [{"file": f"{i}.png", "source": "test", "dex": None, "name": None, "form": None, "types": [],
-               "generation": None, "shiny": False, "female": False, "back": False, "frame": 0} for i in range(24)]
-    save_dataset(tmp / "tiny.data", imgs, labels, {"background": "white", "preset": None})
-    t = Trainer.new(tiny_config("dcgan", kimg=0.032, ema_kimg=0.05), str(tmp / "tiny.data"), tmp / "runs",
+    tmp = tmp_path_factory.mktemp("good")
+    data = write_tiny_dataset(tmp / "tiny.data")
+    t = Trainer.new(tiny_config("dcgan", kimg=0.032, ema_kimg=0.05), str(data), tmp / "runs",
                     progress="quiet", log=lambda m: None)
     t.run()
-    return t.run_dir, tmp / "tiny.data"
+    return t.run_dir, data
 
 
 def _nested(depth: int) -> str:

@@ -542,22 +542,13 @@ def test_every_setting_is_checked_before_data_loads_or_a_run_folder_exists(setti
     assert not (tmp_path / "runs").exists()
 
 
-def test_fastgan_trains_at_sizes_that_are_not_powers_of_two(tmp_path):
+def test_fastgan_trains_at_sizes_that_are_not_powers_of_two(tiny_data_48, tmp_path):
     """3 x 2^k sizes (48 here; 96 is the Black/White sprites' own) build from 3x3; other sizes are refused
     with the list of those that work."""
-    import numpy as np
-
-    from conftest import sprite
-    from pokegan.data import save_dataset
-    from pokegan.data.images import place
     from pokegan.models.fastgan import FastDiscriminator, FastGenerator
     from pokegan.sprites import load_generator
 
-    imgs = np.stack([place(sprite(i, 36), "box96", 48, "nearest", box=40) for i in range(16)])
-    labels = [{"file": f"{i}.png", "source": "test", "dex": None, "name": None, "form": None, "types": [],
-               "generation": None, "shiny": False, "female": False, "back": False, "frame": 0} for i in range(16)]
-    save_dataset(tmp_path / "d48.data", imgs, labels, {"background": "transparent", "preset": None})
-    t = Trainer.new(tiny_config("fastgan", kimg=0.016), str(tmp_path / "d48.data"), tmp_path / "runs",
+    t = Trainer.new(tiny_config("fastgan", kimg=0.016), str(tiny_data_48), tmp_path / "runs",
                     progress="quiet", log=lambda m: None)
     t.run()
     g = load_generator(t.run_dir)
