@@ -59,6 +59,17 @@ def tiny_data_48(tmp_path):
     return write_tiny_dataset(tmp_path / "d48.data", size=48, n=16, background="transparent", resample="nearest")
 
 
+@pytest.fixture
+def trained(tiny_data, tmp_path):
+    """A tiny dcgan trained a few steps on transparent sprites (4-channel output), with EMA, in runs/."""
+    from pokegan.training.loop import Trainer
+
+    t = Trainer.new(tiny_config("dcgan", background="transparent", ema_kimg=0.05), str(tiny_data), tmp_path / "runs",
+                    progress="quiet", log=lambda m: None)
+    t.run()
+    return t.run_dir
+
+
 # Family options that make every preset tiny (a few thousand parameters), for fast CPU tests.
 TINY = {"dcgan": {"g_base": 4, "d_base": 4}, "wgan": {"g_base": 4, "d_base": 4},
         "wgan-gp": {"g_base": 4, "d_base": 4}, "aegan": {"g_base": 4, "d_base": 4},

@@ -22,15 +22,6 @@ from conftest import tiny_config
 CLI = [sys.executable, "-m", "pokegan.cli.main"]
 
 
-@pytest.fixture
-def trained(tiny_data, tmp_path):
-    """A tiny dcgan trained a few steps on transparent sprites (4-channel output), with EMA."""
-    t = Trainer.new(tiny_config("dcgan", background="transparent", ema_kimg=0.05), str(tiny_data), tmp_path / "runs",
-                    progress="quiet", log=lambda m: None)
-    t.run()
-    return t.run_dir
-
-
 def test_generation_is_reproducible_and_batch_independent(trained):
     g = load_generator(trained)
     assert g.channels == 4 and g.G.training is False

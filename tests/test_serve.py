@@ -12,23 +12,18 @@ import pytest
 
 from starlette.testclient import TestClient  # the web extra: `make test` installs it
 
-from pokegan.training.loop import Trainer
 from pokegan.web import catalog as catalog_mod
 from pokegan.web.catalog import Busy, Catalog
 from pokegan.web.server import create_app
 
-from conftest import tiny_config
 
 CLI = [sys.executable, "-m", "pokegan.cli.main"]
 
 
 @pytest.fixture
-def runs(tiny_data, tmp_path):
-    """A runs folder with one tiny RGBA dcgan run."""
-    t = Trainer.new(tiny_config("dcgan", background="transparent", kimg=0.032), str(tiny_data), tmp_path / "runs",
-                    progress="quiet", log=lambda m: None)
-    t.run()
-    return tmp_path / "runs"
+def runs(trained):
+    """A runs folder with one tiny RGBA dcgan run (conftest's `trained`)."""
+    return trained.parent
 
 
 @pytest.fixture
@@ -89,7 +84,7 @@ def test_walks_and_variations_come_from_the_pipeline(client, runs, tmp_path):
     ("/api/sheet?n=257", "n=257"), ("/api/sprites?seed=-1", "seed=-1"),
     ("/api/sprites?seed=9223372036854775808", "seed=9223372036854775808"), ("/api/sprite?index=4096", "index=4096"),
     ("/api/sprites?scale=9", "scale=9"), ("/api/sprites?scale=1e9", "expected a whole number"),
-    ("/api/sprites?palette=1", "palette=1"), ("/api/sprites?palette=65", "palette=65"),
+    ("/api/sprites?palette=1", "palette 1: give 2 to 256"), ("/api/sprites?palette=65", "palette=65"),
     ("/api/sprites?truncation=0", "truncation=0"), ("/api/sprites?truncation=nan", "truncation=nan"),
     ("/api/sprites?seed=abc", "expected a whole number"), ("/api/interpolate?steps=1", "steps=1"),
     ("/api/interpolate?steps=33", "steps=33"), ("/api/interpolate?format=bmp", "format='bmp'"),

@@ -9,6 +9,7 @@ configuration is saved in the run folder and in every checkpoint, and rebuilds t
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 
@@ -113,7 +114,7 @@ class TrainConfig:
             v, t = getattr(self, f.name), str(f.type)
             if t == "int" and (not isinstance(v, int) or isinstance(v, bool)):
                 need(False, f.name, "must be a whole number")
-            if t == "float" and (not isinstance(v, (int, float)) or isinstance(v, bool) or v != v or v in (inf, -inf)):
+            if t == "float" and (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)):
                 need(False, f.name, "must be a finite number")
             if t == "bool" and not isinstance(v, bool):
                 need(False, f.name, "must be true or false")
@@ -148,7 +149,6 @@ class TrainConfig:
         return self
 
 
-inf = float("inf")
 BACKGROUNDS = ("dataset", "white", "black", "random", "transparent")
 
 # Settings removed because they lost their measurement (their figures are in the benchmark results), each

@@ -116,8 +116,8 @@ def add_finishing(model, g: SpriteGenerator, opts: SpriteOptions, raw: str = "ra
     rgb = b.op("Slice", [levels, b.const([0], np.int64), b.const([3], np.int64), b.const([1], np.int64)], "rgb")
     if c == 4:  # binary alpha at the threshold; colour cleared where transparent (assets.clean_alpha)
         alpha = b.op("Slice", [levels, b.const([3], np.int64), b.const([4], np.int64), b.const([1], np.int64)])
-        threshold = opts.alpha_threshold or 0
-        opaque = b.op("Cast", [b.op("GreaterOrEqual", [alpha, b.const(float(threshold))])], to=TensorProto.FLOAT)
+        opaque = b.op("Cast", [b.op("GreaterOrEqual", [alpha, b.const(float(opts.alpha_threshold))])],
+                      to=TensorProto.FLOAT)
     elif opts.transparent and g.background in ("white", "black"):  # assets.key_background
         key = b.const((255.0 if g.background == "white" else 0.0))
         far = b.op("ReduceMax", [b.op("Abs", [b.op("Sub", [rgb, key])])], axes=[1], keepdims=1)
@@ -153,6 +153,8 @@ def export_onnx(model: str | Path | None, out: str | Path, opset: int = DEFAULT_
                            f"{DEFAULT_OPSET}, the top of Unity Sentis's documented range)")
     g = load_generator(model)
     opts = opts or SpriteOptions(transparent=True)
+    if not opts.alpha_threshold:
+        raise PokeganError("the exported graph makes alpha binary; give an alpha threshold from 1 to 255")
     if opts.types:
         raise PokeganError("type conditioning is not exported: this model is not type-conditioned")
     out = Path(out)

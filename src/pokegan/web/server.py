@@ -82,8 +82,6 @@ class Query:
     def options(self) -> SpriteOptions:
         """The sprite pipeline's options, as `pokegan generate`'s flags of the same names."""
         palette = self.number("palette", 0)
-        if palette == 1:
-            raise BadParam("palette=1: give 0 (all colours) or 2 to 64")
         types = tuple(t for t in self.q.getlist("type") if t)
         try:
             return SpriteOptions(truncation=self.number("truncation", 1.0, float), palette=palette,
@@ -111,11 +109,10 @@ def create_app(catalog: Catalog) -> Starlette:
             except KeyError:
                 return JSONResponse({"error": f"unknown model {model[:80]!r}; valid: {', '.join(catalog.entries)}"},
                                     status_code=404)
+            q.model = model
             job = work(q)  # parameters are read and checked here, before the queue
             return await catalog.run(model, job)
-        except BadParam as e:
-            return JSONResponse({"error": str(e)}, status_code=422)
-        except PokeganError as e:
+        except (BadParam, PokeganError) as e:
             return JSONResponse({"error": str(e)}, status_code=422)
         except Busy:
             return JSONResponse({"error": "this model is busy; try again in a moment"}, status_code=503,
@@ -166,7 +163,7 @@ def create_app(catalog: Catalog) -> Starlette:
 
                     arr = g.sprites(g.latents(n, seed), opts)
                     names = [f"{i:04d}" for i in range(n)]
-                    meta = {"model": q.text("model", "pretrained"), "family": g.family, "seed": seed, **asdict(opts)}
+                    meta = {"model": q.model, "family": g.family, "seed": seed, **asdict(opts)}
                     png, index = sheet_files(arr, names, meta)
                     return Response(index, media_type="application/json") if as_json else \
                         Response(png, media_type="image/png")
