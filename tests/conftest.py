@@ -34,14 +34,20 @@ def sprite_folder(tmp_path):
     return root
 
 
-def write_tiny_dataset(path, size: int = 32, n: int = 24, background: str = "white", resample: str = "bicubic"):
-    """A dataset file of n synthetic sprites at size x size, in the real format; returns its path."""
+TINY_TYPES = [["fire"], ["water"], ["fire", "flying"], ["grass"]]
+
+
+def write_tiny_dataset(path, size: int = 32, n: int = 24, background: str = "white", resample: str = "bicubic",
+                       typed: bool = False):
+    """A dataset file of n synthetic sprites at size x size, in the real format; returns its path. `typed`:
+    sprite i has TINY_TYPES[i % 4] and species i // 2 (a normal and a shiny sprite per species, as real data)."""
     from pokegan.data import save_dataset
     from pokegan.data.images import place
 
     imgs = np.stack([place(sprite(i, size * 3 // 4), "box96", size, resample, box=size * 7 // 8) for i in range(n)])
-    labels = [{"file": f"{i}.png", "source": "test", "dex": None, "name": None, "form": None, "types": [],
-               "generation": None, "shiny": False, "female": False, "back": False, "frame": 0}
+    labels = [{"file": f"{i}.png", "source": "test", "dex": (i // 2 + 1) if typed else None, "name": None,
+               "form": None, "types": TINY_TYPES[(i // 2) % 4] if typed else [], "generation": None,
+               "shiny": typed and i % 2 == 1, "female": False, "back": False, "frame": 0}
               for i in range(n)]
     save_dataset(path, imgs, labels, {"background": background, "preset": None})
     return path

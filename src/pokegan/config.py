@@ -14,6 +14,7 @@ import typing
 from dataclasses import dataclass, field
 
 from pokegan.errors import PokeganError
+from pokegan.type_names import check_type_set, parse_types
 
 
 @dataclass
@@ -32,6 +33,13 @@ class TrainConfig:
     z_dim: int = 100                 # latent size; DCGAN's 100
 
     # Data as the model sees it
+    types: tuple[str, ...] = ()      # train on the sprites of these types only (report 002's per-class runs)
+    # "types": the model is conditioned on each sprite's one or two types; "" = unconditional
+    conditional: str = ""
+    # Transitional training (Shahbazi et al. 2022): the conditional parts' weight is 0 until this kimg (the
+    # model first learns sprites from all the data, the few dozen per type alone collapse)...
+    cond_start_kimg: float = 50.0
+    cond_end_kimg: float = 200.0     # ... and reaches 1 here, linearly: fully conditional for the hour's last 2/3
     background: str = "dataset"      # white | black | random | transparent (RGBA output) | dataset's own
     augment: str = ""                # classic real-image augmentation, comma list: flip,rotate,shift,zoom
     aug_prob: float = 0.5            # chance each listed augmentation is applied to an image
@@ -94,6 +102,8 @@ class TrainConfig:
         unknown = set(d) - names
         if unknown:
             raise PokeganError(f"{where}: unknown training settings: {', '.join(sorted(unknown))}")
+        if isinstance(d.get("types"), list):
+            d["types"] = tuple(d["types"])
         for k in ("betas_g", "betas_d"):
             if k in d:
                 if not isinstance(d[k], (list, tuple)):
@@ -143,6 +153,13 @@ class TrainConfig:
             need(getattr(self, k) >= 0, k, "must be 0 or more")
         for k in ("ema_bn_images", "keep_snapshots", "eval_num", "max_rollbacks"):
             need(getattr(self, k) >= 0, k, "must be 0 or more")
+        need(self.conditional in ("", "types"), "conditional", "'types' (condition on each sprite's types) or ''")
+        need(0 <= self.cond_start_kimg <= self.cond_end_kimg, "cond_start_kimg",
+             f"0 or more, and at most cond_end_kimg ({self.cond_end_kimg})")
+        need(isinstance(self.types, tuple) and all(isinstance(t, str) for t in self.types), "types",
+             "type names, e.g. fire,water")
+        if self.types:
+            object.__setattr__(self, "types", parse_types(self.types, "type in types"))
         need(self.tick_kimg > 0, "tick_kimg", "kimg per stats row: above 0")
         need(1 <= self.grid_size <= 1024, "grid_size", "sample-grid images: 1 to 1024")
         need(0 <= self.seed < 2 ** 63, "seed", "a seed from 0 to 2**63 - 1")
@@ -216,7 +233,7 @@ class SpriteOptions:
         whole("scale", 1, 32, "a whole upscale factor from 1 to 32")
         if not isinstance(self.transparent, bool):
             raise PokeganError(f"transparent {self.transparent!r}: true or false")
-        object.__setattr__(self, "types", tuple(self.types or ()))
+        object.__setattr__(self, "types", check_type_set(parse_types(self.types)))
 
     @classmethod
     def of(cls, options: "SpriteOptions | None" = None, **settings) -> "SpriteOptions":

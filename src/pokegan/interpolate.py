@@ -33,13 +33,16 @@ def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return (1 - t)[:, None] * a[None] + t[:, None] * b[None]
 
 
-def walk(keys: torch.Tensor, steps: int, mode: str = "slerp") -> torch.Tensor:
-    """Latents visiting keys[0], keys[1], ... with `steps` frames per leg, endpoints exact and not repeated."""
+def walk(keys: torch.Tensor, steps: int, mode: str = "slerp", z_dim: int | None = None) -> torch.Tensor:
+    """Latents visiting keys[0], keys[1], ... with `steps` frames per leg, endpoints exact and not repeated.
+    `z_dim`: only the first z_dim values are noise (slerped); the rest, a conditional model's type slots, are
+    blended linearly, so a walk can go from one type to another."""
     f = slerp if mode == "slerp" else lerp
     t = torch.linspace(0, 1, steps, dtype=keys.dtype)
+    d = keys.shape[1] if z_dim is None else z_dim
     legs = []
     for i in range(len(keys) - 1):
-        leg = f(keys[i], keys[i + 1], t)
+        leg = torch.cat([f(keys[i, :d], keys[i + 1, :d], t), lerp(keys[i, d:], keys[i + 1, d:], t)], 1)
         leg[0], leg[-1] = keys[i], keys[i + 1]  # exact endpoints, free of rounding
         legs.append(leg if i == 0 else leg[1:])
     return torch.cat(legs)
@@ -65,18 +68,22 @@ def find_sprite(ds: Dataset, query: str) -> int:
                                                                      else "; give a Pokémon name or a file name"))
 
 
-def walk_sprites(g, keys: torch.Tensor, steps: int, opts: SpriteOptions, mode: str = "slerp") -> list[np.ndarray]:
-    """The frames of a walk through `keys` (already truncated), finished by the sprite pipeline and scaled:
-    what `pokegan interpolate` writes as a GIF and a strip."""
+def walk_sprites(g, keys: torch.Tensor, steps: int, opts: SpriteOptions, mode: str = "slerp",
+                 z_dim: int | None = None) -> list[np.ndarray]:
+    """The frames of a walk through `keys` (already truncated, with their types), finished by the sprite
+    pipeline and scaled: what `pokegan interpolate` writes as a GIF and a strip."""
     if not 2 <= steps <= 1000:
         raise PokeganError(f"steps {steps}: give 2 to 1000 frames per leg")
-    plain = SpriteOptions.of(opts, truncation=1.0)  # the keys carry the truncation already
-    return [upscale(f, opts.scale) for f in g.sprites(walk(keys, steps, mode), plain)]
+    plain = SpriteOptions.of(opts, truncation=1.0, types=())  # the keys carry the truncation and types already
+    return [upscale(f, opts.scale) for f in g.sprites(walk(keys, steps, mode, z_dim), plain)]
 
 
-def variations(z: torch.Tensor, n: int, strength: float, seed: int) -> torch.Tensor:
+def variations(z: torch.Tensor, n: int, strength: float, seed: int, z_dim: int | None = None) -> torch.Tensor:
     """n latents near z (z,): z plus `strength` times standard normal noise drawn from `seed`, renormalised
-    to z's norm so they stay on the Gaussian shell the generator knows."""
-    noise = torch.randn(n, z.shape[-1], generator=torch.Generator().manual_seed(int(seed)))
-    out = z[None] + strength * noise
-    return out * (z.norm() / out.norm(dim=1, keepdim=True).clamp_min(1e-12))
+    to z's norm so they stay on the Gaussian shell the generator knows. `z_dim`: only the first z_dim values
+    are noise; a conditional model's type slots after them are kept."""
+    d = z.shape[-1] if z_dim is None else z_dim
+    noise = torch.randn(n, d, generator=torch.Generator().manual_seed(int(seed)))
+    out = z[None, :d] + strength * noise
+    out = out * (z[:d].norm() / out.norm(dim=1, keepdim=True).clamp_min(1e-12))
+    return torch.cat([out, z[None, d:].expand(n, -1)], 1)

@@ -27,6 +27,7 @@ from pokegan.assets import (clean_alpha, key_background, outline, png_bytes, red
                             upscale)
 from pokegan.config import SpriteOptions, TrainConfig
 from pokegan.errors import PokeganError
+from pokegan.models.conditioning import multi_hot, type_input
 from pokegan.models.registry import get_family
 
 MAX_IMAGES = 1_000_000  # more than any sensible request; protects against typos like --n 1e12
@@ -145,23 +146,69 @@ class SpriteGenerator:
     state: dict
     encoder: torch.nn.Module | None = None   # AEGAN: image -> latent, for interpolating real sprites
 
+    @property
+    def conditional(self) -> bool:
+        """Type-conditioned: its latents are [noise, 18 type slots] and `types` picks what it draws."""
+        return type_input(self.G) is not None
+
+    @property
+    def types_seen(self) -> tuple[str, ...]:
+        """The types a conditional model was trained on (empty for an unconditional one)."""
+        cond = type_input(self.G)
+        return cond.seen() if cond is not None else ()
+
     def check(self, opts: SpriteOptions) -> SpriteOptions:
         """`opts` if this model can honour them; a clear error otherwise (before anything is written)."""
-        if opts.types:
-            raise PokeganError(f"this {self.family} model is not type-conditioned; generate without a type")
+        if opts.types and not self.conditional:
+            raise PokeganError(f"this {self.family} model ({self.source}) is not type-conditioned; generate without a "
+                               "type, or use a conditional model (`pokegan models`; trained with --conditional types)")
+        unseen = [t for t in opts.types if t not in self.types_seen]
+        if unseen:
+            raise PokeganError(f"this model never saw the type {unseen[0]!r} in training, so it cannot draw it; "
+                               f"it knows: {', '.join(self.types_seen)}")
         key_colour(opts, self.background, self.channels, self.source)
         return opts
 
-    def latents(self, n: int, seed: int, rule: str = "torch") -> torch.Tensor:
+    def latents(self, n: int, seed: int, rule: str = "torch", types: tuple[str, ...] = ()) -> torch.Tensor:
         """(n, z_dim) standard normal latents, a function of the seed alone: torch's generator (pokegan's
-        default), or `portable_latents` (the exported web page's, which any language can follow)."""
+        default), or `portable_latents` (the exported web page's, which any language can follow). A conditional
+        model's latents end in 18 type slots: `types` for every sprite, or (none given) type sets drawn as often
+        as the training data has them, from a generator of their own seeded with `seed`."""
         check_count(n)
         if rule == "portable":
-            return portable_latents(n, check_seed(seed), self.z_dim)
-        if rule != "torch":
+            z = portable_latents(n, check_seed(seed), self.z_dim)
+        elif rule == "torch":
+            z = torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(check_seed(seed)))
+        else:
             raise PokeganError(f"latent rule {rule!r}: one of {', '.join(LATENT_RULES)}")
-        g = torch.Generator().manual_seed(check_seed(seed))
-        return torch.randn(n, self.z_dim, generator=g)
+        if types:
+            self.check(SpriteOptions(types=types))
+        if not self.conditional:
+            return z
+        c = multi_hot([tuple(types)] * n) if types else \
+            type_input(self.G).draw(n, torch.Generator().manual_seed(seed)).cpu()
+        return torch.cat([z, c], 1)
+
+    def latents_of_type(self, n: int, seed: int, type_name: str) -> torch.Tensor:
+        """Latents asking for `type_name`: noise from `seed`, type sets drawn from the training data's sets that
+        contain it (Fire alone, Fire/Flying, ...), as often as the data has them."""
+        self.check(SpriteOptions(types=(type_name,)))
+        z = self.latents(n, seed)
+        c = type_input(self.G).draw(n, torch.Generator().manual_seed(seed), within=type_name).cpu()
+        return torch.cat([z[:, :self.z_dim], c], 1)
+
+    def with_types(self, z: torch.Tensor, types: tuple[str, ...]) -> torch.Tensor:
+        """Latents with their type slots set to `types` (a conditional model's; unchanged without types)."""
+        if not types:
+            return z
+        self.check(SpriteOptions(types=types))
+        return torch.cat([z[:, :self.z_dim], multi_hot([tuple(types)] * len(z))], 1)
+
+    def truncate(self, z: torch.Tensor, truncation: float) -> torch.Tensor:
+        """The noise part of latents scaled by `truncation` (type slots stay as they are)."""
+        if truncation == 1.0:
+            return z
+        return torch.cat([z[:, :self.z_dim] * truncation, z[:, self.z_dim:]], 1)
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, bg_tolerance: int = SpriteOptions.bg_tolerance, batch: int = 256) -> torch.Tensor:
@@ -179,13 +226,31 @@ class SpriteGenerator:
     def sprites(self, z: torch.Tensor, opts: SpriteOptions | None = None, batch: int = 256) -> np.ndarray:
         """Given latents -> finished sprites, uint8 (N, H, W, C) at the model's own size (no `scale`)."""
         opts = self.check(opts or SpriteOptions())
-        return finish(to_uint8(self.decode(z * opts.truncation, opts.bg_tolerance, batch)), opts,
-                      self.background, self.source)
+        width = self.z_dim + (len(multi_hot([()])[0]) if self.conditional else 0)
+        if z.ndim != 2 or z.shape[1] != width:
+            raise PokeganError(f"latents of shape {tuple(z.shape)}: this model takes (N, {width})"
+                               + (f" ({self.z_dim} noise values, then 18 type slots)" if self.conditional else ""))
+        z = self.truncate(self.with_types(z, opts.types), opts.truncation)
+        return finish(to_uint8(self.decode(z, opts.bg_tolerance, batch)), opts, self.background, self.source)
 
     def arrays(self, n: int, seed: int = 0, options: SpriteOptions | None = None, batch: int = 256,
                **settings) -> np.ndarray:
         """n finished sprites, uint8 (N, H, W, C) at the model's own size: RGB, or RGBA for transparent ones."""
-        return self.sprites(self.latents(n, seed), SpriteOptions.of(options, **settings), batch)
+        opts = SpriteOptions.of(options, **settings)
+        return self.sprites(self.latents(n, seed, types=opts.types), opts, batch)
+
+    def by_type(self, per_type: int = 8, seed: int = 0, options: SpriteOptions | None = None,
+                types: tuple[str, ...] | None = None, **settings) -> tuple[list[str], np.ndarray]:
+        """One row per type (every type the model saw, or `types`), the same `per_type` seeds' noise in every
+        row, so a column shows one latent across types: (names, uint8 (T, per_type, H, W, C))."""
+        if not self.conditional:
+            raise PokeganError(f"by type: this {self.family} model ({self.source}) is not type-conditioned; train "
+                               "one with --conditional types, or use the shipped one (`pokegan models`)")
+        opts = SpriteOptions.of(options, **settings)
+        names = list(types or self.types_seen)
+        z = self.latents(per_type, seed)
+        rows = [self.sprites(z, SpriteOptions.of(opts, types=(t,))) for t in names]
+        return names, np.stack(rows)
 
     @torch.inference_mode()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
@@ -230,9 +295,25 @@ def check_batch(batch) -> int:
     return int(batch)
 
 
-def pretrained_path() -> Path:
-    """The pretrained generator shipped inside the package."""
-    return Path(__file__).parent / "assets" / "pretrained"
+# The shipped models (folders under pokegan/assets/): the default, and the one a request with a type picks.
+DEFAULT_MODEL = "pretrained"
+CONDITIONAL_MODEL = "pretrained-types"
+
+
+def shipped_models() -> dict[str, Path]:
+    """Name -> folder of every pretrained generator shipped inside the package."""
+    root = Path(__file__).parent / "assets"
+    return {p.name: p for p in sorted(root.iterdir()) if (p / ckpt.STATE).is_file()} if root.is_dir() else {}
+
+
+def pretrained_path(name: str = DEFAULT_MODEL) -> Path:
+    """A pretrained generator shipped inside the package (the default one unless named), or a clear error."""
+    models = shipped_models()
+    if name not in models:
+        raise PokeganError(f"no pretrained model {name!r} is shipped in this install"
+                           + (f" (shipped: {', '.join(models)})" if models else "")
+                           + "; give a run folder or checkpoint, or train one with `pokegan train`")
+    return models[name]
 
 
 def family_from_state(state: dict, path: str | Path):
@@ -244,14 +325,14 @@ def family_from_state(state: dict, path: str | Path):
         raise PokeganError(f"{path}: {e}") from None
 
 
-def load_generator(path: str | Path | None = None, device: str = "cpu", ema: bool = True) -> SpriteGenerator:
-    """A generator from a run folder or checkpoint folder; None = the shipped pretrained model. `ema`: the
-    EMA generator where the run kept one."""
+def load_generator(path: str | Path | None = None, device: str = "cpu", ema: bool = True,
+                   conditional: bool = False) -> SpriteGenerator:
+    """A generator from a run folder or checkpoint folder; None = a shipped pretrained model (the
+    type-conditioned one with `conditional`). `ema`: the EMA generator where the run kept one."""
     if path is None:
-        path = pretrained_path()
-        if not (path / ckpt.STATE).exists():
-            raise PokeganError(f"no pretrained model is shipped in this install ({path}); give a run folder "
-                               "or checkpoint, or train one with `pokegan train`")
+        path = pretrained_path(CONDITIONAL_MODEL if conditional else DEFAULT_MODEL)
+    elif conditional:
+        raise PokeganError("conditional=True picks the shipped type-conditioned model; give it without a path")
     state, weights, _ = ckpt.read(path, train_state=False)
     family = family_from_state(state, path)
     cfg = family.cfg

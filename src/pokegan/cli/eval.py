@@ -11,6 +11,7 @@ EXAMPLES = """examples:
   pokegan eval runs/00000-dcgan-gen5-64 --data data/gen5-64.data --json eval.json
   pokegan eval runs/00000-dcgan-gen5-64/checkpoints/snapshot-000050kimg --data data/gen5-64.data
   pokegan eval my_sprites/ --data data/gen5-64.data --num 500 --json mine.json
+  pokegan eval runs/00003-fastgan-gen5-64 --data data/gen5-64.data --per-type --num 200 --json types.json
 """
 
 
@@ -24,6 +25,10 @@ def add_parser(sub) -> None:
     p.add_argument("--num", type=int, default=0, help="generated images (default: as many as the dataset has)")
     p.add_argument("--seed", type=int, default=0, help="latent seed of the generated images")
     add_sprite_options(p)
+    p.add_argument("--per-type", action="store_true",
+                   help="conditional models: per type, the share of sprites asked for it that a classifier trained on "
+                        "real sprites puts in its top 2 (beside that classifier's species-grouped ceiling), KID "
+                        "against the type's real sprites, and diversity; --num sprites per type (default 200)")
     p.add_argument("--json", help="write the results here")
     p.add_argument("--nearest", help="PNG of generated sprites beside their nearest real ones "
                                      "(default: next to --json)")
@@ -47,11 +52,21 @@ def run(args: argparse.Namespace) -> int:
     cfg = EvalConfig(num=args.num, seed=check_seed(args.seed), batch=args.batch, device=args.device,
                      sprite=sprite_options(args))
     ds = load_dataset(args.data)
+    if args.per_type and not (Path(args.source) / "checkpoints").is_dir() and \
+            not (Path(args.source) / "state.json").is_file():
+        raise PokeganError(f"--per-type: {args.source} is a folder of images; give a type-conditioned run or checkpoint")
     gen, what = generated_images(args.source, ds, cfg)
     print(f"evaluating {what} against {args.data} ({len(ds)} images)")
     res, extra = evaluate_arrays(gen, ds, cfg)
     res["source"] = str(args.source)
     print(format_table(res))
+    if args.per_type:
+        from pokegan.metrics.per_type import format_per_type, per_type
+        from pokegan.sprites import load_generator
+
+        g = load_generator(args.source, device=args.device)
+        res.update(per_type(g, ds, cfg))
+        print("by type:\n" + format_per_type(res))
     nearest = args.nearest or (str(Path(args.json).with_suffix("")) + ".nearest.png" if args.json else None)
     if nearest:
         save_png(nearest_picture(extra["gen_rgb"], ds, extra["novelty"]), nearest)

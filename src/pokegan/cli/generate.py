@@ -12,6 +12,8 @@ GEN_EXAMPLES = """examples:
   pokegan generate --n 16 --out game/ --transparent --scale 2       # RGBA PNGs for a game engine
   pokegan generate runs/00000-fastgan-gen5-64 --n 16 --out new/ --palette 16 --scale 4
   pokegan generate runs/00000-fastgan-gen5-64 --n 100000 --out many/ --no-png   # sheets only
+  pokegan generate --type fire --type flying --n 16 --out fire-flying/    # the shipped type-conditioned model
+  pokegan generate --by-type --seed 0 --out types/                       # one row per type
 """
 EXPORT_EXAMPLES = """examples:
   pokegan export runs/00000-fastgan-gen5-64 --out my-model/     # small fp16 copy for sharing
@@ -22,6 +24,7 @@ INTERP_EXAMPLES = """examples:
   pokegan interpolate runs/00000-fastgan-gen5-64 --seeds 1 2 --steps 16 --out walk.gif
   pokegan interpolate runs/00000-fastgan-gen5-64 --seeds 1 2 3 4 --steps 12 --out tour.gif --scale 4
   pokegan interpolate runs/00002-aegan-gen5-64 --between pikachu bulbasaur --data data/gen5-64.data --out pb.gif
+  pokegan interpolate --types fire water --seeds 3 --steps 16 --out fire-to-water.gif   # conditional models
 """
 
 
@@ -30,8 +33,9 @@ def add_parser(sub) -> None:
                        description="Generate new sprites from a run or checkpoint (the EMA generator when there "
                                    "is one), or from the shipped pretrained model when no run is given.",
                        epilog=GEN_EXAMPLES)
-    g.add_argument("model", nargs="?", help="run folder or checkpoint (default: the pretrained model)")
-    g.add_argument("--n", type=int, default=64, help="how many sprites (64)")
+    g.add_argument("model", nargs="?", help="run folder or checkpoint (default: the pretrained model; the "
+                                            "type-conditioned one when a type is asked for)")
+    g.add_argument("--n", type=int, default=None, help="how many sprites (64; with --by-type, per type: 8)")
     g.add_argument("--seed", type=int, default=0, help="same seed, same sprites")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--scale", type=int, default=1, help="nearest-neighbour upscale factor for the files")
@@ -39,6 +43,9 @@ def add_parser(sub) -> None:
     g.add_argument("--latent-rule", choices=["torch", "portable"], default="torch",
                    help="how the seed becomes latents: torch (default) or portable, the rule the exported web "
                         "page and engines follow (seeds up to 2^32 - 1)")
+    g.add_argument("--by-type", action="store_true",
+                   help="conditional models: a grid with one row per type (by-type.png), the same seeds in every "
+                        "row, and each type's sprites in a folder of its own")
     g.add_argument("--no-png", action="store_true", help="skip the individual PNGs (large N)")
     g.add_argument("--batch", type=int, default=256, help="images per forward pass")
     g.add_argument("--device", default="cpu")
@@ -51,6 +58,9 @@ def add_parser(sub) -> None:
     i.add_argument("model", nargs="?", help="run folder or checkpoint (default: the pretrained model)")
     i.add_argument("--seeds", type=int, nargs="+", help="two or more seeds to walk through")
     i.add_argument("--between", nargs=2, metavar=("A", "B"), help="two Pokémon (names or dataset file names)")
+    i.add_argument("--types", nargs="+", metavar="TYPE",
+                   help="conditional models: walk from one type to the next at a fixed seed (--seeds S), e.g. "
+                        "--types fire water, or fire/flying water for a pair")
     i.add_argument("--data", help="the dataset to find --between sprites in")
     i.add_argument("--steps", type=int, default=16, help="frames per leg, endpoints included (16)")
     i.add_argument("--mode", choices=["slerp", "lerp"], default="slerp",
@@ -85,10 +95,14 @@ def run_generate(args: argparse.Namespace) -> int:
     from pokegan.paths import atomic_write_bytes
     from pokegan.sprites import check_batch, check_count, load_generator, sprite_png
 
+    if args.n is None:
+        args.n = 8 if args.by_type else 64
     check_count(args.n)
     check_batch(args.batch)
     opts = sprite_options(args)
-    g = load_generator(args.model, device=args.device)
+    g = load_model(args.model, args.device, conditional=bool(opts.types or args.by_type))
+    if args.by_type:
+        return write_by_type(g, args, opts)
     z = g.latents(args.n, args.seed, args.latent_rule)
     g.check(opts)  # a model that cannot honour the options says so before anything is written
     out = check_output_dir(args.out)
@@ -114,6 +128,47 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_model(model, device: str, conditional: bool):
+    """The run asked for; with none, the shipped model, the type-conditioned one for a request with types."""
+    from pokegan.sprites import load_generator
+
+    return load_generator(model, device=device) if model else load_generator(device=device, conditional=conditional)
+
+
+def write_by_type(g, args: argparse.Namespace, opts) -> int:
+    """`generate --by-type`: by-type.png (one row per type), by-type.json, and TYPE/NNN.png files."""
+    import json
+
+    import numpy as np
+
+    from pokegan.assets import check_output_dir, save_png, upscale
+    from pokegan.data.dataset import composite_uint8
+    from pokegan.data.show import labelled_rows
+    from pokegan.paths import atomic_write_bytes
+    from pokegan.sprites import sprite_png
+
+    per_type = args.n
+    if not 1 <= per_type <= 256:
+        from pokegan.errors import PokeganError
+
+        raise PokeganError(f"--n {per_type}: with --by-type, sprites per type: 1 to 256")
+    names, rows = g.by_type(per_type, args.seed, opts, types=opts.types or None)
+    out = check_output_dir(args.out)
+    flat = [composite_uint8(r, "white") if r.shape[-1] == 4 else r for r in rows]
+    save_png(upscale(np.asarray(labelled_rows(flat, names)), opts.scale), out / "by-type.png")
+    if not args.no_png:
+        for name, row in zip(names, rows):
+            (out / name).mkdir(exist_ok=True)
+            for j, img in enumerate(row):
+                atomic_write_bytes(out / name / f"{j:03d}.png", sprite_png(img, opts))
+    meta = {"model": str(g.source), "family": g.family, "seed": args.seed, "per_type": per_type, "rows": names,
+            **dataclasses.asdict(opts)}
+    atomic_write_bytes(out / "by-type.json", json.dumps(meta, indent=1).encode())
+    print(f"wrote by-type.png ({len(names)} types x {per_type}) and by-type.json to {out}/"
+          + ("" if args.no_png else ", each type's sprites in a folder of its own"))
+    return 0
+
+
 def run_interpolate(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
@@ -132,8 +187,21 @@ def run_interpolate(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".gif":
         raise PokeganError(f"{out}: the output must be a .gif (a strip .png is written beside it)")
     opts = sprite_options(args)
-    g = load_generator(args.model, device=args.device)
-    if args.between:
+    g = load_model(args.model, args.device, conditional=bool(args.types))
+    if args.types:
+        from pokegan.type_names import check_type_set, parse_types
+
+        if args.between:
+            raise PokeganError("--types walks between types at one seed; --between walks between two Pokémon: pick one")
+        if not args.seeds or len(args.seeds) != 1:
+            raise PokeganError("--types walks between types at one seed: give --seeds S (one seed)")
+        sets = [check_type_set(parse_types([t])) for t in args.types]
+        if len(sets) < 2:
+            raise PokeganError("--types: give two or more types (or pairs like fire/flying) to walk between")
+        z = g.latents(1, args.seeds[0])
+        keys = torch.cat([g.truncate(g.with_types(z, ts), args.truncation) for ts in sets])
+        label = " -> ".join("/".join(ts) for ts in sets) + f" at seed {args.seeds[0]}"
+    elif args.between:
         if not args.data:
             raise PokeganError("--between needs --data DATASET to find the two Pokémon in")
         from pokegan.data import load_dataset
@@ -148,9 +216,9 @@ def run_interpolate(args: argparse.Namespace) -> int:
     else:
         if not args.seeds or len(args.seeds) < 2:
             raise PokeganError("give --seeds A B [C ...] (two or more), or --between A B with an aegan model")
-        keys = torch.cat([g.latents(1, s) for s in args.seeds]) * args.truncation
+        keys = g.truncate(torch.cat([g.latents(1, s) for s in args.seeds]), args.truncation)
         label = " -> ".join(f"seed {s}" for s in args.seeds)
-    frames = walk_sprites(g, keys, args.steps, opts, args.mode)
+    frames = walk_sprites(g, keys, args.steps, opts, args.mode, z_dim=g.z_dim)
     atomic_write_bytes(out, gif_bytes(frames, args.duration))
     save_png(np.concatenate(frames, axis=1), out.with_suffix(".png"))
     print(f"wrote {out} ({len(frames)} frames, {label}) and {out.with_suffix('.png')}")

@@ -45,7 +45,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from pokegan.cli import data, eval as eval_cmd, generate, report, serve, train
+    from pokegan.cli import data, eval as eval_cmd, generate, models, report, serve, train
 
     p = Parser(prog="pokegan", description=(
         "Generate new Pokémon sprites with GANs.\n\n"
@@ -58,6 +58,8 @@ def build_parser() -> Parser:
         "  pokegan train --resume runs/00000-dcgan-gen5-64 --kimg 20\n"
         "  pokegan eval runs/00000-dcgan-gen5-64 --data data/gen5-64.data --json eval.json\n"
         "  pokegan generate --n 64 --seed 0 --out new-sprites/          # the pretrained model\n"
+        "  pokegan generate --type fire --type flying --out fire-flying/  # the type-conditioned one\n"
+        "  pokegan models                                       # the shipped models and their figures\n"
         "  pokegan interpolate runs/00000-fastgan-gen5-64 --seeds 1 2 --steps 16 --out walk.gif\n"
         "  pokegan report runs/00000-fastgan-gen5-64 --out report.html\n"
         "  pokegan serve --runs runs                            # a web page at http://127.0.0.1:8000\n"))
@@ -68,6 +70,7 @@ def build_parser() -> Parser:
     train.add_parser(sub)
     eval_cmd.add_parser(sub)
     generate.add_parser(sub)
+    models.add_parser(sub)
     report.add_parser(sub)
     serve.add_parser(sub)
     return p

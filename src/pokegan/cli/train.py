@@ -8,6 +8,8 @@ EXAMPLES = """examples:
   pokegan train --data data/gen5-64.data --preset dcgan --kimg 10 --run-dir runs
   pokegan train --data data/gen5-64.data --preset wgan-gp --minutes 30 --run-dir runs
   pokegan train --data data/gen5-64.data --preset dcgan --augment flip,shift --background random
+  pokegan train --data data/gen5-64.data --conditional types --run-dir runs   # generate --type fire later
+  pokegan train --data data/gen5-64.data --preset dcgan --types fire,water     # only Fire and Water sprites
   pokegan train --data data/gen5-64.data --preset progan --set level_kimg=5 --kimg 60
   pokegan train --resume runs/00000-dcgan-gen5-64 --kimg 20     # continue to 20 kimg
   pokegan train --data data/gen5-128.data --gpus 4 --kimg 500    # data-parallel on 4 GPUs, batch split 4 ways
@@ -31,6 +33,11 @@ OVERRIDES = {
     "ema_kimg": "generator EMA half-life in kimg (0 = off)",
     "ema_bn_images": "latents over which the EMA generator's batch-norm statistics are recomputed before it "
                      "is saved or sampled (0 = copy the training generator's)",
+    "conditional": "'types': condition the model on each sprite's one or two types, so `generate --type fire` "
+                   "works (fastgan, dcgan); ramped in from --cond-start-kimg to --cond-end-kimg",
+    "cond_start_kimg": "conditional models: the type conditioning starts ramping in here (default 50)",
+    "cond_end_kimg": "... and is fully on from here (default 200)",
+    "types": "train only on the sprites of these types, a comma list, e.g. fire,water (any family)",
     "seed": "random seed",
     "device": "auto (default), cpu, cuda, cuda:N, mps",
     "tick_kimg": "kimg per stats line",
@@ -59,6 +66,7 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", metavar="RUN", help="continue a run folder from its latest checkpoint")
     p.add_argument("--list-presets", action="store_true", help="list presets with their family and source")
     types = {f.name: {"int": int, "float": float}.get(str(f.type), str) for f in dataclasses.fields(TrainConfig)}
+    types["types"] = _type_list
     for name, help_text in {**LIMITS, **OVERRIDES}.items():
         p.add_argument("--" + name.replace("_", "-"), type=types[name], help=help_text)
     p.add_argument("--betas", type=_betas, metavar="B1,B2",
@@ -93,6 +101,20 @@ def _betas(text: str) -> tuple[float, float]:
     if len(b) != 2 or not all(0.0 <= v < 1.0 for v in b):
         raise argparse.ArgumentTypeError(f"{text!r}: expected two numbers in [0, 1), e.g. 0,0.99")
     return b
+
+
+def _type_list(text: str) -> tuple[str, ...]:
+    """`--types fire,water` -> ("fire", "water"); an unknown name is a usage error with the valid ones."""
+    from pokegan.errors import PokeganError
+    from pokegan.type_names import parse_types
+
+    try:
+        out = parse_types(text.split(","))
+    except PokeganError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if not out:
+        raise argparse.ArgumentTypeError("give one or more type names, e.g. fire,water")
+    return out
 
 
 def list_presets() -> int:

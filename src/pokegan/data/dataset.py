@@ -47,6 +47,17 @@ class Dataset:
     def background(self) -> str:
         return self.info.get("background", "white")
 
+    def of_types(self, types) -> "Dataset":
+        """The sprites that have any of `types` (report 002's per-class training), or an error if none does."""
+        want = set(types)
+        keep = [i for i, lab in enumerate(self.labels) if want & set(lab.get("types") or ())]
+        if not keep:
+            have = sorted({t for lab in self.labels for t in (lab.get("types") or ())})
+            raise PokeganError(f"{self.path or 'this dataset'}: no sprite has the type {' or '.join(sorted(want))}"
+                               + (f"; its types are: {', '.join(have)}" if have else "; its sprites carry no types"))
+        info = {**self.info, "types": sorted(want), "selected_from": len(self)}
+        return Dataset(self.images[keep], [self.labels[i] for i in keep], info, self.path)
+
     def rgb(self, background: str | None = None, seed: int = 0) -> np.ndarray:
         """The images composited on `background` (default: the dataset's own) as uint8 (N, H, W, 3)."""
         return composite_uint8(self.images, background or self.background, seed=seed)

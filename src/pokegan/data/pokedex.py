@@ -93,5 +93,6 @@ def lookup(stem: str) -> Species:
 
 def all_types() -> list[str]:
     """The 18 type names in a stable order."""
-    return ["normal", "fire", "water", "grass", "electric", "ice", "fighting", "poison", "ground",
-            "flying", "psychic", "bug", "rock", "ghost", "dragon", "dark", "steel", "fairy"]
+    from pokegan.type_names import TYPES
+
+    return list(TYPES)

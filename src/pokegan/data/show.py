@@ -45,12 +45,18 @@ def contact_sheet(ds: Dataset, n: int = 64, by_type: bool = False, seed: int = 0
         names.append(t)
     if not rows:
         return contact_sheet(ds, n=n, seed=seed, background=background)
-    sheet = grid(composite_uint8(np.concatenate(rows), bg, seed=seed), per_type)
-    label_w = 64
+    return labelled_rows([composite_uint8(r, bg, seed=seed) for r in rows], names)
+
+
+def labelled_rows(rows: list[np.ndarray], names: list[str], label_w: int = 64) -> Image.Image:
+    """Rows of uint8 RGB images (each (cols, H, W, 3)), each row named on its left: a by-type grid."""
+    cols = max(len(r) for r in rows)
+    sheet = grid(np.concatenate([np.concatenate([r, np.full((cols - len(r),) + r.shape[1:], 255, np.uint8)])
+                                 for r in rows]), cols)
     out = Image.new("RGB", (sheet.width + label_w, sheet.height), (255, 255, 255))
     out.paste(sheet, (label_w, 0))
     draw = ImageDraw.Draw(out)
-    h = ds.size + 2
+    h = rows[0].shape[1] + 2
     for r, name in enumerate(names):
         draw.text((4, 2 + r * h + h // 2 - 6), name, fill=(0, 0, 0))
     return out

@@ -59,6 +59,7 @@ class Family:
     Options: type = object
     loss: str = "ns"                # the adversarial loss, by name (pokegan.losses)
     d_output: str = "prob"          # "prob": D gives logits of real; "score": an unbounded critic
+    conditions: bool = False        # can be type-conditioned (--conditional types; models/conditioning.py)
     paper: str = ""                  # the recipe it follows, for the README and --list-presets
 
     def __init__(self, cfg, resolution: int, channels: int):
@@ -66,6 +67,10 @@ class Family:
         self.resolution = resolution
         self.channels = channels
         self.opts = self.check_options(cfg.options)
+        if self.conditional and not self.conditions:
+            raise PokeganError(f"{self.name} cannot be type-conditioned; --conditional types works with: "
+                               + ", ".join(n for n, f in FAMILIES.items() if f.conditions))
+        self.real_types: torch.Tensor | None = None  # the real batch's types (N, 18), set by the loop
         self.adv = get_loss(self.loss)
         self.nets: dict[str, nn.Module] = {}
         # Set by the loop: differentiable/adaptive augmentation before D (identity unless asked for).
@@ -98,15 +103,36 @@ class Family:
     def z_dim(self) -> int:
         return self.cfg.z_dim
 
+    @property
+    def conditional(self) -> bool:
+        return self.cfg.conditional == "types"
+
     def sample_z(self, n: int, device, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.z_dim, device=device, generator=generator)
+        """Latents: noise, then for a conditional model type sets drawn as often as the data has them."""
+        z = torch.randn(n, self.z_dim, device=device, generator=generator)
+        if self.conditional:
+            z = torch.cat([z, self.nets["G"].cond.draw(n, generator).to(z.device)], 1)
+        return z
+
+    def types_of(self, z: torch.Tensor) -> torch.Tensor | None:
+        """The type part of latents (None for an unconditional model)."""
+        return z[:, self.z_dim:] if self.conditional else None
+
+    def set_progress(self, kimg: float) -> None:
+        """Called by the loop before every iteration: the conditional parts' ramp, then `schedule`."""
+        if self.conditional:
+            from pokegan.models.conditioning import set_condition_weight
+
+            set_condition_weight(self.nets.values(), kimg, self.cfg.cond_start_kimg, self.cfg.cond_end_kimg)
+        self.schedule(kimg)
 
     def schedule(self, kimg: float) -> None:
         """Called before every iteration with the progress so far (ProGAN grows here)."""
 
-    def disc(self, x: torch.Tensor, real: bool = False) -> torch.Tensor:
-        """D's raw output on augmented images; outputs on reals feed ADA's overfitting signal."""
-        out = self.nets["D"](self.augment(x))
+    def disc(self, x: torch.Tensor, real: bool = False, c: torch.Tensor | None = None) -> torch.Tensor:
+        """D's raw output on augmented images (judged against types `c` where conditional); outputs on reals
+        feed ADA's overfitting signal."""
+        out = self.nets["D"](self.augment(x), c=c) if c is not None else self.nets["D"](self.augment(x))
         if real:
             self.augment.observe(out)
         return out

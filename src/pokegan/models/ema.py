@@ -12,6 +12,8 @@ import copy
 import torch
 from torch import nn
 
+from pokegan.models.conditioning import draw_latents
+
 
 @torch.no_grad()
 def recalibrate(G: nn.Module, z_dim: int, images: int = 512, batch: int = 64, seed: int = 0) -> bool:
@@ -38,7 +40,7 @@ def recalibrate(G: nn.Module, z_dim: int, images: int = 512, batch: int = 64, se
     G.train()                                 # spectral norm's power iteration also settles on these weights
     try:
         for i in range(0, images, batch):
-            G(torch.randn(min(batch, images - i), z_dim, generator=gen).to(device))
+            G(draw_latents(G, min(batch, images - i), z_dim, gen, device))
     finally:
         G.train(was_training)
         for m, mom in zip(bns, momenta):

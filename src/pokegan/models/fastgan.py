@@ -29,6 +29,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from pokegan.losses import LeCam
 from pokegan.models.base import Family, Phase, register_family, start_side
+from pokegan.models.conditioning import EMBED_DIM, TypeInput, TypeProjection
 
 
 def sn_conv(cin: int, cout: int, k: int, stride: int = 1, pad: int = 0, bias: bool = False) -> nn.Module:
@@ -73,12 +74,17 @@ def widths(resolution: int, base: int, w_max: int) -> dict[int, int]:
 
 
 class FastGenerator(nn.Module):
-    def __init__(self, z_dim: int, resolution: int, channels: int, base: int = 32, w_max: int = 256):
+    def __init__(self, z_dim: int, resolution: int, channels: int, base: int = 32, w_max: int = 256,
+                 conditional: bool = False):
+        """`conditional`: the latent is [noise, 18 type slots] and a type embedding joins the noise."""
         super().__init__()
         self.w = widths(resolution, base, w_max)
         res = sorted(self.w)
         self.s0 = s0 = res[0]  # 4, or 3 for 48/96/192: the first block is s0 x s0, then every block doubles
-        self.init = nn.Sequential(spectral_norm(nn.ConvTranspose2d(z_dim, 2 * self.w[s0], s0, 1, 0, bias=False)),
+        if conditional:
+            self.cond = TypeInput(z_dim)
+        cin = z_dim + (EMBED_DIM if conditional else 0)
+        self.init = nn.Sequential(spectral_norm(nn.ConvTranspose2d(cin, 2 * self.w[s0], s0, 1, 0, bias=False)),
                                   nn.BatchNorm2d(2 * self.w[s0]), GLU())
         # FastGAN's "comp" blocks (a second conv) at 16, 64 and 256 from 4 (at 12, 48 and 192 from 3)
         self.ups = nn.ModuleDict({str(r): up_block(self.w[r // 2], self.w[r], (r // 2) // s0 in (2, 8, 32))
@@ -87,8 +93,10 @@ class FastGenerator(nn.Module):
         self.sles = nn.ModuleDict({str(hi): SLE(self.w[lo], self.w[hi], s0) for lo, hi in self.sle_pairs})
         self.to_rgb = sn_conv(self.w[resolution], channels, 3, 1, 1, bias=True)
 
-    def forward(self, z):  # (B, z) -> (B, C, R, R) in [-1, 1]
-        feats = {self.s0: self.init(z.view(z.shape[0], -1, 1, 1))}
+    def forward(self, z):  # (B, z) or (B, z + 18) -> (B, C, R, R) in [-1, 1]
+        if hasattr(self, "cond"):
+            z = self.cond(z)
+        feats = {self.s0: self.init(z.reshape(z.shape[0], -1, 1, 1))}
         r = self.s0
         for key, up in self.ups.items():
             r = int(key)
@@ -113,7 +121,7 @@ class DownBlock(nn.Module):
 
 
 class FastDiscriminator(nn.Module):
-    def __init__(self, resolution: int, channels: int, base: int = 32, w_max: int = 256):
+    def __init__(self, resolution: int, channels: int, base: int = 32, w_max: int = 256, conditional: bool = False):
         super().__init__()
         w = widths(resolution, base, w_max)
         self.from_rgb = nn.Sequential(sn_conv(channels, w[resolution // 2], 4, 2, 1), nn.LeakyReLU(0.2, True))
@@ -129,10 +137,14 @@ class FastDiscriminator(nn.Module):
             nn.Upsample(scale_factor=2), sn_conv(c8, 64, 3, 1, 1), nn.BatchNorm2d(64), GLU(),
             nn.Upsample(scale_factor=2), sn_conv(32, 32, 3, 1, 1), nn.BatchNorm2d(32), GLU(),
             sn_conv(16, channels, 3, 1, 1, bias=True), nn.Tanh())
+        if conditional:
+            self.proj = TypeProjection(c8)
 
-    def forward(self, x, decode: bool = False):  # (B, C, R, R) -> (B,) [and (B, C, 32, 32), 24x24 from 6x6]
+    def forward(self, x, decode: bool = False, c=None):  # (B, C, R, R) -> (B,) [and (B, C, 32, 32), 24x24 from 6x6]
         f8 = self.downs(self.from_rgb(x))
         out = self.logits(f8).mean(dim=(1, 2, 3))
+        if c is not None and hasattr(self, "proj"):
+            out = out + self.proj(f8, c)
         return (out, self.decoder(f8)) if decode else out
 
 
@@ -173,6 +185,7 @@ class FastGANOptions:
 @register_family("fastgan")
 class FastGAN(Family):
     Options = FastGANOptions
+    conditions = True       # --conditional types
     loss = "hinge"
     d_output = "score"      # hinge: patch logits, real > 0
     paper = "Liu et al. 2021 (FastGAN) with DiffAugment (Zhao et al. 2020) and EMA"
@@ -184,8 +197,9 @@ class FastGAN(Family):
 
     def build(self):
         o = self.opts
-        self.nets = {"G": FastGenerator(self.z_dim, self.resolution, self.channels, o.g_base, o.w_max),
-                     "D": FastDiscriminator(self.resolution, self.channels, o.d_base, o.w_max)}
+        cond = self.conditional
+        self.nets = {"G": FastGenerator(self.z_dim, self.resolution, self.channels, o.g_base, o.w_max, cond),
+                     "D": FastDiscriminator(self.resolution, self.channels, o.d_base, o.w_max, cond)}
         return self.nets
 
     def optimizers(self):
@@ -202,13 +216,14 @@ class FastGAN(Family):
 
     def d_loss(self, real):
         D = self.nets["D"]
+        z = self.sample_z(real.shape[0], real.device)
         with torch.set_grad_enabled(self.opts.reuse_fakes):  # G's graph is kept only to be reused
-            fake = self.nets["G"](self.sample_z(real.shape[0], real.device))
-        self._fake = fake if self.opts.reuse_fakes else None
+            fake = self.nets["G"](z)
+        self._fake = (fake, z) if self.opts.reuse_fakes else None
         real_aug = self.augment(real)
-        real_out, rec = D(real_aug, decode=True)
+        real_out, rec = D(real_aug, decode=True, c=self.real_types)
         self.augment.observe(real_out)
-        fake_out = self.disc(fake.detach())
+        fake_out = self.disc(fake.detach(), c=self.types_of(z))
         adv = self.adv.d(real_out, fake_out)
         rec_loss = F.l1_loss(rec, F.adaptive_avg_pool2d(real_aug, rec.shape[-1]))
         loss = adv + self.opts.rec_weight * rec_loss
@@ -223,10 +238,12 @@ class FastGAN(Family):
 
     def g_loss(self, _real):
         G = self.nets["G"]
-        fake, self._fake = self._fake, None
-        if fake is None:
-            fake = G(self.sample_z(self.cfg.batch, next(G.parameters()).device))
-        out = self.disc(fake)
+        kept, self._fake = self._fake, None
+        if kept is None:
+            z = self.sample_z(self.cfg.batch, next(G.parameters()).device)
+            kept = (G(z), z)
+        fake, z = kept
+        out = self.disc(fake, c=self.types_of(z))
         loss = self.adv.g(out)
         return loss, {"loss_g": loss, "d_fake_g": out.mean()}
 

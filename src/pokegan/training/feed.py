@@ -49,6 +49,11 @@ class RealFeed:
         self.images = torch.from_numpy(np.ascontiguousarray(ds.images)).permute(0, 3, 1, 2).contiguous().to(device)
         self.n = len(ds)
         self.device = device
+        # each image's one or two types, multi-hot (N, 18), for conditional models
+        from pokegan.models.conditioning import multi_hot
+
+        self.types = multi_hot([tuple(lab.get("types") or ()) for lab in ds.labels]).to(device)
+        self.last_types: torch.Tensor | None = None  # the types of the last batch `next` gave
         self.kinds = {k.strip() for k in augment.split(",") if k.strip()}
         bad = self.kinds - {"flip", "rotate", "shift", "zoom"}
         if bad:
@@ -87,6 +92,7 @@ class RealFeed:
         if world > 1:
             share = b // world
             idx = idx[rank * share:(rank + 1) * share]
+        self.last_types = self.types[idx.to(self.device)]
         x = self.premultiplied(idx)
         x = classic_augment(x, self.kinds, **self.aug)
         return to_model_space(x, self.background)

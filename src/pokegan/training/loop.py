@@ -141,6 +141,12 @@ class Trainer:
         torch.manual_seed(cfg.seed)
 
         self.ds = load_dataset(data)
+        if cfg.types:  # report 002's per-class training: only the sprites of these types
+            self.ds = self.ds.of_types(cfg.types)
+        if cfg.conditional and not any(lab.get("types") for lab in self.ds.labels):
+            raise PokeganError(f"{data}: no sprite carries a type, so a type-conditioned model has nothing to learn "
+                               "from; prepare Pokémon sprites with `pokegan data prepare --preset gen5-64`, or train "
+                               "without --conditional")
         self.feed = RealFeed(self.ds, cfg.background, self.device, cfg.seed, cfg.augment, cfg.aug_prob,
                              cfg.aug_rotate_deg, cfg.aug_shift, cfg.aug_zoom)
         # the family builds its fake batches at this process's share of the batch
@@ -159,6 +165,10 @@ class Trainer:
         # Only the parameters of the optimiser being stepped need weight gradients in a phase.
         self._params = {k: {id(p) for g in o.param_groups for p in g["params"]} for k, o in self.opts.items()}
         self.G = self.nets["G"]
+        if self.family.conditional:  # fakes get type sets as often as the data has them
+            from pokegan.models.conditioning import type_set_counts
+
+            self.G.cond.counts.copy_(type_set_counts([lab.get("types") or () for lab in self.ds.labels]))
         self.ema = EmaGenerator(self.G, cfg, self.family.z_dim) if cfg.ema_kimg > 0 else None
         gen = torch.Generator().manual_seed(cfg.seed + 1)
         self.fixed_z = self.family.sample_z(cfg.grid_size, "cpu", generator=gen).to(self.device)
@@ -248,7 +258,8 @@ class Trainer:
         return {"config": self.cfg.to_dict(), "data": self.data_path, "dataset": self.ds.info,
                 "num_images": len(self.ds), "resolution": self.ds.size, "channels": self.feed.channels,
                 "background": self.feed.background, "family": self.cfg.family, "version": __version__,
-                "device": str(self.device), "processes": self.world, "bf16_autocast": self.use_amp,
+                "device": str(self.device), "processes": self.world,
+                "types_seen": list(self.G.cond.seen()) if self.family.conditional else [], "bf16_autocast": self.use_amp,
                 "bf16_timing": self.bf16_timing.to_dict() if self.bf16_timing else None}
 
     # -- checkpoints -----------------------------------------------------------------------------------
@@ -369,7 +380,7 @@ class Trainer:
                 if ddp.any_rank(why is not None):  # all processes stop at the same step
                     reason = ddp.first_reason(why) or "stopped with the other processes"
                     break
-                self.family.schedule(self.nimg / 1000)
+                self.family.set_progress(self.nimg / 1000)
                 for ph in self.phases:
                     if self.step < ph.start_step:
                         continue
@@ -377,6 +388,7 @@ class Trainer:
                     self._phase_grads(ph)
                     for _ in range(ph.steps):
                         real = self.feed.next(cfg.batch, self.rank, self.world) if ph.uses_real else None
+                        self.family.real_types = self.feed.last_types if ph.uses_real else None
                         with amp():
                             loss, stats = ph.loss(real)
                         opt.zero_grad(set_to_none=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pokegan import checkpoint as ckpt
 from pokegan.errors import PokeganError
-from pokegan.sprites import SpriteGenerator, load_generator, pretrained_path
+from pokegan.sprites import SpriteGenerator, load_generator, shipped_models
 
 MAX_LOADED = 3    # generators kept in memory at once (the least recently used is dropped)
 MAX_WAITING = 4   # requests that may wait for one model; more get 503 rather than an ever-growing backlog
@@ -34,7 +34,8 @@ def describe(model_id: str, path: Path) -> dict:
     state, _, _ = ckpt.read(path, train_state=False)
     return {"id": model_id, "family": state["family"], "size": state["resolution"], "channels": state["channels"],
             "background": state["background"], "kimg": state.get("kimg"),
-            "conditional": False, "types": []}  # no family is type-conditioned yet
+            "conditional": state.get("config", {}).get("conditional") == "types",
+            "types": list(state.get("types_seen") or [])}
 
 
 def _model_id(path: Path, taken: set[str]) -> str:
@@ -50,8 +51,8 @@ class Catalog:
         """`models`: run or checkpoint folders; `runs`: a folder whose run folders are all offered."""
         self.entries: dict[str, Entry] = {}
         paths: list[tuple[str | None, Path]] = []
-        if pretrained and (pretrained_path() / ckpt.STATE).exists():
-            paths.append(("pretrained", pretrained_path()))
+        if pretrained:
+            paths += list(shipped_models().items())
         paths += [(None, Path(m)) for m in models]
         if runs is not None:
             root = Path(runs)

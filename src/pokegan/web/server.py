@@ -179,7 +179,8 @@ def create_app(catalog: Catalog) -> Starlette:
             def make(g):
                 from pokegan.interpolate import variations as near
 
-                z = near(latent(g, seed, index)[0], n, strength, seed=seed * 4096 + index)
+                z = near(g.with_types(latent(g, seed, index), opts.types)[0], n, strength, seed=seed * 4096 + index,
+                         z_dim=g.z_dim)
                 arr = g.sprites(z, opts)
                 return JSONResponse({"sprites": [_uri(sprite_png(a, opts)) for a in arr]})
             return make
@@ -199,8 +200,8 @@ def create_app(catalog: Catalog) -> Starlette:
                 from pokegan.assets import gif_bytes, png_bytes
                 from pokegan.interpolate import walk_sprites
 
-                keys = torch.cat([latent(g, *a), latent(g, *b)]) * opts.truncation
-                frames = walk_sprites(g, keys, steps, opts)
+                keys = g.truncate(g.with_types(torch.cat([latent(g, *a), latent(g, *b)]), opts.types), opts.truncation)
+                frames = walk_sprites(g, keys, steps, opts, z_dim=g.z_dim)
                 if fmt == "gif":
                     return Response(gif_bytes(frames, duration), media_type="image/gif")
                 if fmt == "png":

@@ -1,0 +1,56 @@
+"""`pokegan models`: the pretrained generators shipped with pokegan, with their model cards' figures."""
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("models", help="list the shipped pretrained models and their figures",
+                       description="The pretrained generators inside this install: name, what they make, their "
+                                   "measured FID/KID (from each model card) and which one a command uses by default.")
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.set_defaults(func=run, parser=p)
+
+
+def describe() -> list[dict]:
+    from pokegan import checkpoint as ckpt
+    from pokegan.sprites import CONDITIONAL_MODEL, DEFAULT_MODEL, shipped_models
+
+    out = []
+    for name, path in shipped_models().items():
+        state, _, _ = ckpt.read(path, train_state=False)
+        card = json.loads((path / "card.json").read_text()) if (path / "card.json").is_file() else {}
+        out.append({"name": name, "path": str(path), "family": state["family"], "size": state["resolution"],
+                    "channels": state["channels"], "background": state["background"], "kimg": state.get("kimg"),
+                    "conditional": state.get("config", {}).get("conditional") == "types",
+                    "types": list(state.get("types_seen") or []),
+                    "default_for": ("requests without a type" if name == DEFAULT_MODEL else
+                                    "requests with a type (--type, --by-type, conditional=True)"
+                                    if name == CONDITIONAL_MODEL else ""),
+                    **{k: card[k] for k in ("summary", "fid", "kid", "type_adherence", "adherence_ceiling")
+                       if k in card}})
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    models = describe()
+    if args.json:
+        print(json.dumps(models, indent=1))
+        return 0
+    if not models:
+        print("no pretrained model is shipped in this install; train one with `pokegan train`")
+        return 0
+    for m in models:
+        figures = ", ".join(f"{k.upper()} {m[k]}" for k in ("fid", "kid") if k in m)
+        if "type_adherence" in m:
+            figures += f", type adherence {m['type_adherence']:.0%} (classifier ceiling {m['adherence_ceiling']:.0%})"
+        what = f"{m['family']}, {m['size']}x{m['size']} {'RGBA' if m['channels'] == 4 else 'RGB on ' + m['background']}"
+        what += f", type-conditioned ({len(m['types'])} types)" if m["conditional"] else ""
+        print(f"{m['name']}: {what}; {m['kimg']:.0f} kimg" + (f"; {figures}" if figures else ""))
+        if m.get("summary"):
+            print(f"  {m['summary']}")
+        if m["default_for"]:
+            print(f"  used for {m['default_for']}")
+        print(f"  model card: {m['path']}/MODEL_CARD.md")
+    return 0

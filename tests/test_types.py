@@ -1,0 +1,182 @@
+"""Type conditioning: tiny conditional models at 32px, type filtering, the classifier's grouped split, and every
+bad type request's message."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import TINY_TYPES, tiny_config, write_tiny_dataset
+from pokegan.errors import PokeganError
+
+
+@pytest.fixture
+def typed_data(tmp_path):
+    return write_tiny_dataset(tmp_path / "typed.data", typed=True)
+
+
+def train(data, runs, **kw):
+    from pokegan.training.loop import Trainer
+
+    cfg = tiny_config("fastgan", **{"conditional": "types", "cond_start_kimg": 0.0, "cond_end_kimg": 0.0,
+                                    "ema_kimg": 0.0, **kw})
+    t = Trainer.new(cfg, str(data), runs, progress="quiet", log=lambda m: None)
+    t.run()
+    return t
+
+
+@pytest.fixture
+def cond_run(typed_data, tmp_path):
+    return train(typed_data, tmp_path / "runs").run_dir
+
+
+def pokegan(*args):
+    return subprocess.run([sys.executable, "-m", "pokegan.cli.main", *map(str, args)], capture_output=True, text=True)
+
+
+def test_the_type_embedding_changes_the_output(cond_run):
+    from pokegan import load_generator
+
+    g = load_generator(cond_run)
+    fire, water = g.arrays(4, seed=0, types=("fire",)), g.arrays(4, seed=0, types=("water",))
+    assert (fire != water).any()  # the same noise, another type: other pixels
+    assert np.array_equal(fire, g.arrays(4, seed=0, types=["Fire"]))  # same seed and type, same sprites
+    assert len(g.generate(n=3, seed=0, types=["fire", "flying"])) == 3
+
+
+def test_the_ramp_starts_unconditional():
+    from pokegan.models.conditioning import ramp
+
+    assert [ramp(k, 50, 200) for k in (0, 50, 125, 200, 900)] == [0.0, 0.0, 0.5, 1.0, 1.0]
+
+
+def test_types_round_trip_through_checkpoints_and_load_generator(cond_run):
+    from pokegan import load_generator
+    from pokegan import checkpoint as ckpt
+
+    state, weights, _ = ckpt.read(cond_run, train_state=False)
+    seen = ("fire", "water", "grass", "flying")
+    assert sorted(state["types_seen"]) == sorted(seen)
+    g = load_generator(cond_run)
+    assert g.conditional and sorted(g.types_seen) == sorted(seen)
+    # fakes' type sets are drawn as often as the data has them: every set here is 1/4 of the data
+    counts = weights["G.cond.counts"]
+    assert float(counts.sum()) == 24 and float(counts.max()) == 6
+    z = g.latents(2000, seed=1)
+    sets = {tuple(np.flatnonzero(r).tolist()) for r in z[:, g.z_dim:].numpy()}
+    assert len(sets) == 4 and z.shape[1] == g.z_dim + 18
+
+
+def test_resume_is_bit_exact_for_a_conditional_run(typed_data, tmp_path):
+    from pokegan import checkpoint as ckpt
+    from pokegan.training.loop import Trainer
+
+    straight = train(typed_data, tmp_path / "a", cond_start_kimg=0.016, cond_end_kimg=0.048)
+    from dataclasses import replace
+
+    cfg = replace(tiny_config("fastgan", conditional="types", cond_start_kimg=0.016, cond_end_kimg=0.048,
+                              ema_kimg=0.0), kimg=0.032)
+    t = Trainer.new(cfg, str(typed_data), tmp_path / "b", progress="quiet", log=lambda m: None)
+    t.run()
+    t2 = Trainer.resume(t.run_dir, kimg=0.064)
+    t2.run()
+    _, wa, _ = ckpt.read(straight.run_dir, train_state=False)
+    _, wb, _ = ckpt.read(t2.run_dir, train_state=False)
+    assert wa.keys() == wb.keys()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert float(wa["D.proj.weight"]) == 1.0  # the ramp reached 1 at 0.048 kimg
+
+
+def test_types_trains_on_exactly_the_labelled_sprites(typed_data, tmp_path):
+    from pokegan.data import load_dataset
+    from pokegan.training.loop import Trainer
+
+    ds = load_dataset(typed_data)
+    sub = ds.of_types(("fire",))
+    assert len(sub) == sum("fire" in lab["types"] for lab in ds.labels) == 12
+    assert all("fire" in lab["types"] for lab in sub.labels)
+    t = Trainer(tiny_config("dcgan", types=("water", "grass")), str(typed_data), tmp_path, progress="quiet")
+    assert len(t.ds) == 12 and {tuple(lab["types"]) for lab in t.ds.labels} == {("water",), ("grass",)}
+    with pytest.raises(PokeganError, match="no sprite has the type ghost; its types are: fire, flying, grass, water"):
+        ds.of_types(("ghost",))
+
+
+def test_the_classifier_split_never_puts_one_species_on_both_sides(typed_data):
+    from pokegan.data import load_dataset
+    from pokegan.metrics.type_classifier import grouped_folds, species_groups
+
+    ds = load_dataset(typed_data)
+    groups = species_groups(ds)
+    assert len(set(groups.tolist())) == 12  # a normal and a shiny sprite per species
+    folds = grouped_folds(groups, 5, seed=0)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(len(ds)))
+    for held in folds:
+        rest = np.setdiff1d(np.arange(len(ds)), held)
+        assert not set(groups[held]) & set(groups[rest])
+
+
+def test_bad_type_requests_get_their_messages(cond_run, typed_data, tmp_path):
+    from pokegan import load_generator
+    from pokegan.config import SpriteOptions
+
+    g = load_generator(cond_run)
+    with pytest.raises(PokeganError, match=r"unknown type 'fyre' \(did you mean fire\?\); the types are: normal, fire"):
+        g.arrays(2, types=("fyre",))
+    with pytest.raises(PokeganError, match="3 types .*one or two types"):
+        SpriteOptions(types=("fire", "water", "grass"))
+    with pytest.raises(PokeganError, match="never saw the type 'ghost'.*it knows: fire, water, grass, flying"):
+        g.arrays(2, types=("ghost",))
+    with pytest.raises(PokeganError, match="not type-conditioned"):
+        load_generator().arrays(2, types=("fire",))
+    with pytest.raises(PokeganError, match="aegan cannot be type-conditioned; --conditional types works with"):
+        from pokegan.training.loop import Trainer
+
+        Trainer(tiny_config("aegan", conditional="types"), str(typed_data), tmp_path, progress="quiet")
+    r = pokegan("train", "--data", typed_data, "--types", "fire,wter", "--kimg", "0.01", "--run-dir", tmp_path)
+    assert r.returncode == 2 and "unknown type 'wter' (did you mean water?)" in r.stderr
+    untyped = write_tiny_dataset(tmp_path / "plain.data")
+    with pytest.raises(PokeganError, match="no sprite carries a type"):
+        Trainer(tiny_config("fastgan", conditional="types"), str(untyped), tmp_path, progress="quiet")
+
+
+def test_generate_by_type_and_a_walk_between_types(cond_run, tmp_path):
+    from PIL import Image
+
+    r = pokegan("generate", cond_run, "--by-type", "--seed", "0", "--out", tmp_path / "bt")
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((tmp_path / "bt" / "by-type.json").read_text())
+    assert meta["rows"] == ["fire", "water", "grass", "flying"] and meta["per_type"] == 8
+    assert Image.open(tmp_path / "bt" / "by-type.png").size[1] == 4 * 34 + 2
+    assert len(list((tmp_path / "bt" / "fire").glob("*.png"))) == 8
+    r = pokegan("generate", cond_run, "--type", "fire", "--type", "flying", "--n", "4", "--out", tmp_path / "ff")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "ff" / "sheet.json").read_text())["meta"]["types"] == ["fire", "flying"]
+    r = pokegan("interpolate", cond_run, "--types", "fire", "water", "--seeds", "3", "--steps", "5",
+                "--out", tmp_path / "w.gif")
+    assert r.returncode == 0, r.stderr
+    frames = Image.open(tmp_path / "w.gif").n_frames
+    assert frames == 5
+    r = pokegan("generate", "--by-type", "--out", tmp_path / "none")  # only if no conditional model is shipped
+    from pokegan.sprites import CONDITIONAL_MODEL, shipped_models
+
+    if CONDITIONAL_MODEL not in shipped_models():
+        assert r.returncode == 2 and "no pretrained model 'pretrained-types'" in r.stderr
+
+
+def test_eval_per_type_reports_adherence_ceiling_and_kid(cond_run, typed_data, tmp_path):
+    out = tmp_path / "e.json"
+    r = pokegan("eval", cond_run, "--data", typed_data, "--per-type", "--num", "8", "--json", out)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(out.read_text())
+    assert set(res["per_type"]) == {"fire", "water", "grass", "flying"}
+    for v in res["per_type"].values():
+        assert 0 <= v["adherence"] <= 1 and 0 <= v["ceiling"] <= 1 and np.isfinite(v["kid"])
+        assert v["num_generated"] == 8
+    assert res["per_type"]["fire"]["num_real"] == 12
+    s = res["per_type_summary"]
+    assert s["chance_top2"] == pytest.approx(2 / 18) and s["types"] == 4
+    assert s["mean_adherence"] == pytest.approx(np.mean([v["adherence"] for v in res["per_type"].values()]))
