@@ -48,6 +48,17 @@ def test_the_type_embedding_changes_the_output(cond_run):
     assert len(g.generate(n=3, seed=0, types=["fire", "flying"])) == 3
 
 
+def test_a_conditional_dcgan(typed_data, tmp_path):
+    from pokegan import load_generator
+    from pokegan.training.loop import Trainer
+
+    cfg = tiny_config("dcgan", conditional="types", cond_start_kimg=0.0, cond_end_kimg=0.0)
+    t = Trainer.new(cfg, str(typed_data), tmp_path, progress="quiet", log=lambda m: None)
+    t.run()
+    g = load_generator(t.run_dir)
+    assert g.conditional and (g.arrays(4, seed=0, types=("fire",)) != g.arrays(4, seed=0, types=("grass",))).any()
+
+
 def test_the_ramp_starts_unconditional():
     from pokegan.models.conditioning import ramp
 
@@ -132,7 +143,7 @@ def test_bad_type_requests_get_their_messages(cond_run, typed_data, tmp_path):
         g.arrays(2, types=("ghost",))
     with pytest.raises(PokeganError, match="not type-conditioned"):
         load_generator().arrays(2, types=("fire",))
-    with pytest.raises(PokeganError, match="aegan cannot be type-conditioned; --conditional types works with"):
+    with pytest.raises(PokeganError, match="aegan cannot be type-conditioned; --conditional types works with: dcgan"):
         from pokegan.training.loop import Trainer
 
         Trainer(tiny_config("aegan", conditional="types"), str(typed_data), tmp_path, progress="quiet")
@@ -180,3 +191,23 @@ def test_eval_per_type_reports_adherence_ceiling_and_kid(cond_run, typed_data, t
     s = res["per_type_summary"]
     assert s["chance_top2"] == pytest.approx(2 / 18) and s["types"] == 4
     assert s["mean_adherence"] == pytest.approx(np.mean([v["adherence"] for v in res["per_type"].values()]))
+
+
+def test_a_conditional_model_exports_to_onnx_with_its_type_slots(cond_run, tmp_path):
+    import onnxruntime as ort
+    from pokegan import load_generator
+    from pokegan.config import SpriteOptions
+    from pokegan.export.onnx import export_onnx
+
+    export_onnx(cond_run, tmp_path)
+    meta = json.loads((tmp_path / "generator.json").read_text())
+    g = load_generator(cond_run)
+    assert meta["inputs"][0]["shape"] == ["n", g.z_dim + 18] and meta["types"]["slots"][1] == "fire"
+    z = g.latents(4, seed=2, types=("fire", "flying"))
+    out = ort.InferenceSession(str(tmp_path / "generator.onnx")).run(["sprites"], {"latents": z.numpy()})[0]
+    ref = g.sprites(z, SpriteOptions(transparent=True))
+    assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1
+    with pytest.raises(PokeganError, match="no type picker yet"):
+        from pokegan.export.web import export_web
+
+        export_web(cond_run, tmp_path / "web")

@@ -24,6 +24,9 @@ import numpy as np
 from pokegan import __version__
 from pokegan.config import SpriteOptions
 from pokegan.errors import PokeganError
+from pokegan.type_names import TYPES
+
+N_TYPES = len(TYPES)
 from pokegan.paths import atomic_write_bytes
 from pokegan.sprites import SpriteGenerator, load_generator
 
@@ -156,12 +159,13 @@ def export_onnx(model: str | Path | None, out: str | Path, opset: int = DEFAULT_
     if not opts.alpha_threshold:
         raise PokeganError("the exported graph makes alpha binary; give an alpha threshold from 1 to 255")
     if opts.types:
-        raise PokeganError("type conditioning is not exported: this model is not type-conditioned")
+        raise PokeganError("types are not baked into the export: a conditional model's graph takes them as 18 slots "
+                           "after the noise in `latents` (generator.json says how)")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise PokeganError(f"--onnx {out}: that is a file; give a folder to write generator.onnx into")
     buf = io.BytesIO()
-    z = torch.zeros(2, g.z_dim)
+    z = torch.zeros(2, g.z_dim + (N_TYPES if g.conditional else 0))
     import warnings
 
     with warnings.catch_warnings():
@@ -192,8 +196,9 @@ def describe(g: SpriteGenerator, opts: SpriteOptions, opset: int) -> dict:
         "format": "pokegan-onnx/1", "model": "generator.onnx", "opset": opset, "pokegan_version": __version__,
         "family": g.family, "kimg": g.state.get("kimg"), "source": Path(g.source).name,
         "latent_dim": g.z_dim, "image_size": r, "channels": c, "background": g.background,
-        "inputs": [{"name": "latents", "shape": ["n", g.z_dim], "dtype": "float32",
-                    "about": "standard normal latents; multiply by a truncation below 1 for safer sprites"}],
+        "inputs": [{"name": "latents", "shape": ["n", g.z_dim + (N_TYPES if g.conditional else 0)], "dtype": "float32",
+                    "about": "standard normal latents; multiply by a truncation below 1 for safer sprites"
+                             + ("; then 18 type slots (see types)" if g.conditional else "")}],
         "outputs": [
             {"name": "sprites", "shape": ["n", r, r, 4], "dtype": "uint8",
              "about": "finished RGBA sprites: " + ("the background keyed to transparency" if keyed else
@@ -204,7 +209,10 @@ def describe(g: SpriteGenerator, opts: SpriteOptions, opset: int) -> dict:
                                      "transparent": keyed, "key_tolerance": opts.key_tolerance},
                         "not_in_graph": ["palette", "scale (nearest neighbour)", "truncation (scale the latents)",
                                          "min_fragment", "outline"]},
-        "types": None,
+        "types": {"slots": list(TYPES), "seen": list(g.types_seen),
+                  "about": f"after the {g.z_dim} noise values, 18 slots in this order: 1.0 for each of the sprite's "
+                           "one or two types, 0.0 elsewhere (a type the model never saw gives nonsense)"}
+        if g.conditional else None,
         "latents": PORTABLE_RULE,
         "licence": LICENCE,
     }

@@ -60,6 +60,12 @@ def export_web(model: str | Path | None, out: str | Path, opset: int = DEFAULT_O
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise PokeganError(f"--web {out}: that is a file; give a folder to write the page into")
+    from pokegan.sprites import load_generator
+
+    if load_generator(model).conditional:
+        raise PokeganError("the static page has no type picker yet, so it exports unconditional models; for a "
+                           "type-conditioned one use --onnx (engines fill the 18 type slots, see generator.json) or "
+                           "`pokegan serve`")
     ort = _ort_files(log)          # before anything is written: a missing runtime leaves no half folder
     export_onnx(model, out, opset=opset)
     onnx_bytes = (out / "generator.onnx").read_bytes()

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from pokegan.models.base import Family, Phase, check_power_of_two, register_family
+from pokegan.models.conditioning import EMBED_DIM, TypeInput, TypeProjection
 
 
 def init_dcgan_weights(m: nn.Module) -> None:
@@ -43,12 +44,15 @@ def _down(cin: int, cout: int, kernel: int) -> nn.Conv2d:
 
 class DCGANGenerator(nn.Module):
     def __init__(self, z_dim: int, resolution: int, channels: int, base: int = 64, kernel: int = 4,
-                 deep: bool = False, dense_first: bool = False, max_mult: int = 8):
+                 deep: bool = False, dense_first: bool = False, max_mult: int = 8, conditional: bool = False):
         super().__init__()
         n = check_power_of_two("dcgan", resolution) - 2          # stride-2 steps from 4x4
         mults = [min(2 ** (n - 1 - i), max_mult) for i in range(n)]  # 64px: 8, 4, 2, 1 (the tutorial)
         c0 = base * mults[0]
         self.z_dim, self.dense_first, self.c0 = z_dim, dense_first, c0
+        if conditional:  # the classic conditional DCGAN: a type embedding joins the noise
+            self.cond = TypeInput(z_dim)
+            z_dim += EMBED_DIM
         if dense_first:
             self.head = nn.Sequential(nn.Linear(z_dim, c0 * 16, bias=False), nn.BatchNorm1d(c0 * 16),
                                       nn.ReLU(True))
@@ -68,7 +72,9 @@ class DCGANGenerator(nn.Module):
         self.body = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, z) -> (B, C, R, R) in [-1, 1]
+    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (B, z) or (B, z + 18) -> (B, C, R, R) in [-1, 1]
+        if hasattr(self, "cond"):
+            z = self.cond(z)
         if self.dense_first:
             return self.body(self.head(z).view(-1, self.c0, 4, 4))
         return self.body(self.head(z.view(z.shape[0], -1, 1, 1)))
@@ -78,7 +84,7 @@ class DCGANDiscriminator(nn.Module):
     """Outputs one raw value per image: a logit (BCE families) or a critic score (Wasserstein)."""
 
     def __init__(self, resolution: int, channels: int, base: int = 64, kernel: int = 4, norm: str = "batch",
-                 dropout: float = 0.0, deep: bool = False, max_mult: int = 8):
+                 dropout: float = 0.0, deep: bool = False, max_mult: int = 8, conditional: bool = False):
         super().__init__()
         n = check_power_of_two("dcgan", resolution) - 2
         layers: list[nn.Module] = []
@@ -99,9 +105,14 @@ class DCGANDiscriminator(nn.Module):
         layers.append(nn.Conv2d(cin, 1, 4, 1, 0, bias=False))
         self.body = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
+        if conditional:  # a projection head on the 4x4 features (Miyato & Koyama 2018)
+            self.proj = TypeProjection(cin)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, R, R) -> (B,)
-        return self.body(x).flatten()
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:  # (B, C, R, R) -> (B,)
+        if c is None or not hasattr(self, "proj"):
+            return self.body(x).flatten()
+        h = self.body[:-1](x)
+        return self.body[-1](h).flatten() + self.proj(h, c)
 
 
 @dataclass
@@ -132,9 +143,9 @@ class ConvGANFamily(Family):
         o = self.opts
         self.nets = {
             "G": DCGANGenerator(self.z_dim, self.resolution, self.channels, o.g_base, o.kernel, o.deep_g,
-                                o.dense_first),
+                                o.dense_first, conditional=self.conditional),
             "D": DCGANDiscriminator(self.resolution, self.channels, o.d_base, o.kernel, o.d_norm, o.d_dropout,
-                                    o.deep_d),
+                                    o.deep_d, conditional=self.conditional),
         }
         return self.nets
 
@@ -147,24 +158,29 @@ class ConvGANFamily(Family):
 @register_family("dcgan")
 class DCGAN(ConvGANFamily):
     paper = "Radford et al. 2016; PyTorch DCGAN tutorial"
+    conditions = True  # --conditional types: the classic conditional DCGAN, with a projection D
 
     def __init__(self, *a, **k):
         super().__init__(*a, **k)
         self._fake: torch.Tensor | None = None  # the tutorial's G step reuses the D step's fakes
 
     def d_loss(self, real):
-        fake = self.nets["G"](self.sample_z(real.shape[0], real.device))
-        self._fake = fake
-        real_out, fake_out = self.disc(real, real=True), self.disc(fake.detach())
+        z = self.sample_z(real.shape[0], real.device)
+        fake = self.nets["G"](z)
+        self._fake = (fake, z)
+        real_out = self.disc(real, real=True, c=self.real_types)
+        fake_out = self.disc(fake.detach(), c=self.types_of(z))
         loss = self.adv.d(real_out, fake_out)
         return loss, {"loss_d": loss, "d_real": torch.sigmoid(real_out).mean(),
                       "d_fake": torch.sigmoid(fake_out).mean()}
 
     def g_loss(self, _real):
-        fake, self._fake = self._fake, None
-        if fake is None:  # no D step this iteration (head start)
-            fake = self.nets["G"](self.sample_z(self.cfg.batch, next(self.nets["G"].parameters()).device))
-        out = self.disc(fake)
+        kept, self._fake = self._fake, None
+        if kept is None:  # no D step this iteration (head start)
+            z = self.sample_z(self.cfg.batch, next(self.nets["G"].parameters()).device)
+            kept = (self.nets["G"](z), z)
+        fake, z = kept
+        out = self.disc(fake, c=self.types_of(z))
         loss = self.adv.g(out)
         return loss, {"loss_g": loss, "d_fake_g": torch.sigmoid(out).mean()}
 
