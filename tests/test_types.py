@@ -191,6 +191,10 @@ def test_eval_per_type_reports_adherence_ceiling_and_kid(cond_run, typed_data, t
     s = res["per_type_summary"]
     assert s["chance_top2"] == pytest.approx(2 / 18) and s["types"] == 4
     assert s["mean_adherence"] == pytest.approx(np.mean([v["adherence"] for v in res["per_type"].values()]))
+    from pokegan.report import build_report  # the run's report shows the by-type grid and this table
+
+    page = build_report(cond_run)
+    assert "<h2>By type</h2>" in page and f"{res['per_type']['grass']['ceiling']:.1%}" in page
 
 
 def test_a_conditional_model_exports_to_onnx_with_its_type_slots(cond_run, tmp_path):

@@ -125,6 +125,34 @@ def sprite_shape_table(run: Path, n: int = 256) -> str:
         + f"</table><p>{n} sprites of seed 0 against the {len(ds)} real ones; definitions in docs/guide.md.</p>")
 
 
+def by_type_section(run: Path, img) -> str:
+    """A conditional run's by-type grid (seed 0, one row per type) and the table `pokegan eval --per-type`
+    left in the run folder (per_type.json), or how to make it."""
+    from pokegan.data.dataset import composite_uint8
+    from pokegan.data.show import labelled_rows
+    from pokegan.sprites import load_generator
+
+    names, rows = load_generator(run).by_type(8, seed=0)
+    pic = labelled_rows([composite_uint8(r, "white") if r.shape[-1] == 4 else r for r in rows], names)
+    buf = io.BytesIO()
+    pic.save(buf, format="PNG")
+    out = img(buf.getvalue(), "image/png", "one row per type, the same 8 seeds in every row")
+    table = run / "per_type.json"
+    if not table.is_file():
+        return out + ("<p><em>Type adherence not measured yet: run <code>pokegan eval RUN --data DATA --per-type"
+                      "</code>.</em></p>")
+    res = json.loads(table.read_text())
+    s = res["per_type_summary"]
+    rows_html = "".join(
+        f"<tr><td>{html.escape(t)}</td><td>{v['adherence']:.1%}</td><td>{v['ceiling']:.1%}</td><td>{v['kid']:.4f}</td>"
+        f"<td>{v['diversity']:.2f}</td></tr>" for t, v in res["per_type"].items())
+    return (out + "<table><tr><th>type</th><th>adherence (top-2)</th><th>classifier ceiling</th><th>KID vs the "
+            "type's real sprites</th><th>diversity (gen / real)</th></tr>" + rows_html + "</table>"
+            f"<p>Mean adherence {s['mean_adherence']:.1%} against a mean ceiling of {s['mean_ceiling']:.1%} "
+            f"({s['adherence_over_ceiling']:.0%} of it; chance {s['chance_top2']:.1%}). The classifier was trained "
+            "on real sprites only; its ceiling is its hit rate on held-out species.</p>")
+
+
 def build_report(run_dir: str | Path) -> str:
     run = Path(run_dir)
     if not (run / "stats.jsonl").exists() and not (run / "config.json").exists():
@@ -176,6 +204,8 @@ def build_report(run_dir: str | Path) -> str:
     except PokeganError as e:
         shape = f"<p><em>{html.escape(str(e))}</em></p>"
     parts.append("<h2>Sprites as a game gets them</h2>" + shape)
+    if cfg.get("config", {}).get("conditional") == "types":
+        parts.append("<h2>By type</h2>" + by_type_section(run, img))
     flat = cfg.get("config", {})
     parts.append("<h2>Configuration</h2><table>" + "".join(
         f"<tr><td>{html.escape(str(k))}</td><td><code>{html.escape(json.dumps(v))}</code></td></tr>"

@@ -67,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
         g = load_generator(args.source, device=args.device)
         res.update(per_type(g, ds, cfg))
         print("by type:\n" + format_per_type(res))
+        if (Path(args.source) / "config.json").is_file():  # the run's report shows it
+            atomic_write_bytes(Path(args.source) / "per_type.json", json.dumps(
+                {k: res[k] for k in ("per_type", "per_type_summary")}, indent=1).encode())
     nearest = args.nearest or (str(Path(args.json).with_suffix("")) + ".nearest.png" if args.json else None)
     if nearest:
         save_png(nearest_picture(extra["gen_rgb"], ds, extra["novelty"]), nearest)

@@ -30,6 +30,8 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
          for k, v in loaded.G.state_dict().items()}
     slim = {k: loaded.state[k] for k in KEEP if k in loaded.state}
     slim.update({"ema": False, "exported_from": str(run), **(extra or {})})
+    if loaded.conditional:  # which types it can draw, for `pokegan models` and the page, without the weights
+        slim["types_seen"] = list(loaded.types_seen)
     atomic_write_bytes(out / ckpt.WEIGHTS, save(g))
     atomic_write_bytes(out / ckpt.STATE, json.dumps(slim, indent=1, sort_keys=True).encode())
     return out
