@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import TINY_TYPES, tiny_config, write_tiny_dataset
+from conftest import tiny_config, write_tiny_dataset
 from pokegan.errors import PokeganError
 
 
@@ -166,7 +166,7 @@ def test_generate_by_type_and_a_walk_between_types(cond_run, tmp_path):
     r = pokegan("generate", cond_run, "--type", "fire", "--type", "flying", "--n", "4", "--out", tmp_path / "ff")
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "ff" / "sheet.json").read_text())["meta"]["types"] == ["fire", "flying"]
-    r = pokegan("interpolate", cond_run, "--types", "fire", "water", "--seeds", "3", "--steps", "5",
+    r = pokegan("interpolate", cond_run, "--types", "fire/flying", "water", "--seeds", "3", "--steps", "5",
                 "--out", tmp_path / "w.gif")
     assert r.returncode == 0, r.stderr
     frames = Image.open(tmp_path / "w.gif").n_frames

@@ -58,7 +58,7 @@ def add_parser(sub) -> None:
     i.add_argument("model", nargs="?", help="run folder or checkpoint (default: the pretrained model)")
     i.add_argument("--seeds", type=int, nargs="+", help="two or more seeds to walk through")
     i.add_argument("--between", nargs=2, metavar=("A", "B"), help="two Pokémon (names or dataset file names)")
-    i.add_argument("--types", nargs="+", metavar="TYPE",
+    i.add_argument("--types", nargs="+", metavar="TYPE", dest="walk_types",
                    help="conditional models: walk from one type to the next at a fixed seed (--seeds S), e.g. "
                         "--types fire water, or fire/flying water for a pair")
     i.add_argument("--data", help="the dataset to find --between sprites in")
@@ -93,7 +93,7 @@ def run_generate(args: argparse.Namespace) -> int:
     from pokegan.assets import check_output_dir, save_png, save_sheet, upscale
     from pokegan.data.show import grid
     from pokegan.paths import atomic_write_bytes
-    from pokegan.sprites import check_batch, check_count, load_generator, sprite_png
+    from pokegan.sprites import check_batch, check_count, sprite_png
 
     if args.n is None:
         args.n = 8 if args.by_type else 64
@@ -177,7 +177,6 @@ def run_interpolate(args: argparse.Namespace) -> int:
     from pokegan.errors import PokeganError
     from pokegan.interpolate import find_sprite, walk_sprites
     from pokegan.paths import atomic_write_bytes
-    from pokegan.sprites import load_generator
 
     if args.steps < 2 or args.steps > 1000:
         raise PokeganError(f"--steps {args.steps}: give 2 to 1000 frames per leg")
@@ -187,15 +186,15 @@ def run_interpolate(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".gif":
         raise PokeganError(f"{out}: the output must be a .gif (a strip .png is written beside it)")
     opts = sprite_options(args)
-    g = load_model(args.model, args.device, conditional=bool(args.types))
-    if args.types:
+    g = load_model(args.model, args.device, conditional=bool(args.walk_types))
+    if args.walk_types:
         from pokegan.type_names import check_type_set, parse_types
 
         if args.between:
             raise PokeganError("--types walks between types at one seed; --between walks between two Pokémon: pick one")
         if not args.seeds or len(args.seeds) != 1:
             raise PokeganError("--types walks between types at one seed: give --seeds S (one seed)")
-        sets = [check_type_set(parse_types([t])) for t in args.types]
+        sets = [check_type_set(parse_types([t])) for t in args.walk_types]
         if len(sets) < 2:
             raise PokeganError("--types: give two or more types (or pairs like fire/flying) to walk between")
         z = g.latents(1, args.seeds[0])
