@@ -112,6 +112,17 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
         page.wait_for_function("document.querySelector('#grid img') && "
                                "document.querySelector('#grid img').naturalWidth === 64")
         assert "model=00000-dcgan-tiny" in page.url
+        assert page.is_hidden("#types-box")                                      # an unconditional model: no types
+
+        page.select_option("#model", "pretrained-types")                          # the type-conditioned model
+        page.wait_for_selector("#types-box:not([hidden])")
+        assert len(page.locator("#types option").all()) == 18
+        page.select_option("#types", ["fire", "flying"])
+        page.click("#make")
+        page.wait_for_function("location.search.includes('type=fire')")
+        page.wait_for_function("document.querySelectorAll('#grid img').length === 12 && Array.from("
+                               "document.querySelectorAll('#grid img')).every(i => i.complete && i.naturalWidth === 128)")
+        assert any("/api/sprites" in u and "type=fire" in u and "type=flying" in u for u in requested)
         browser.close()
     assert not errors, errors
     assert wide <= 390, f"the page is {wide}px wide on a 390px phone"
