@@ -171,11 +171,10 @@ def test_generate_by_type_and_a_walk_between_types(cond_run, tmp_path):
     assert r.returncode == 0, r.stderr
     frames = Image.open(tmp_path / "w.gif").n_frames
     assert frames == 5
-    r = pokegan("generate", "--by-type", "--out", tmp_path / "none")  # only if no conditional model is shipped
-    from pokegan.sprites import CONDITIONAL_MODEL, shipped_models
-
-    if CONDITIONAL_MODEL not in shipped_models():
-        assert r.returncode == 2 and "no pretrained model 'pretrained-types'" in r.stderr
+    r = pokegan("generate", "--by-type", "--n", "2", "--no-png", "--out", tmp_path / "shipped")  # no run given
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((tmp_path / "shipped" / "by-type.json").read_text())
+    assert meta["model"].endswith("pretrained-types") and len(meta["rows"]) == 18
 
 
 def test_eval_per_type_reports_adherence_ceiling_and_kid(cond_run, typed_data, tmp_path):

@@ -159,7 +159,7 @@ class TrainConfig:
         need(isinstance(self.types, tuple) and all(isinstance(t, str) for t in self.types), "types",
              "type names, e.g. fire,water")
         if self.types:
-            object.__setattr__(self, "types", parse_types(self.types, "type in types"))
+            self.types = parse_types(self.types, "type in types")
         need(self.tick_kimg > 0, "tick_kimg", "kimg per stats row: above 0")
         need(1 <= self.grid_size <= 1024, "grid_size", "sample-grid images: 1 to 1024")
         need(0 <= self.seed < 2 ** 63, "seed", "a seed from 0 to 2**63 - 1")

@@ -27,7 +27,7 @@ from pokegan.assets import (clean_alpha, key_background, outline, png_bytes, red
                             upscale)
 from pokegan.config import SpriteOptions, TrainConfig
 from pokegan.errors import PokeganError
-from pokegan.models.conditioning import multi_hot, type_input
+from pokegan.models.conditioning import N_TYPES, multi_hot, type_input
 from pokegan.models.registry import get_family
 
 MAX_IMAGES = 1_000_000  # more than any sensible request; protects against typos like --n 1e12
@@ -174,13 +174,7 @@ class SpriteGenerator:
         default), or `portable_latents` (the exported web page's, which any language can follow). A conditional
         model's latents end in 18 type slots: `types` for every sprite, or (none given) type sets drawn as often
         as the training data has them, from a generator of their own seeded with `seed`."""
-        check_count(n)
-        if rule == "portable":
-            z = portable_latents(n, check_seed(seed), self.z_dim)
-        elif rule == "torch":
-            z = torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(check_seed(seed)))
-        else:
-            raise PokeganError(f"latent rule {rule!r}: one of {', '.join(LATENT_RULES)}")
+        z = self.noise(n, seed, rule)
         if types:
             self.check(SpriteOptions(types=types))
         if not self.conditional:
@@ -189,13 +183,21 @@ class SpriteGenerator:
             type_input(self.G).draw(n, torch.Generator().manual_seed(seed)).cpu()
         return torch.cat([z, c], 1)
 
+    def noise(self, n: int, seed: int, rule: str = "torch") -> torch.Tensor:
+        """The (n, z_dim) noise part of latents, from the seed alone by `rule` (see `latents`)."""
+        check_count(n)
+        if rule == "portable":
+            return portable_latents(n, check_seed(seed), self.z_dim)
+        if rule != "torch":
+            raise PokeganError(f"latent rule {rule!r}: one of {', '.join(LATENT_RULES)}")
+        return torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(check_seed(seed)))
+
     def latents_of_type(self, n: int, seed: int, type_name: str) -> torch.Tensor:
         """Latents asking for `type_name`: noise from `seed`, type sets drawn from the training data's sets that
         contain it (Fire alone, Fire/Flying, ...), as often as the data has them."""
         self.check(SpriteOptions(types=(type_name,)))
-        z = self.latents(n, seed)
         c = type_input(self.G).draw(n, torch.Generator().manual_seed(seed), within=type_name).cpu()
-        return torch.cat([z[:, :self.z_dim], c], 1)
+        return torch.cat([self.noise(n, seed), c], 1)
 
     def with_types(self, z: torch.Tensor, types: tuple[str, ...]) -> torch.Tensor:
         """Latents with their type slots set to `types` (a conditional model's; unchanged without types)."""
@@ -226,7 +228,7 @@ class SpriteGenerator:
     def sprites(self, z: torch.Tensor, opts: SpriteOptions | None = None, batch: int = 256) -> np.ndarray:
         """Given latents -> finished sprites, uint8 (N, H, W, C) at the model's own size (no `scale`)."""
         opts = self.check(opts or SpriteOptions())
-        width = self.z_dim + (len(multi_hot([()])[0]) if self.conditional else 0)
+        width = self.z_dim + (N_TYPES if self.conditional else 0)
         if z.ndim != 2 or z.shape[1] != width:
             raise PokeganError(f"latents of shape {tuple(z.shape)}: this model takes (N, {width})"
                                + (f" ({self.z_dim} noise values, then 18 type slots)" if self.conditional else ""))

@@ -198,7 +198,8 @@ def describe(g: SpriteGenerator, opts: SpriteOptions, opset: int) -> dict:
         "latent_dim": g.z_dim, "image_size": r, "channels": c, "background": g.background,
         "inputs": [{"name": "latents", "shape": ["n", g.z_dim + (N_TYPES if g.conditional else 0)], "dtype": "float32",
                     "about": "standard normal latents; multiply by a truncation below 1 for safer sprites"
-                             + ("; then 18 type slots (see types)" if g.conditional else "")}],
+                             + ("; then 18 type slots (see types), which the truncation leaves alone"
+                                if g.conditional else "")}],
         "outputs": [
             {"name": "sprites", "shape": ["n", r, r, 4], "dtype": "uint8",
              "about": "finished RGBA sprites: " + ("the background keyed to transparency" if keyed else

@@ -71,6 +71,7 @@ class Family:
             raise PokeganError(f"{self.name} cannot be type-conditioned; --conditional types works with: "
                                + ", ".join(n for n, f in FAMILIES.items() if f.conditions))
         self.real_types: torch.Tensor | None = None  # the real batch's types (N, 18), set by the loop
+        self._cond_parts: list[nn.Module] | None = None  # found once, then only their lambda is set
         self.adv = get_loss(self.loss)
         self.nets: dict[str, nn.Module] = {}
         # Set by the loop: differentiable/adaptive augmentation before D (identity unless asked for).
@@ -121,9 +122,14 @@ class Family:
     def set_progress(self, kimg: float) -> None:
         """Called by the loop before every iteration: the conditional parts' ramp, then `schedule`."""
         if self.conditional:
-            from pokegan.models.conditioning import set_condition_weight
+            from pokegan.models.conditioning import condition_parts, ramp
 
-            set_condition_weight(self.nets.values(), kimg, self.cfg.cond_start_kimg, self.cfg.cond_end_kimg)
+            if self._cond_parts is None:
+                self._cond_parts = condition_parts(self.nets.values())
+            w = ramp(kimg, self.cfg.cond_start_kimg, self.cfg.cond_end_kimg)
+            with torch.no_grad():
+                for m in self._cond_parts:
+                    m.weight.fill_(w)
         self.schedule(kimg)
 
     def schedule(self, kimg: float) -> None:

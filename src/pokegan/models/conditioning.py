@@ -33,13 +33,13 @@ N_TYPES = len(TYPES)
 EMBED_DIM = 64
 
 
-def multi_hot(types_list, device=None) -> torch.Tensor:
+def multi_hot(types_list) -> torch.Tensor:
     """A list of type-name tuples -> (N, 18) float multi-hot."""
     out = torch.zeros(len(types_list), N_TYPES)
     for i, ts in enumerate(types_list):
         for t in ts:
             out[i, TYPES.index(t)] = 1.0
-    return out.to(device) if device is not None else out
+    return out
 
 
 def type_set_counts(types_list) -> torch.Tensor:
@@ -118,15 +118,9 @@ class TypeProjection(nn.Module):
         return self.weight.to(h.dtype) * (h * e).sum(dim=1)
 
 
-@torch.no_grad()
-def set_condition_weight(nets, kimg: float, start: float, end: float) -> float:
-    """Set every conditional part's `lambda` in `nets` from the kimg (the transitional ramp); returns it."""
-    w = ramp(kimg, start, end)
-    for net in nets:
-        for m in net.modules():
-            if isinstance(m, (TypeInput, TypeProjection)):
-                m.weight.fill_(w)
-    return w
+def condition_parts(nets) -> list[nn.Module]:
+    """The conditional parts (`TypeInput`, `TypeProjection`) of some networks, whose `lambda` the ramp sets."""
+    return [m for net in nets for m in net.modules() if isinstance(m, (TypeInput, TypeProjection))]
 
 
 def type_input(G: nn.Module) -> TypeInput | None:
