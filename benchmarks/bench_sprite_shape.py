@@ -1,9 +1,10 @@
 """Sprites as a game gets them: the `metrics.sprite_shape` measures for the real data and a model.
 
-    .venv/bin/python benchmarks/bench_sprite_shape.py --data data/gen5-64.data [--model RUN] --n 1000
+    .venv/bin/python benchmarks/bench_sprite_shape.py --data data/gen5-64.data [--model RUN] --n 1000 [FLAGS]
 
-The model's sprites are `pokegan generate --seed 0 --transparent`'s (RGBA models: binary alpha); the real
-ones the dataset's, alpha made binary the same way. Prints a Markdown table.
+The model's sprites are `pokegan generate --seed 0 --transparent FLAGS`'s (FLAGS: generate's sprite options,
+e.g. --min-fragment 24 --training-palette; RGBA models: binary alpha); the real ones the dataset's, alpha made
+binary the same way. Prints a Markdown table.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 
 
 def main() -> int:
+    from pokegan.cli.options import add_sprite_options, sprite_options
     from pokegan.data import load_dataset
     from pokegan.metrics.evaluate import with_alpha
     from pokegan.metrics.sprite_shape import measure
@@ -20,13 +22,16 @@ def main() -> int:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
-    ap.add_argument("--model", default=None, help="run or checkpoint (default: the shipped model)")
+    ap.add_argument("--model", default=None, help="run, checkpoint or shipped model (default: the one "
+                                                  "`generate --transparent` picks)")
     ap.add_argument("--n", type=int, default=1000)
+    add_sprite_options(ap)
     args = ap.parse_args()
     ds = load_dataset(args.data)
-    g = load_generator(args.model)
+    g = load_generator(args.model) if args.model else load_generator(transparent=True)
+    opts = sprite_options(args, transparent=g.channels == 3)
     t0 = time.perf_counter()
-    gen = with_alpha(g.arrays(args.n, seed=0, transparent=g.channels == 3), ds)
+    gen = with_alpha(g.arrays(args.n, seed=0, options=opts), ds)
     m_gen, m_real = measure(gen), measure(ds.images)
     print(f"| | real ({len(ds)}) | {args.model or 'shipped model'} ({args.n}) |\n|---|---|---|")
     for k, fmt in (("one_piece_share", "{:.1%}"), ("stray_pixel_share", "{:.2%}"), ("near_white_edge_share", "{:.1%}"),

@@ -143,8 +143,8 @@ def test_the_exported_page_makes_the_cli_sprites_in_a_browser_from_disk(tmp_path
         png = Image.open(dl.value.path())
         browser.close()
     cli = tmp_path / "cli"
-    r = subprocess.run(CLI + ["generate", "--n", "6", "--seed", "5", "--latent-rule", "portable", "--transparent",
-                              "--out", str(cli)], capture_output=True, text=True)
+    r = subprocess.run(CLI + ["generate", "pretrained", "--n", "6", "--seed", "5", "--latent-rule", "portable",
+                              "--transparent", "--out", str(cli)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     want = np.stack([np.asarray(Image.open(cli / f"{i:04d}.png")) for i in range(6)])
     assert np.abs(got.reshape(want.shape).astype(int) - want.astype(int)).max() <= 1   # the same sprites

@@ -252,6 +252,10 @@ def test_eval_scores_the_rgba_sprites_generate_writes(trained, tiny_data, tmp_pa
     assert r.returncode == 0, r.stderr
     written = np.stack([np.asarray(Image.open(tmp_path / "g" / f"{i:04d}.png")) for i in range(4)])
     assert np.array_equal(scored, written) and "alpha made binary at 128" in what
+    from pokegan.metrics.evaluate import load_image_folder
+
+    assert (tmp_path / "g" / "grid-on-dark.png").is_file()       # the folder also holds grids and the sheet,
+    assert np.array_equal(load_image_folder(tmp_path / "g", ds.size), written)   # which a folder eval leaves out
     from pokegan.config import SpriteOptions
 
     soft, _ = generated_images(str(trained), ds, EvalConfig(num=4, sprite=SpriteOptions(alpha_threshold=0)))
@@ -264,7 +268,7 @@ def test_eval_scores_the_rgba_sprites_generate_writes(trained, tiny_data, tmp_pa
 @pytest.mark.parametrize("model", ["pretrained", "rgba"])
 def test_the_api_and_the_cli_make_the_same_png_bytes(model, trained, tmp_path):
     """One pipeline: `g.generate(...)` with the CLI's options gives the CLI's files, byte for byte (the
-    shipped RGB model keyed to transparency, and a tiny RGBA model)."""
+    shipped model `--transparent` picks without a run, and a tiny RGBA model)."""
     from pokegan.assets import png_bytes
 
     src, flags = ([], ["--transparent"]) if model == "pretrained" else ([str(trained)], [])
@@ -272,7 +276,7 @@ def test_the_api_and_the_cli_make_the_same_png_bytes(model, trained, tmp_path):
     r = subprocess.run(CLI + ["generate", *src, "--n", "16", "--seed", "3", "--out", str(out), *flags,
                               "--palette", "16", "--scale", "2"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    g = load_generator(*src)
+    g = load_generator(*src) if src else load_generator(transparent=True)
     ims = g.generate(n=16, seed=3, transparent=bool(flags), palette=16, scale=2)
     assert len(ims) == 16 and ims[0].mode == "RGBA" and ims[0].size == (2 * g.resolution,) * 2
     assert all(png_bytes(np.asarray(im)) == (out / f"{i:04d}.png").read_bytes() for i, im in enumerate(ims))
@@ -330,7 +334,7 @@ def test_game_sprite_options_run_in_the_pipeline_and_need_transparency(tmp_path)
     assert measure(clean)["dark_edge_share"] == 1.0 and measure(plain)["dark_edge_share"] < 0.5
     with pytest.raises(PokeganError, match="add transparent"):
         g.arrays(2, seed=1, outline=True)
-    r = subprocess.run(CLI + ["generate", "--n", "4", "--seed", "1", "--out", str(tmp_path), "--transparent",
-                              "--min-fragment", "24", "--outline"], capture_output=True, text=True)
+    r = subprocess.run(CLI + ["generate", "pretrained", "--n", "4", "--seed", "1", "--out", str(tmp_path),
+                              "--transparent", "--min-fragment", "24", "--outline"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert all(np.array_equal(np.asarray(Image.open(tmp_path / f"{i:04d}.png")), clean[i]) for i in range(4))

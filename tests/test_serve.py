@@ -63,7 +63,7 @@ def test_a_type_request_uses_the_type_and_is_checked(client):
 
 def test_images_are_the_bytes_pokegan_generate_writes(client, tmp_path):
     out = tmp_path / "cli"
-    r = subprocess.run(CLI + ["generate", "--n", "16", "--seed", "0", "--out", str(out), "--transparent",
+    r = subprocess.run(CLI + ["generate", "pretrained", "--n", "16", "--seed", "0", "--out", str(out), "--transparent",
                               "--palette", "8", "--scale", "2"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     q = "model=pretrained&seed=0&transparent=1&palette=8&scale=2"
@@ -187,7 +187,7 @@ def test_serve_refuses_what_it_cannot_serve(tmp_path):
 
 def test_game_ready_options_are_the_clis(client, tmp_path):
     out = tmp_path / "cli"
-    r = subprocess.run(CLI + ["generate", "--n", "4", "--seed", "2", "--out", str(out), "--transparent",
+    r = subprocess.run(CLI + ["generate", "pretrained", "--n", "4", "--seed", "2", "--out", str(out), "--transparent",
                               "--min-fragment", "8", "--outline"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     q = "model=pretrained&seed=2&transparent=1&min_fragment=8&outline=1"

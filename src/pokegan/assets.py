@@ -117,6 +117,55 @@ def reduce_palette(img: np.ndarray, colors: int) -> np.ndarray:
     return out
 
 
+# A game's palette is a few dozen colours: 64 entries hold every real Gen-5 sprite's colours closely (snapped to
+# them, the 96px sprites keep a median of 12 colours, their own 13).
+TRAINING_PALETTE_SIZE = 64
+
+
+def training_palette(rgba: np.ndarray, colours: int = TRAINING_PALETTE_SIZE, max_pixels: int = 100_000,
+                     seed: int = 0) -> np.ndarray:
+    """The colours of a set of sprites (N, H, W, 4) as one palette, uint8 (K, 3) with K <= `colours`: median
+    cut over their opaque pixels (alpha >= 128; at most `max_pixels` of them, drawn with a fixed seed, so the
+    same sprites give the same palette). `snap_to_palette` then draws a generated sprite in these colours."""
+    if rgba.ndim != 4 or rgba.shape[-1] != 4:
+        raise PokeganError(f"training palette: takes RGBA sprites (N, H, W, 4), not shape {rgba.shape}")
+    if not 2 <= colours <= 256:
+        raise PokeganError(f"training palette of {colours} colours: give 2 to 256")
+    px = rgba[rgba[..., 3] >= 128][:, :3]
+    if len(px) == 0:
+        raise PokeganError("training palette: the sprites have no opaque pixels to draw colours from")
+    if len(px) > max_pixels:
+        px = px[np.random.default_rng(seed).choice(len(px), max_pixels, replace=False)]
+    q = Image.fromarray(np.ascontiguousarray(px)[None], "RGB").quantize(
+        colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    used = np.unique(np.asarray(q))
+    return np.asarray(q.getpalette()[:3 * 256], np.uint8).reshape(-1, 3)[used]
+
+
+def snap_to_palette(img: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Every visible pixel of a sprite (H, W, 3|4) drawn in its nearest colour (Euclidean RGB) of `palette` (K, 3)."""
+    pal = np.asarray(palette, np.int32).reshape(-1, 3)
+    if len(pal) == 0:
+        raise PokeganError("snap to palette: the palette is empty")
+    visible = img[..., 3] > 0 if img.shape[-1] == 4 else np.ones(img.shape[:2], bool)
+    out = img.copy()
+    px = img[visible][:, :3].astype(np.int32)
+    if len(px):
+        d = ((px[:, None, :] - pal[None]) ** 2).sum(-1)          # (M, K): a 96px sprite x 64 colours is small
+        out[visible, :3] = pal[d.argmin(1)].astype(np.uint8)
+    return out
+
+
+# Backgrounds a transparent sprite is previewed on: a dark and a light game scene (the halo shows on the dark one).
+PREVIEWS = {"dark": (34, 32, 52), "light": (236, 240, 228)}
+
+
+def on_background(rgba: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    """RGBA image(s) (..., H, W, 4) composited on a solid colour -> RGB uint8."""
+    a = rgba[..., 3:4].astype(np.float32) / 255
+    return (rgba[..., :3] * a + np.asarray(colour, np.float32) * (1 - a)).round().astype(np.uint8)
+
+
 def upscale(img: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour upscaling: every pixel becomes a factor x factor block."""
     if factor < 1 or factor > 32:
@@ -170,8 +219,7 @@ def gif_bytes(frames: list[np.ndarray], duration_ms: int = 80, background=(255, 
     pics = []
     for f in frames:
         if f.shape[-1] == 4:
-            a = f[..., 3:4].astype(np.float32) / 255
-            f = (f[..., :3] * a + np.array(background, np.float32) * (1 - a)).round().astype(np.uint8)
+            f = on_background(f, background)
         pics.append(Image.fromarray(np.ascontiguousarray(f), "RGB"))
     buf = io.BytesIO()
     pics[0].save(buf, format="GIF", save_all=True, append_images=pics[1:], duration=duration_ms, loop=0,

@@ -209,6 +209,9 @@ class SpriteOptions:
     min_fragment: int = 0       # > 0: opaque pieces smaller than this many pixels are cleared (largest kept)
     outline: bool = False       # a one-pixel dark outline where the sprite has none (edge colours x 0.3)
     palette: int = 0            # > 0: at most this many colours per sprite (median cut), a pixel-art look
+    # Every pixel drawn in its nearest colour of the palette the training sprites share (64 colours, median cut
+    # over their pixels, kept in the run): a game's palette rather than each sprite's own (`palette`)
+    training_palette: bool = False
     scale: int = 1              # nearest-neighbour upscale factor of the finished sprites
     types: tuple[str, ...] = () # type conditioning (conditional models only)
 
@@ -226,8 +229,9 @@ class SpriteOptions:
         whole("key_tolerance", 0, 255, "uint8 levels from 0 (the exact colour) to 255")
         whole("palette", 0, 256, "colours per sprite: 2 to 256, or 0 for all")
         whole("min_fragment", 0, 4096, "pixels: pieces smaller than this are removed; 0 keeps every piece")
-        if not isinstance(self.outline, bool):
-            raise PokeganError(f"outline {self.outline!r}: true or false")
+        for flag in ("outline", "training_palette"):
+            if not isinstance(getattr(self, flag), bool):
+                raise PokeganError(f"{flag} {getattr(self, flag)!r}: true or false")
         if self.palette == 1:
             raise PokeganError("palette 1: give 2 to 256 colours, or 0 for all")
         whole("scale", 1, 32, "a whole upscale factor from 1 to 32")

@@ -9,7 +9,8 @@ sprites here, with the same `SpriteOptions`, so the same seed and options give t
 The pipeline: latents from the seed (drawn all at once, so image i does not depend on the batch size),
 scaled by the truncation -> the network in eval mode (EMA generator where the run kept one) -> the
 background snapped to its exact colour -> uint8 -> binary alpha (RGBA models) or the background keyed to
-transparency (`transparent`) -> small fragments removed, an outline -> palette -> nearest-neighbour scale.
+transparency (`transparent`) -> small fragments removed, an outline -> palette (each sprite's own, then the
+training sprites' shared one) -> nearest-neighbour scale.
 
 The checkpoint carries the model's configuration, so the network is rebuilt from it alone, without the
 training stack.
@@ -24,7 +25,7 @@ import torch
 
 from pokegan import checkpoint as ckpt
 from pokegan.assets import (clean_alpha, key_background, outline, png_bytes, reduce_palette, remove_fragments,
-                            upscale)
+                            snap_to_palette, upscale)
 from pokegan.config import SpriteOptions, TrainConfig
 from pokegan.errors import PokeganError
 from pokegan.models.conditioning import N_TYPES, multi_hot, type_input
@@ -105,13 +106,17 @@ def key_colour(opts: SpriteOptions, background: str, channels: int, source: str 
     return colour
 
 
-def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str = "this model") -> np.ndarray:
+def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str = "this model",
+           palette: np.ndarray | None = None) -> np.ndarray:
     """The network's uint8 images (N, H, W, C) -> finished sprites at their own size: binary alpha (RGBA
-    models) or the background keyed to transparency, then the palette. `scale` is applied by the caller
-    that writes or returns them (`upscale`), so grids and sheets stay at the sprites' own size."""
+    models) or the background keyed to transparency, then the palette (`palette`: the training sprites'
+    colours, used when `opts.training_palette`). `scale` is applied by the caller that writes or returns
+    them (`upscale`), so grids and sheets stay at the sprites' own size."""
     key = key_colour(opts, background, images.shape[-1], source)
     if (opts.min_fragment or opts.outline) and images.shape[-1] == 3 and key is None:
         raise PokeganError("min_fragment and outline work on transparent sprites: add transparent (--transparent)")
+    if opts.training_palette and palette is None:
+        raise PokeganError(f"training_palette: no training palette was given for {source}")
     out = []
     for img in images:
         if img.shape[-1] == 4 and opts.alpha_threshold:
@@ -124,6 +129,8 @@ def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str
             img = outline(img)
         if opts.palette:
             img = reduce_palette(img, opts.palette)
+        if opts.training_palette:
+            img = snap_to_palette(img, palette)
         out.append(img)
     return np.stack(out) if out else images
 
@@ -167,7 +174,27 @@ class SpriteGenerator:
             raise PokeganError(f"this model never saw the type {unseen[0]!r} in training, so it cannot draw it; "
                                f"it knows: {', '.join(self.types_seen)}")
         key_colour(opts, self.background, self.channels, self.source)
+        if opts.training_palette:
+            self.training_palette()
         return opts
+
+    def training_palette(self) -> np.ndarray:
+        """The palette the model's training sprites share, uint8 (K, 3): kept in the run (or the exported
+        copy); for runs from before runs kept it, drawn from the run's dataset if it is still where it was."""
+        if self.state.get("palette"):
+            pal = np.asarray(self.state["palette"])
+            if pal.ndim != 2 or pal.shape[1] != 3 or not len(pal) or pal.min() < 0 or pal.max() > 255:
+                raise PokeganError(f"{self.source}: its training palette is damaged (not K RGB colours in 0-255)")
+            return pal.astype(np.uint8)
+        data = self.state.get("data")
+        if data and Path(data).is_file():
+            from pokegan.assets import training_palette
+            from pokegan.data import load_dataset
+
+            self.state["palette"] = training_palette(load_dataset(data).images).tolist()
+            return np.asarray(self.state["palette"], np.uint8)
+        raise PokeganError(f"{self.source} keeps no training palette and its dataset ({data or 'not recorded'}) is not "
+                           "here to draw one from; use --palette K (each sprite's own K colours) instead")
 
     def latents(self, n: int, seed: int, rule: str = "torch", types: tuple[str, ...] = ()) -> torch.Tensor:
         """(n, z_dim) standard normal latents, a function of the seed alone: torch's generator (pokegan's
@@ -233,7 +260,8 @@ class SpriteGenerator:
             raise PokeganError(f"latents of shape {tuple(z.shape)}: this model takes (N, {width})"
                                + (f" ({self.z_dim} noise values, then 18 type slots)" if self.conditional else ""))
         z = self.truncate(self.with_types(z, opts.types), opts.truncation)
-        return finish(to_uint8(self.decode(z, opts.bg_tolerance, batch)), opts, self.background, self.source)
+        return finish(to_uint8(self.decode(z, opts.bg_tolerance, batch)), opts, self.background, self.source,
+                      self.training_palette() if opts.training_palette else None)
 
     def arrays(self, n: int, seed: int = 0, options: SpriteOptions | None = None, batch: int = 256,
                **settings) -> np.ndarray:
@@ -266,8 +294,8 @@ class SpriteGenerator:
                  **settings) -> list:
         """n new sprites as PIL images, finished and scaled exactly as `pokegan generate` writes them.
 
-        Settings are `SpriteOptions` fields: truncation, transparent, palette, scale, bg_tolerance,
-        alpha_threshold, key_tolerance, types.
+        Settings are `SpriteOptions` fields: truncation, transparent, min_fragment, outline, palette,
+        training_palette, scale, bg_tolerance, alpha_threshold, key_tolerance, types.
         """
         from PIL import Image
 
@@ -297,9 +325,21 @@ def check_batch(batch) -> int:
     return int(batch)
 
 
-# The shipped models (folders under pokegan/assets/): the default, and the one a request with a type picks.
+# The shipped models (folders under pokegan/assets/): the default, the one a request with a type picks, and the
+# one trained with its own alpha that a request for transparent sprites picks.
 DEFAULT_MODEL = "pretrained"
 CONDITIONAL_MODEL = "pretrained-types"
+ASSET_MODEL = "pretrained-sprites"
+
+
+def default_model(conditional: bool = False, transparent: bool = False) -> str:
+    """The shipped model a request without a model uses: with types the conditional one; for transparent
+    sprites the asset model (its own alpha: no halo, one piece) where it is shipped; else the default."""
+    if conditional:
+        return CONDITIONAL_MODEL
+    if transparent and ASSET_MODEL in shipped_models():
+        return ASSET_MODEL
+    return DEFAULT_MODEL
 
 
 def shipped_models() -> dict[str, Path]:
@@ -328,13 +368,17 @@ def family_from_state(state: dict, path: str | Path):
 
 
 def load_generator(path: str | Path | None = None, device: str = "cpu", ema: bool = True,
-                   conditional: bool = False) -> SpriteGenerator:
-    """A generator from a run folder or checkpoint folder; None = a shipped pretrained model (the
-    type-conditioned one with `conditional`). `ema`: the EMA generator where the run kept one."""
+                   conditional: bool = False, transparent: bool = False) -> SpriteGenerator:
+    """A generator from a run folder, a checkpoint folder or a shipped model's name (`pokegan models`);
+    None = a shipped pretrained model: the type-conditioned one with `conditional`, the asset model (trained
+    with its own alpha) with `transparent` (which only picks; the sprite options make sprites transparent),
+    else the default. `ema`: the EMA generator where the run kept one."""
     if path is None:
-        path = pretrained_path(CONDITIONAL_MODEL if conditional else DEFAULT_MODEL)
+        path = pretrained_path(default_model(conditional, transparent))
     elif conditional:
         raise PokeganError("conditional=True picks the shipped type-conditioned model; give it without a path")
+    elif str(path) in shipped_models() and not Path(path).exists():
+        path = shipped_models()[str(path)]
     state, weights, _ = ckpt.read(path, train_state=False)
     family = family_from_state(state, path)
     cfg = family.cfg

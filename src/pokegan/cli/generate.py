@@ -9,7 +9,8 @@ from pokegan.cli.options import add_sprite_options, sprite_options
 
 GEN_EXAMPLES = """examples:
   pokegan generate --n 64 --seed 0 --out new/                      # the shipped pretrained model
-  pokegan generate --n 16 --out game/ --transparent --scale 2       # RGBA PNGs for a game engine
+  pokegan generate --n 16 --out game/ --transparent --scale 2       # RGBA PNGs for a game engine (asset model)
+  pokegan generate --n 16 --out game/ --transparent --training-palette   # in the training sprites' colours
   pokegan generate runs/00000-fastgan-gen5-64 --n 16 --out new/ --palette 16 --scale 4
   pokegan generate runs/00000-fastgan-gen5-64 --n 100000 --out many/ --no-png   # sheets only
   pokegan generate --type fire --type flying --n 16 --out fire-flying/    # the shipped type-conditioned model
@@ -33,8 +34,9 @@ def add_parser(sub) -> None:
                        description="Generate new sprites from a run or checkpoint (the EMA generator when there "
                                    "is one), or from the shipped pretrained model when no run is given.",
                        epilog=GEN_EXAMPLES)
-    g.add_argument("model", nargs="?", help="run folder or checkpoint (default: the pretrained model; the "
-                                            "type-conditioned one when a type is asked for)")
+    g.add_argument("model", nargs="?", help="run folder, checkpoint or shipped model's name (default: the "
+                                            "pretrained model; the type-conditioned one when a type is asked for, "
+                                            "the asset model with --transparent)")
     g.add_argument("--n", type=int, default=None, help="how many sprites (64; with --by-type, per type: 8)")
     g.add_argument("--seed", type=int, default=0, help="same seed, same sprites")
     g.add_argument("--out", required=True, help="output folder")
@@ -100,7 +102,7 @@ def run_generate(args: argparse.Namespace) -> int:
     check_count(args.n)
     check_batch(args.batch)
     opts = sprite_options(args)
-    g = load_model(args.model, args.device, conditional=bool(opts.types or args.by_type))
+    g = load_model(args.model, args.device, conditional=bool(opts.types or args.by_type), transparent=opts.transparent)
     if args.by_type:
         return write_by_type(g, args, opts)
     z = g.latents(args.n, args.seed, args.latent_rule)
@@ -118,21 +120,32 @@ def run_generate(args: argparse.Namespace) -> int:
     imgs = np.stack(kept)
     cols = int(np.ceil(np.sqrt(min(len(imgs), 256))))
     save_png(upscale(np.asarray(grid(imgs[:256], cols, bg=(255, 255, 255))), opts.scale), out / "grid.png")
+    previews = []
+    if imgs.shape[-1] == 4:  # how the sprites look in a game: on a dark scene (where a halo shows) and a light one
+        from pokegan.assets import PREVIEWS, on_background
+
+        for name, colour in PREVIEWS.items():
+            save_png(upscale(on_background(np.asarray(grid(imgs[:256], cols, bg=(0, 0, 0))), colour), opts.scale),
+                     out / f"grid-on-{name}.png")
+            previews.append(f"grid-on-{name}.png")
     names = [f"{i:0{digits}d}" for i in range(len(imgs))]
     meta = {"model": str(g.source), "family": g.family, "seed": args.seed, "latent_rule": args.latent_rule,
             **dataclasses.asdict(opts)}
     save_sheet(imgs, out / "sheet.png", out / "sheet.json", names, meta)
     print(f"wrote {args.n if not args.no_png else 0} sprites ({g.resolution}x{g.resolution}"
           f"{' RGBA' if imgs.shape[-1] == 4 else ''}{f', x{opts.scale}' if opts.scale > 1 else ''}) to {out}/, "
-          f"grid.png, sheet.png + sheet.json ({len(imgs)} frames)")
+          f"grid.png, {''.join(p + ', ' for p in previews)}sheet.png + sheet.json ({len(imgs)} frames)")
     return 0
 
 
-def load_model(model, device: str, conditional: bool):
-    """The run asked for; with none, the shipped model, the type-conditioned one for a request with types."""
+def load_model(model, device: str, conditional: bool, transparent: bool = False):
+    """The run asked for; with none, a shipped model: the type-conditioned one for a request with types, the
+    asset model (its own alpha) for transparent sprites, else the default."""
     from pokegan.sprites import load_generator
 
-    return load_generator(model, device=device) if model else load_generator(device=device, conditional=conditional)
+    if model:
+        return load_generator(model, device=device)
+    return load_generator(device=device, conditional=conditional, transparent=transparent)
 
 
 def write_by_type(g, args: argparse.Namespace, opts) -> int:

@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
 
 def describe() -> list[dict]:
     from pokegan import checkpoint as ckpt
-    from pokegan.sprites import CONDITIONAL_MODEL, DEFAULT_MODEL, shipped_models
+    from pokegan.sprites import ASSET_MODEL, CONDITIONAL_MODEL, DEFAULT_MODEL, shipped_models
 
     out = []
     for name, path in shipped_models().items():
@@ -27,8 +27,11 @@ def describe() -> list[dict]:
                     "types": list(state.get("types_seen") or []),
                     "default_for": ("requests without a type" if name == DEFAULT_MODEL else
                                     "requests with a type (--type, --by-type, conditional=True)"
-                                    if name == CONDITIONAL_MODEL else ""),
-                    **{k: card[k] for k in ("summary", "fid", "kid", "type_adherence", "adherence_ceiling")
+                                    if name == CONDITIONAL_MODEL else
+                                    "transparent sprites (--transparent, the page's game-ready box)"
+                                    if name == ASSET_MODEL else ""),
+                    **{k: card[k] for k in ("summary", "fid", "kid", "type_adherence", "adherence_ceiling",
+                                            "one_piece_share", "near_white_edge_share", "dark_edge_share")
                        if k in card}})
     return out
 
@@ -45,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         figures = ", ".join(f"{k.upper()} {m[k]}" for k in ("fid", "kid") if k in m)
         if "type_adherence" in m:
             figures += f", type adherence {m['type_adherence']:.0%} (classifier ceiling {m['adherence_ceiling']:.0%})"
+        if "one_piece_share" in m:
+            figures += (f", {m['one_piece_share']:.0%} in one piece, {m['near_white_edge_share']:.1%} near-white and "
+                        f"{m['dark_edge_share']:.0%} dark edge pixels")
         what = f"{m['family']}, {m['size']}x{m['size']} {'RGBA' if m['channels'] == 4 else 'RGB on ' + m['background']}"
         what += f", type-conditioned ({len(m['types'])} types)" if m["conditional"] else ""
         print(f"{m['name']}: {what}; {m['kimg']:.0f} kimg" + (f"; {figures}" if figures else ""))

@@ -28,6 +28,9 @@ def add_sprite_options(p, finishing: bool = True) -> None:
     p.add_argument("--outline", action="store_true",
                    help="transparent sprites: a one-pixel dark outline where the sprite has none")
     p.add_argument("--palette", type=int, default=d.palette, help="reduce each sprite to K colours (pixel-art look)")
+    p.add_argument("--training-palette", action="store_true",
+                   help="draw every sprite in the colours of the palette the training sprites share (64, kept with "
+                        "the model): one palette for a whole game; with --palette K, K of those colours per sprite")
     p.add_argument("--type", dest="types", action="append", help="type conditioning (conditional models only)")
 
 

@@ -14,7 +14,7 @@ from pokegan.sprites import load_generator
 
 # What an inference-only copy keeps of a checkpoint's state: enough to rebuild and describe the generator.
 KEEP = ("config", "family", "resolution", "channels", "background", "version", "kimg", "step", "num_images",
-        "dataset")
+        "dataset", "palette")
 
 
 def export_generator(run: str | Path, out: str | Path, half: bool = True, extra: dict | None = None) -> Path:
@@ -30,6 +30,8 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
          for k, v in loaded.G.state_dict().items()}
     slim = {k: loaded.state[k] for k in KEEP if k in loaded.state}
     slim.update({"ema": False, "exported_from": str(run), **(extra or {})})
+    if "palette" not in slim and Path(loaded.state.get("data", "")).is_file():  # trained before runs kept it
+        slim["palette"] = loaded.training_palette().tolist()
     if loaded.conditional:  # which types it can draw, for `pokegan models` and the page, without the weights
         slim["types_seen"] = list(loaded.types_seen)
     atomic_write_bytes(out / ckpt.WEIGHTS, save(g))

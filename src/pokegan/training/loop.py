@@ -28,6 +28,7 @@ import torch
 
 from pokegan import __version__
 from pokegan import checkpoint as ckpt
+from pokegan.assets import training_palette
 from pokegan.augment import Augmenter
 from pokegan.config import TrainConfig
 from pokegan.data import load_dataset
@@ -143,6 +144,8 @@ class Trainer:
         self.ds = load_dataset(data)
         if cfg.types:  # report 002's per-class training: only the sprites of these types
             self.ds = self.ds.of_types(cfg.types)
+        # the colours the training sprites share, kept with the run for `--training-palette` (sprites.py)
+        self.palette = training_palette(self.ds.images).tolist()
         if cfg.conditional and not any(lab.get("types") for lab in self.ds.labels):
             raise PokeganError(f"{data}: no sprite carries a type, so a type-conditioned model has nothing to learn "
                                "from; prepare Pokémon sprites with `pokegan data prepare --preset gen5-64`, or train "
@@ -260,7 +263,7 @@ class Trainer:
                 "background": self.feed.background, "family": self.cfg.family, "version": __version__,
                 "device": str(self.device), "processes": self.world,
                 "types_seen": list(self.G.cond.seen()) if self.family.conditional else [], "bf16_autocast": self.use_amp,
-                "bf16_timing": self.bf16_timing.to_dict() if self.bf16_timing else None}
+                "bf16_timing": self.bf16_timing.to_dict() if self.bf16_timing else None, "palette": self.palette}
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def save(self, dest: Path) -> None:
