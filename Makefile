@@ -35,7 +35,7 @@ demo: $(STAMP)
 	@echo "== 4. New sprites from that run, and its report =="
 	$(BIN)/pokegan generate $$(ls -d demo/runs/*/ | tail -n 1) --n 64 --seed 0 --out demo/my-run
 	$(BIN)/pokegan report $$(ls -d demo/runs/*/ | tail -n 1) --out demo/report.html
-	@echo "demo done: demo/pretrained/grid.png (pretrained), demo/by-type/by-type.png (one row per type), demo/game-assets/sheet.png (transparent, 2x), demo/my-run/grid.png (your 3-minute run), demo/report.html"
+	@echo "demo done: demo/pretrained/grid.png (pretrained), demo/by-type/by-type.png (one row per type), demo/game-assets/grid-on-dark.png and grid-on-light.png (the asset model, transparent, 2x), demo/my-run/grid.png (your 3-minute run), demo/report.html"
 	@echo "== 5. The web page: run this, then open http://127.0.0.1:8000/ =="
 	@echo "$(BIN)/pokegan serve --runs demo/runs"
 

@@ -38,11 +38,12 @@ def _png(uri: str) -> bytes:
 
 def test_models_lists_the_shipped_model_and_every_run(client, runs):
     models = client.get("/api/models").json()
-    assert [m["id"] for m in models] == ["pretrained", "pretrained-types", "00000-dcgan-tiny"]
+    assert [m["id"] for m in models] == ["pretrained", "pretrained-sprites", "pretrained-types", "00000-dcgan-tiny"]
     assert models[0] == {"id": "pretrained", "family": "fastgan", "size": 64, "channels": 3, "background": "white",
                          "kimg": 900.0, "conditional": False, "types": []}
-    assert models[1]["conditional"] and len(models[1]["types"]) == 18 and "fire" in models[1]["types"]
-    assert models[2]["size"] == 32 and models[2]["channels"] == 4
+    assert models[1]["channels"] == 4 and models[1]["background"] == "transparent"   # the asset model
+    assert models[2]["conditional"] and len(models[2]["types"]) == 18 and "fire" in models[2]["types"]
+    assert models[3]["size"] == 32 and models[3]["channels"] == 4
 
 
 def test_a_type_request_uses_the_type_and_is_checked(client):
@@ -115,7 +116,7 @@ def test_every_limit_is_answered_422_naming_it(client, query, message):
 @pytest.mark.parametrize("model", ["nope", "../00000-dcgan-tiny", "/etc/passwd", "..%2F..%2Fetc", "pretrained/../x"])
 def test_models_are_chosen_by_id_never_by_path(client, model):
     r = client.get(f"/api/sprite?model={model}&seed=0")
-    assert r.status_code == 404 and "valid: pretrained, pretrained-types, 00000-dcgan-tiny" in r.json()["error"]
+    assert r.status_code == 404 and "valid: pretrained, pretrained-sprites, pretrained-types, 00000-dcgan-tiny" in r.json()["error"]
 
 
 def test_bodies_are_refused_and_nothing_is_written(client, runs, tmp_path):

