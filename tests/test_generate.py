@@ -105,8 +105,8 @@ def test_key_background_clears_only_the_background_the_border_reaches():
 def test_cli_generate_transparent_keys_out_the_white_of_an_rgb_model(tiny_data, tmp_path):
     plain, keyed = tmp_path / "plain", tmp_path / "keyed"
     for out, extra in ((plain, []), (keyed, ["--transparent"])):
-        r = subprocess.run(CLI + ["generate", "--n", "4", "--seed", "0", "--out", str(out), *extra],
-                           capture_output=True, text=True)   # the shipped model: RGB on white
+        r = subprocess.run(CLI + ["generate", "pretrained", "--n", "4", "--seed", "0", "--out", str(out), *extra],
+                           capture_output=True, text=True)   # the shipped default model: RGB on white
         assert r.returncode == 0, r.stderr
     a = np.asarray(Image.open(plain / "0000.png"))
     b = np.asarray(Image.open(keyed / "0000.png"))

@@ -263,7 +263,8 @@ class Trainer:
                 "background": self.feed.background, "family": self.cfg.family, "version": __version__,
                 "device": str(self.device), "processes": self.world,
                 "types_seen": list(self.G.cond.seen()) if self.family.conditional else [], "bf16_autocast": self.use_amp,
-                "bf16_timing": self.bf16_timing.to_dict() if self.bf16_timing else None, "palette": self.palette}
+                "bf16_timing": self.bf16_timing.to_dict() if self.bf16_timing else None,
+                "palette": self.palette}
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def save(self, dest: Path) -> None:
