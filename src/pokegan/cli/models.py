@@ -25,10 +25,10 @@ def describe() -> list[dict]:
                     "channels": state["channels"], "background": state["background"], "kimg": state.get("kimg"),
                     "conditional": state.get("config", {}).get("conditional") == "types",
                     "types": list(state.get("types_seen") or []),
-                    "default_for": ("requests without a type" if name == DEFAULT_MODEL else
+                    "default_for": ("requests without a type or --transparent" if name == DEFAULT_MODEL else
                                     "requests with a type (--type, --by-type, conditional=True)"
                                     if name == CONDITIONAL_MODEL else
-                                    "transparent sprites (--transparent, the page's game-ready box)"
+                                    "transparent sprites (--transparent, load_generator(transparent=True))"
                                     if name == ASSET_MODEL else ""),
                     **{k: card[k] for k in ("summary", "fid", "kid", "type_adherence", "adherence_ceiling",
                                             "one_piece_share", "near_white_edge_share", "dark_edge_share")
