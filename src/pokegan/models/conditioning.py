@@ -77,8 +77,13 @@ class TypeInput(nn.Module):
         self.register_buffer("counts", torch.zeros(N_TYPES, N_TYPES))  # the training data's type sets
 
     def forward(self, latent: torch.Tensor) -> torch.Tensor:
-        z, c = latent[:, :self.z_dim], latent[:, self.z_dim:]
-        return torch.cat([z, self.weight.to(z.dtype) * self.embed(_normalised(c).to(self.embed.weight.dtype)).to(z.dtype)], 1)
+        z = latent[:, :self.z_dim]
+        return torch.cat([z, self.embedding(latent)], 1)
+
+    def embedding(self, latent: torch.Tensor) -> torch.Tensor:
+        """lambda * the type set's embedding (B, dim), from a latent [noise, types]."""
+        c = latent[:, self.z_dim:]
+        return self.weight.to(latent.dtype) * self.embed(_normalised(c).to(self.embed.weight.dtype)).to(latent.dtype)
 
     def seen(self) -> tuple[str, ...]:
         """The types the model was trained on (alone or in a pair)."""
@@ -118,9 +123,47 @@ class TypeProjection(nn.Module):
         return self.weight.to(h.dtype) * (h * e).sum(dim=1)
 
 
+class TypeModulation(nn.Module):
+    """Per-stage conditioning of the generator (`type_norm`): the type embedding scales and shifts a block's
+    channels, h * (1 + gamma(e)) + beta(e), BigGAN's conditional batch norm applied after the block's own
+    norm. Zero at the start, so the generator begins as the unconditional one; `e` already carries lambda."""
+
+    def __init__(self, channels: int, dim: int = EMBED_DIM):
+        super().__init__()
+        self.affine = nn.Linear(dim, 2 * channels)
+        nn.init.zeros_(self.affine.weight)
+        nn.init.zeros_(self.affine.bias)
+
+    def forward(self, h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.affine(e.to(self.affine.weight.dtype)).to(h.dtype)[:, :, None, None].chunk(2, dim=1)
+        return h * (1 + gamma) + beta
+
+
+class TypeClassifier(nn.Module):
+    """The discriminator's auxiliary type head (`type_aux_weight`; AC-GAN, Odena et al. 2017, trained on reals
+    only as in Kang et al. 2021, ReACGAN): 18 logits from its pooled features. D learns to name the types of
+    real sprites; the generator is asked to make sprites this head names as their requested types. Where the
+    projection term only says "real of this type or not", this head says which types a sprite shows, which is
+    what a type told by shape (wings, bolts) needs. Its loss carries lambda, like every conditional part."""
+
+    def __init__(self, features: int):
+        super().__init__()
+        self.head = spectral_norm(nn.Linear(features, N_TYPES))
+        self.register_buffer("weight", torch.zeros(()))
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:  # (B, F, h, w) -> (B, 18) logits
+        return self.head(feats.mean(dim=(2, 3)))
+
+    def loss(self, logits: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """lambda * cross-entropy against the type set as a distribution (1/2 each for a pair), so both of a
+        pair's types are pushed to the top two."""
+        target = _normalised(c).to(torch.float32)
+        return self.weight * -(target * torch.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
+
+
 def condition_parts(nets) -> list[nn.Module]:
-    """The conditional parts (`TypeInput`, `TypeProjection`) of some networks, whose `lambda` the ramp sets."""
-    return [m for net in nets for m in net.modules() if isinstance(m, (TypeInput, TypeProjection))]
+    """The conditional parts (`TypeInput`, `TypeProjection`, `TypeClassifier`) of some networks, whose `lambda` the ramp sets."""
+    return [m for net in nets for m in net.modules() if isinstance(m, (TypeInput, TypeProjection, TypeClassifier))]
 
 
 def type_input(G: nn.Module) -> TypeInput | None:

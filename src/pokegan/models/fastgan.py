@@ -29,7 +29,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from pokegan.losses import LeCam
 from pokegan.models.base import Family, Phase, register_family, start_side
-from pokegan.models.conditioning import EMBED_DIM, TypeInput, TypeProjection
+from pokegan.models.conditioning import EMBED_DIM, TypeClassifier, TypeInput, TypeModulation, TypeProjection
 
 
 def sn_conv(cin: int, cout: int, k: int, stride: int = 1, pad: int = 0, bias: bool = False) -> nn.Module:
@@ -75,8 +75,9 @@ def widths(resolution: int, base: int, w_max: int) -> dict[int, int]:
 
 class FastGenerator(nn.Module):
     def __init__(self, z_dim: int, resolution: int, channels: int, base: int = 32, w_max: int = 256,
-                 conditional: bool = False):
-        """`conditional`: the latent is [noise, 18 type slots] and a type embedding joins the noise."""
+                 conditional: bool = False, type_norm: bool = False):
+        """`conditional`: the latent is [noise, 18 type slots] and a type embedding joins the noise;
+        `type_norm`: it also scales and shifts every up-block's channels (`TypeModulation`)."""
         super().__init__()
         self.w = widths(resolution, base, w_max)
         res = sorted(self.w)
@@ -92,9 +93,14 @@ class FastGenerator(nn.Module):
         self.sle_pairs = [(r, 8 * r) for r in res if 8 * r <= resolution and r <= 16]
         self.sles = nn.ModuleDict({str(hi): SLE(self.w[lo], self.w[hi], s0) for lo, hi in self.sle_pairs})
         self.to_rgb = sn_conv(self.w[resolution], channels, 3, 1, 1, bias=True)
+        if conditional and type_norm:
+            self.type_mods = nn.ModuleDict({str(r): TypeModulation(self.w[r]) for r in res[1:]})
 
     def forward(self, z):  # (B, z) or (B, z + 18) -> (B, C, R, R) in [-1, 1]
+        e = None
         if hasattr(self, "cond"):
+            if hasattr(self, "type_mods"):
+                e = self.cond.embedding(z)
             z = self.cond(z)
         feats = {self.s0: self.init(z.reshape(z.shape[0], -1, 1, 1))}
         r = self.s0
@@ -103,6 +109,8 @@ class FastGenerator(nn.Module):
             h = up(feats[r // 2])
             if key in self.sles:
                 h = self.sles[key](feats[r // 8], h)
+            if e is not None:
+                h = self.type_mods[key](h, e)
             feats[r] = h
         return torch.tanh(self.to_rgb(feats[r]))
 
@@ -121,7 +129,8 @@ class DownBlock(nn.Module):
 
 
 class FastDiscriminator(nn.Module):
-    def __init__(self, resolution: int, channels: int, base: int = 32, w_max: int = 256, conditional: bool = False):
+    def __init__(self, resolution: int, channels: int, base: int = 32, w_max: int = 256, conditional: bool = False,
+                 type_head: bool = False):
         super().__init__()
         w = widths(resolution, base, w_max)
         self.from_rgb = nn.Sequential(sn_conv(channels, w[resolution // 2], 4, 2, 1), nn.LeakyReLU(0.2, True))
@@ -139,13 +148,18 @@ class FastDiscriminator(nn.Module):
             sn_conv(16, channels, 3, 1, 1, bias=True), nn.Tanh())
         if conditional:
             self.proj = TypeProjection(c8)
+            if type_head:
+                self.type_head = TypeClassifier(c8)
 
-    def forward(self, x, decode: bool = False, c=None):  # (B, C, R, R) -> (B,) [and (B, C, 32, 32), 24x24 from 6x6]
+    def forward(self, x, decode: bool = False, c=None, classify: bool = False):
+        """(B, C, R, R) -> (B,) scores; with `decode` also the reconstruction (B, C, 32, 32) (24x24 from 6x6),
+        with `classify` also the type head's (B, 18) logits, in that order."""
         f8 = self.downs(self.from_rgb(x))
         out = self.logits(f8).mean(dim=(1, 2, 3))
         if c is not None and hasattr(self, "proj"):
             out = out + self.proj(f8, c)
-        return (out, self.decoder(f8)) if decode else out
+        extra = ([self.decoder(f8)] if decode else []) + ([self.type_head(f8)] if classify else [])
+        return (out, *extra) if extra else out
 
 
 @dataclass
@@ -161,6 +175,12 @@ class FastGANOptions:
     # `lecam_start` D steps; holds back a D that pulls ahead of the generator on small data
     lecam_weight: float = 0.0
     lecam_start: int = 1000
+    # Type-conditioned runs only (--conditional types). > 0: D also names the types of real sprites (an
+    # auxiliary head) and G is asked to make sprites it names as requested, at this weight, ramped in with
+    # the rest of the condition: the projection alone left types told by shape (electric, flying) weak
+    type_aux_weight: float = 0.0
+    # the type embedding also scales and shifts every generator block (conditional norm), not only the input
+    type_norm: bool = False
 
     # Options removed because they lost their measurement: their no-op value, and
     # what a run does instead
@@ -177,9 +197,9 @@ class FastGANOptions:
     def __post_init__(self):
         if min(self.g_base, self.d_base, self.w_max) < 1:
             raise ValueError(f"g_base, d_base and w_max must be >= 1 (got {self.g_base}, {self.d_base}, {self.w_max})")
-        if min(self.lecam_weight, self.lecam_start, self.rec_weight) < 0:
-            raise ValueError(f"lecam_weight, lecam_start and rec_weight must be >= 0 (got {self.lecam_weight}, "
-                             f"{self.lecam_start}, {self.rec_weight})")
+        if min(self.lecam_weight, self.lecam_start, self.rec_weight, self.type_aux_weight) < 0:
+            raise ValueError(f"lecam_weight, lecam_start, rec_weight and type_aux_weight must be >= 0 (got "
+                             f"{self.lecam_weight}, {self.lecam_start}, {self.rec_weight}, {self.type_aux_weight})")
 
 
 @register_family("fastgan")
@@ -194,12 +214,15 @@ class FastGAN(Family):
         super().__init__(*a, **k)
         self._fake: torch.Tensor | None = None  # the D step's fakes, for the G step (reuse_fakes)
         self.lecam = LeCam(start=self.opts.lecam_start) if self.opts.lecam_weight > 0 else None
+        self.aux = self.conditional and self.opts.type_aux_weight > 0  # D's auxiliary type head is in use
 
     def build(self):
         o = self.opts
         cond = self.conditional
-        self.nets = {"G": FastGenerator(self.z_dim, self.resolution, self.channels, o.g_base, o.w_max, cond),
-                     "D": FastDiscriminator(self.resolution, self.channels, o.d_base, o.w_max, cond)}
+        self.nets = {"G": FastGenerator(self.z_dim, self.resolution, self.channels, o.g_base, o.w_max, cond,
+                                        type_norm=o.type_norm),
+                     "D": FastDiscriminator(self.resolution, self.channels, o.d_base, o.w_max, cond,
+                                            type_head=self.aux)}
         return self.nets
 
     def optimizers(self):
@@ -221,13 +244,17 @@ class FastGAN(Family):
             fake = self.nets["G"](z)
         self._fake = (fake, z) if self.opts.reuse_fakes else None
         real_aug = self.augment(real)
-        real_out, rec = D(real_aug, decode=True, c=self.real_types)
+        real_out, rec, *cls = D(real_aug, decode=True, c=self.real_types, classify=self.aux)
         self.augment.observe(real_out)
         fake_out = self.disc(fake.detach(), c=self.types_of(z))
         adv = self.adv.d(real_out, fake_out)
         rec_loss = F.l1_loss(rec, F.adaptive_avg_pool2d(real_aug, rec.shape[-1]))
         loss = adv + self.opts.rec_weight * rec_loss
         stats = {"loss_d": adv, "rec": rec_loss, "d_real": real_out.mean(), "d_fake": fake_out.mean()}
+        if self.aux:
+            type_loss = D.type_head.loss(cls[0], self.real_types)
+            loss = loss + self.opts.type_aux_weight * type_loss
+            stats["type_d"] = type_loss
         if self.lecam:
             self.lecam.update(real_out, fake_out)
             if self.lecam.active:
@@ -243,9 +270,15 @@ class FastGAN(Family):
             z = self.sample_z(self.cfg.batch, next(G.parameters()).device)
             kept = (G(z), z)
         fake, z = kept
-        out = self.disc(fake, c=self.types_of(z))
-        loss = self.adv.g(out)
-        return loss, {"loss_g": loss, "d_fake_g": out.mean()}
+        if not self.aux:
+            out = self.disc(fake, c=self.types_of(z))
+            loss = self.adv.g(out)
+            return loss, {"loss_g": loss, "d_fake_g": out.mean()}
+        c = self.types_of(z)
+        out, cls = self.nets["D"](self.augment(fake), c=c, classify=True)
+        adv, type_loss = self.adv.g(out), self.nets["D"].type_head.loss(cls, c)
+        loss = adv + self.opts.type_aux_weight * type_loss
+        return loss, {"loss_g": adv, "d_fake_g": out.mean(), "type_g": type_loss}
 
     def phases(self):
         grads = ("D", "G") if self.opts.reuse_fakes else ()
