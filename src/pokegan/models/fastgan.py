@@ -244,14 +244,15 @@ class FastGAN(Family):
             fake = self.nets["G"](z)
         self._fake = (fake, z) if self.opts.reuse_fakes else None
         real_aug = self.augment(real)
-        real_out, rec, *cls = D(real_aug, decode=True, c=self.real_types, classify=self.aux)
+        aux = self.aux and self.real_types is not None  # (the bf16 timing's copy runs without types)
+        real_out, rec, *cls = D(real_aug, decode=True, c=self.real_types, classify=aux)
         self.augment.observe(real_out)
         fake_out = self.disc(fake.detach(), c=self.types_of(z))
         adv = self.adv.d(real_out, fake_out)
         rec_loss = F.l1_loss(rec, F.adaptive_avg_pool2d(real_aug, rec.shape[-1]))
         loss = adv + self.opts.rec_weight * rec_loss
         stats = {"loss_d": adv, "rec": rec_loss, "d_real": real_out.mean(), "d_fake": fake_out.mean()}
-        if self.aux:
+        if aux:
             type_loss = D.type_head.loss(cls[0], self.real_types)
             loss = loss + self.opts.type_aux_weight * type_loss
             stats["type_d"] = type_loss
