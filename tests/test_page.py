@@ -123,6 +123,18 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
         page.wait_for_function("document.querySelectorAll('#grid img').length === 12 && Array.from("
                                "document.querySelectorAll('#grid img')).every(i => i.complete && i.naturalWidth === 128)")
         assert any("/api/sprites" in u and "type=fire" in u and "type=flying" in u for u in requested)
+
+        page.select_option("#model", "pretrained")                               # game-ready from the default:
+        page.wait_for_function("document.querySelector('#grid img') && !location.search.includes('type=')")
+        page.check("#clean")                                                     # the asset model, its own outline
+        page.wait_for_function("document.querySelector('#status').textContent.includes('game-ready')")
+        assert page.input_value("#model") == "pretrained-sprites" and "model=pretrained-sprites" in page.url
+        last = [u for u in requested if "/api/sprites" in u][-1]
+        assert "model=pretrained-sprites" in last and "min_fragment=24" in last and "outline" not in last
+        page.select_option("#model", "00000-dcgan-tiny")                         # a keyed model: an outline drawn
+        page.wait_for_function("document.querySelector('#status').textContent.includes('--outline')")
+        last = [u for u in requested if "/api/sprites" in u][-1]
+        assert "model=00000-dcgan-tiny" in last and "min_fragment=24" in last and "outline=1" in last
         browser.close()
     assert not errors, errors
     assert wide <= 390, f"the page is {wide}px wide on a 390px phone"

@@ -159,6 +159,17 @@ def snap_to_palette(img: np.ndarray, palette: np.ndarray) -> np.ndarray:
 # Backgrounds a transparent sprite is previewed on: a dark and a light game scene (the halo shows on the dark one).
 PREVIEWS = {"dark": (34, 32, 52), "light": (236, 240, 228)}
 
+# The pictures of many sprites `pokegan generate` writes beside the sprites (a folder eval leaves them out).
+GRID, SHEET, BY_TYPE = "grid.png", "sheet.png", "by-type.png"
+
+
+def preview_file(scene: str) -> str:
+    """The grid on one of the PREVIEWS scenes."""
+    return f"grid-on-{scene}.png"
+
+
+GENERATE_PICTURES = (GRID, SHEET, BY_TYPE, *(preview_file(s) for s in PREVIEWS))
+
 
 def on_background(rgba: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
     """RGBA image(s) (..., H, W, 4) composited on a solid colour -> RGB uint8."""

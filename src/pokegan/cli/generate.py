@@ -92,7 +92,7 @@ def add_parser(sub) -> None:
 def run_generate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from pokegan.assets import check_output_dir, save_png, save_sheet, upscale
+    from pokegan.assets import GRID, SHEET, check_output_dir, save_png, save_sheet, upscale
     from pokegan.data.show import grid
     from pokegan.paths import atomic_write_bytes
     from pokegan.sprites import check_batch, check_count, sprite_png
@@ -119,19 +119,19 @@ def run_generate(args: argparse.Namespace) -> int:
                 kept.append(img)
     imgs = np.stack(kept)
     cols = int(np.ceil(np.sqrt(min(len(imgs), 256))))
-    save_png(upscale(np.asarray(grid(imgs[:256], cols, bg=(255, 255, 255))), opts.scale), out / "grid.png")
+    save_png(upscale(np.asarray(grid(imgs[:256], cols, bg=(255, 255, 255))), opts.scale), out / GRID)
     previews = []
     if imgs.shape[-1] == 4:  # how the sprites look in a game: on a dark scene (where a halo shows) and a light one
-        from pokegan.assets import PREVIEWS, on_background
+        from pokegan.assets import PREVIEWS, on_background, preview_file
 
         for name, colour in PREVIEWS.items():
             save_png(upscale(on_background(np.asarray(grid(imgs[:256], cols, bg=(0, 0, 0))), colour), opts.scale),
-                     out / f"grid-on-{name}.png")
-            previews.append(f"grid-on-{name}.png")
+                     out / preview_file(name))
+            previews.append(preview_file(name))
     names = [f"{i:0{digits}d}" for i in range(len(imgs))]
     meta = {"model": str(g.source), "family": g.family, "seed": args.seed, "latent_rule": args.latent_rule,
             **dataclasses.asdict(opts)}
-    save_sheet(imgs, out / "sheet.png", out / "sheet.json", names, meta)
+    save_sheet(imgs, out / SHEET, out / "sheet.json", names, meta)
     print(f"wrote {args.n if not args.no_png else 0} sprites ({g.resolution}x{g.resolution}"
           f"{' RGBA' if imgs.shape[-1] == 4 else ''}{f', x{opts.scale}' if opts.scale > 1 else ''}) to {out}/, "
           f"grid.png, {''.join(p + ', ' for p in previews)}sheet.png + sheet.json ({len(imgs)} frames)")
@@ -154,7 +154,7 @@ def write_by_type(g, args: argparse.Namespace, opts) -> int:
 
     import numpy as np
 
-    from pokegan.assets import check_output_dir, save_png, upscale
+    from pokegan.assets import BY_TYPE, check_output_dir, save_png, upscale
     from pokegan.data.dataset import composite_uint8
     from pokegan.data.show import labelled_rows
     from pokegan.paths import atomic_write_bytes
@@ -168,7 +168,7 @@ def write_by_type(g, args: argparse.Namespace, opts) -> int:
     names, rows = g.by_type(per_type, args.seed, opts, types=opts.types or None)
     out = check_output_dir(args.out)
     flat = [composite_uint8(r, "white") if r.shape[-1] == 4 else r for r in rows]
-    save_png(upscale(np.asarray(labelled_rows(flat, names)), opts.scale), out / "by-type.png")
+    save_png(upscale(np.asarray(labelled_rows(flat, names)), opts.scale), out / BY_TYPE)
     if not args.no_png:
         for name, row in zip(names, rows):
             (out / name).mkdir(exist_ok=True)

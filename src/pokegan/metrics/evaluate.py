@@ -99,21 +99,17 @@ def cached_real_features(ds: Dataset, extractor: InceptionFeatures, log=print) -
     return feats
 
 
-# What `pokegan generate` writes beside the sprites (a folder with its sheet.json or by-type.json): pictures of
-# many sprites, not sprites, so a folder eval leaves them out.
-GENERATE_EXTRAS = ("grid.png", "grid-on-dark.png", "grid-on-light.png", "sheet.png", "by-type.png")
-
-
 def load_image_folder(folder: Path, size: int) -> np.ndarray:
     """Every image in a folder (recursively) as RGBA uint8 at `size`x`size`; in a folder `pokegan generate`
     wrote, the sprites only (not its grids and sheet)."""
+    from pokegan.assets import GENERATE_PICTURES
     from pokegan.data.images import SkipImage, decode
     from pokegan.data.sources import Unreadable, folder_items
 
     items, _ = folder_items(folder)
     out, skipped = [], []
     if (folder / "sheet.json").is_file() or (folder / "by-type.json").is_file():
-        items = [i for i in items if not (Path(i.path).name in GENERATE_EXTRAS and Path(i.path).parent == folder)]
+        items = [i for i in items if not (Path(i.path).name in GENERATE_PICTURES and Path(i.path).parent == folder)]
     for it in (i for i in items if i.kind == "raster"):  # generated samples are raster images
         try:
             fr = decode(it.read(), all_frames=False).frames[0]

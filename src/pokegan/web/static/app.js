@@ -15,14 +15,28 @@ function settings() {
   };
 }
 
+const ASSET_MODEL = "pretrained-sprites";  // the shipped model trained on the sprites' own alpha
+const KEYED_MODEL = "pretrained";           // the shipped default, trained on white and keyed
+
+// a model that draws its own alpha (trained with --background transparent) also draws its own dark outline
+function ownAlpha(id) {
+  const m = state.models.find((x) => x.id === id);
+  return Boolean(m && m.channels === 4);
+}
+
+// game-ready: as pokegan generate --transparent --min-fragment 24, with --outline for a model keyed from white
+function gameReadyFlags(s) {
+  return "--transparent --min-fragment 24" + (ownAlpha(s.model) ? "" : " --outline");
+}
+
 // the sprite options every image route takes, as a query string (without seed/index/n)
 function spriteQuery(s, extra) {
   const q = new URLSearchParams({ model: s.model, truncation: s.truncation, palette: s.palette, scale: s.scale,
                                   transparent: s.transparent });
-  if (s.clean === "1") {  // game-ready: as pokegan generate --transparent --min-fragment 24 --outline
+  if (s.clean === "1") {
     q.set("transparent", "1");
     q.set("min_fragment", "24");
-    q.set("outline", "1");
+    if (!ownAlpha(s.model)) q.set("outline", "1");
   }
   s.types.forEach((t) => q.append("type", t));
   Object.entries(extra || {}).forEach(([k, v]) => q.set(k, v));
@@ -105,7 +119,8 @@ async function make(event) {
       b.addEventListener("click", () => choose(i, b));
       grid.appendChild(b);
     });
-    setStatus(`${data.sprites.length} sprites, seed ${data.seed} (${Math.round(performance.now() - t0)} ms)`);
+    const how = s.clean === "1" ? `, game-ready: ${s.model} ${gameReadyFlags(s)}` : "";
+    setStatus(`${data.sprites.length} sprites, seed ${data.seed}${how} (${Math.round(performance.now() - t0)} ms)`);
   } catch (e) {
     setStatus(e.message, true);
   }
@@ -122,8 +137,8 @@ function choose(index, button) {
   $("detail-info").textContent = `model ${s.model}, seed ${s.seed}, sprite ${index}, truncation ${s.truncation}, ` +
     `palette ${s.palette === "0" ? "all colours" : s.palette + " colours"}, scale ${s.scale}` +
     (s.transparent === "1" || s.clean === "1" ? ", transparent" : "") + (s.clean === "1" ? ", game-ready" : "") +
-    ` — the same as: pokegan generate --seed ${s.seed} --n ${index + 1}` +
-    (s.clean === "1" ? " --transparent --min-fragment 24 --outline" : s.transparent === "1" ? " --transparent" : "") +
+    ` — the same as: pokegan generate ${s.model} --seed ${s.seed} --n ${index + 1}` +
+    (s.clean === "1" ? " " + gameReadyFlags(s) : s.transparent === "1" ? " --transparent" : "") +
     `, file ${String(index).padStart(4, "0")}.png`;
   const link = $("detail-png");
   link.href = "/api/sprite?" + spriteQuery(s, { seed: s.seed, index: index, download: "1" });
@@ -196,6 +211,14 @@ async function start() {
   $("controls").addEventListener("submit", make);
   $("new-seed").addEventListener("click", () => { $("seed").value = String(Math.floor(Math.random() * 2 ** 31)); make(); });
   $("model").addEventListener("change", () => { showTypes(); make(); });
+  $("clean").addEventListener("change", () => {
+    // game-ready sprites from the shipped default come from the asset model: its own alpha has no white halo
+    if ($("clean").checked && $("model").value === KEYED_MODEL && state.models.some((m) => m.id === ASSET_MODEL)) {
+      $("model").value = ASSET_MODEL;
+      showTypes();
+    }
+    make();
+  });
   $("preview").addEventListener("change", () => { saveToUrl(settings()); setPreview(); });
   $("vary").addEventListener("click", vary);
   $("pick-a").addEventListener("click", () => pick("a"));
