@@ -210,7 +210,67 @@ def test_a_conditional_model_exports_to_onnx_with_its_type_slots(cond_run, tmp_p
     out = ort.InferenceSession(str(tmp_path / "generator.onnx")).run(["sprites"], {"latents": z.numpy()})[0]
     ref = g.sprites(z, SpriteOptions(transparent=True))
     assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1
-    with pytest.raises(PokeganError, match="no type picker yet"):
-        from pokegan.export.web import export_web
+    assert sum(map(sum, meta["types"]["counts"])) == int(g.G.cond.counts.sum()) > 0
 
-        export_web(cond_run, tmp_path / "web")
+
+def test_portable_type_sets_follow_the_counts_word_by_word():
+    from pokegan.models.conditioning import TYPES
+    from pokegan.sprites import _mulberry32, portable_type_sets
+
+    counts = np.zeros((18, 18))
+    fire, flying, water = (TYPES.index(t) for t in ("fire", "flying", "water"))
+    counts[fire, flying], counts[water, water] = 3, 1               # 3 of 4 sprites fire/flying, 1 water alone
+    sets = portable_type_sets(counts, 400, 9, 5)
+    assert set(sets.nonzero()[:, 1].tolist()) == {fire, flying, water}
+    is_pair = sets[:, fire] == 1
+    assert bool((sets[is_pair, flying] == 1).all()) and bool((sets[~is_pair].sum(1) == 1).all())
+    assert 0.68 < float(is_pair.float().mean()) < 0.82                # about 3/4
+    words = _mulberry32(9, 400 * 5 + 400)[-400:]                       # the words after 400 x 5 noise values
+    assert bool((is_pair.numpy() == ((words.astype(np.int64) * 4) >> 32 < 3)).all())
+    with pytest.raises(PokeganError, match="no type sets"):
+        portable_type_sets(np.zeros((18, 18)), 2, 0, 5)
+
+
+@pytest.mark.network  # onnxruntime-web comes from the npm registry (once, then the cache)
+def test_the_exported_page_of_a_conditional_model_picks_types(cond_run, tmp_path):
+    import os
+    import shutil
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        if os.environ.get("POKEGAN_REQUIRE_BROWSER") == "1":
+            raise RuntimeError("chromium is not installed, and .ci/run requires the browser tests")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from pokegan import load_generator
+    from pokegan.config import SpriteOptions
+    from pokegan.export.web import export_web
+
+    site = export_web(cond_run, tmp_path / "site", log=lambda m: None)
+    g = load_generator(cond_run)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((site / "index.html").as_uri() + "?seed=3&n=4&type=fire&type=flying")
+        page.wait_for_function("window.pokeganTiming !== undefined", timeout=120_000)
+        seen = page.eval_on_selector_all("#types option", "os => os.map(o => o.value)")
+        picked = page.eval_on_selector_all("#types option:checked", "os => os.map(o => o.value)")
+        status = page.text_content("#status")
+        typed = page.evaluate("window.pokegan.run(3, 4, 1, ['fire', 'flying']).then(r => Array.from(r.sprites))")
+        drawn = page.evaluate("window.pokegan.run(7, 6, 1, []).then(r => Array.from(r.sprites))")
+        z_js = page.evaluate("Array.from(window.pokegan.latents(6, 7, 1, []).data)")
+        page.select_option("#types", ["fire", "water", "grass"])
+        page.click("#make")
+        page.wait_for_function("document.querySelector('#status').textContent.includes('at most two')")
+        browser.close()
+    assert not errors, errors
+    assert seen == list(g.types_seen) and picked == ["fire", "flying"]
+    assert "--type fire --type flying" in status and "--latent-rule portable" in status
+    z = g.latents(6, 7, rule="portable")                     # no types: drawn by the portable rule, as in Python
+    assert np.array_equal(np.asarray(z_js, np.float32).reshape(z.shape), z.numpy())
+    for got, lat in ((typed, g.latents(4, 3, rule="portable", types=("fire", "flying"))), (drawn, z)):
+        want = g.sprites(lat, SpriteOptions(transparent=True))
+        assert np.abs(np.asarray(got, np.uint8).reshape(want.shape).astype(int) - want.astype(int)).max() <= 1

@@ -44,18 +44,24 @@ PORTABLE_RULE = {
     "uniforms": "u_j = (w_j + 0.5) / 2^32, in float64",
     "normals": "for pair i: r = sqrt(-2 ln u_2i), theta = 2 pi u_2i+1; value 2i = r cos theta, value 2i+1 = "
                "r sin theta; float64, rounded to float32; values fill the (n, latent_dim) latents in row order",
-    "python": "pokegan.sprites.portable_latents(n, seed, latent_dim); pokegan generate --latent-rule portable",
+    "type_sets": "a type-conditioned model's 18 type slots: the asked-for types, or (none asked for) each sprite's "
+                 "type set drawn as often as the training data has it: the stream goes on after the noise's words "
+                 "(K = n * latent_dim rounded up to even); for sprite i, r = floor(w_(K+i) * T / 2^32) with T the "
+                 "total of the 18 x 18 count table (types.counts, row order: [a, a] one type, [a, b] a < b two); "
+                 "the set is the first cell whose running total exceeds r; its one or two slots are 1.0",
+    "python": "pokegan.sprites.portable_latents(n, seed, latent_dim), portable_type_sets(counts, n, seed, "
+              "latent_dim); pokegan generate --latent-rule portable",
 }
 
 
-def _mulberry32(seed: int, count: int) -> np.ndarray:
-    """The first `count` 32-bit words of the counter-based mulberry32 stream of `seed` (see PORTABLE_RULE)."""
+def _mulberry32(seed: int, count: int, start: int = 0) -> np.ndarray:
+    """`count` 32-bit words of the counter-based mulberry32 stream of `seed` from word `start` (see PORTABLE_RULE)."""
     m = np.uint64(0xFFFFFFFF)
 
     def imul(x, y):
         return (x * y) & m  # low 32 bits (both below 2^32, so the product fits in 64)
 
-    j = np.arange(1, count + 1, dtype=np.uint64)
+    j = np.arange(start + 1, start + count + 1, dtype=np.uint64)
     a = (np.uint64(seed) + j * np.uint64(0x6D2B79F5)) & m
     t = imul(a ^ (a >> np.uint64(15)), a | np.uint64(1))
     t = ((t + imul(t ^ (t >> np.uint64(7)), t | np.uint64(61))) & m) ^ t
@@ -75,6 +81,22 @@ def portable_latents(n: int, seed: int, z_dim: int) -> torch.Tensor:
         r, th = math.sqrt(-2.0 * math.log(u[i])), 2.0 * math.pi * u[i + 1]
         out[i], out[i + 1] = r * math.cos(th), r * math.sin(th)
     return torch.from_numpy(out[: n * z_dim].astype(np.float32).reshape(n, z_dim))
+
+
+def portable_type_sets(counts, n: int, seed: int, z_dim: int) -> torch.Tensor:
+    """(n, 18) type sets drawn as often as `counts` (the 18 x 18 table of a conditional model) has them, by
+    `PORTABLE_RULE`'s "type_sets": the words after the noise of `portable_latents(n, seed, z_dim)`."""
+    table = np.rint(np.asarray(counts, np.float64)).astype(np.int64).ravel()
+    total = int(table.sum())
+    if total <= 0:
+        raise PokeganError("this model holds no type sets to draw from")
+    words = _mulberry32(seed, n, start=n * z_dim + (n * z_dim) % 2)
+    r = [(int(w) * total) >> 32 for w in words]                 # integers: any language gets the same cells
+    cells = np.searchsorted(np.cumsum(table), r, side="right")
+    out = torch.zeros(n, N_TYPES)
+    out[torch.arange(n), torch.as_tensor(cells // N_TYPES)] = 1.0
+    out[torch.arange(n), torch.as_tensor(cells % N_TYPES)] = 1.0
+    return out
 
 
 def snap_background(images: torch.Tensor, background: str, tolerance: int = SpriteOptions.bg_tolerance) -> torch.Tensor:
@@ -200,14 +222,19 @@ class SpriteGenerator:
         """(n, z_dim) standard normal latents, a function of the seed alone: torch's generator (pokegan's
         default), or `portable_latents` (the exported web page's, which any language can follow). A conditional
         model's latents end in 18 type slots: `types` for every sprite, or (none given) type sets drawn as often
-        as the training data has them, from a generator of their own seeded with `seed`."""
+        as the training data has them, from a generator of their own seeded with `seed` (by the portable rule:
+        from the words after the noise's)."""
         z = self.noise(n, seed, rule)
         if types:
             self.check(SpriteOptions(types=types))
         if not self.conditional:
             return z
-        c = multi_hot([tuple(types)] * n) if types else \
-            type_input(self.G).draw(n, torch.Generator().manual_seed(seed)).cpu()
+        if types:
+            c = multi_hot([tuple(types)] * n)
+        elif rule == "portable":
+            c = portable_type_sets(type_input(self.G).counts.cpu(), n, seed, self.z_dim)
+        else:
+            c = type_input(self.G).draw(n, torch.Generator().manual_seed(seed)).cpu()
         return torch.cat([z, c], 1)
 
     def noise(self, n: int, seed: int, rule: str = "torch") -> torch.Tensor:

@@ -188,6 +188,7 @@ def export_onnx(model: str | Path | None, out: str | Path, opset: int = DEFAULT_
 
 def describe(g: SpriteGenerator, opts: SpriteOptions, opset: int) -> dict:
     """generator.json: everything an engine needs to feed the model and use what it gives."""
+    from pokegan.models.conditioning import type_input
     from pokegan.sprites import PORTABLE_RULE
 
     c, r = g.channels, g.resolution
@@ -212,7 +213,11 @@ def describe(g: SpriteGenerator, opts: SpriteOptions, opset: int) -> dict:
                                          "min_fragment", "outline"]},
         "types": {"slots": list(TYPES), "seen": list(g.types_seen),
                   "about": f"after the {g.z_dim} noise values, 18 slots in this order: 1.0 for each of the sprite's "
-                           "one or two types, 0.0 elsewhere (a type the model never saw gives nonsense)"}
+                           "one or two types, 0.0 elsewhere (a type the model never saw gives nonsense)",
+                  "counts": type_input(g.G).counts.cpu().round().int().tolist(),
+                  "counts_about": "the training data's type sets, 18 x 18: [a][a] sprites of type a alone, [a][b] "
+                                  "(a < b) of the pair; draw from it for sprites as varied as the data (see "
+                                  "latents.type_sets)"}
         if g.conditional else None,
         "latents": PORTABLE_RULE,
         "licence": LICENCE,

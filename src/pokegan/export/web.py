@@ -8,7 +8,8 @@ against the pinned sha512, cached). A page opened from file:// may not fetch fil
 the model, the runtime's WebAssembly and its glue module are also written as plain scripts that define
 base64 strings (`model.js`, `ort-wasm.js`, `ort-glue.js`); the page hands them to the runtime as bytes and a
 blob URL. Latents follow `pokegan.sprites.PORTABLE_RULE`, so seed S gives the sprites of
-`pokegan generate --seed S --latent-rule portable --transparent`.
+`pokegan generate --seed S --latent-rule portable --transparent`; a type-conditioned model's page has a type
+picker (one or two of the types it saw; none: type sets drawn as the data has them, by the same rule).
 """
 from __future__ import annotations
 
@@ -60,12 +61,6 @@ def export_web(model: str | Path | None, out: str | Path, opset: int = DEFAULT_O
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise PokeganError(f"--web {out}: that is a file; give a folder to write the page into")
-    from pokegan.sprites import load_generator
-
-    if load_generator(model).conditional:
-        raise PokeganError("the static page has no type picker yet, so it exports unconditional models; for a "
-                           "type-conditioned one use --onnx (engines fill the 18 type slots, see generator.json) or "
-                           "`pokegan serve`")
     ort = _ort_files(log)          # before anything is written: a missing runtime leaves no half folder
     export_onnx(model, out, opset=opset)
     onnx_bytes = (out / "generator.onnx").read_bytes()
