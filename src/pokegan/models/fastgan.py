@@ -99,9 +99,9 @@ class FastGenerator(nn.Module):
     def forward(self, z):  # (B, z) or (B, z + 18) -> (B, C, R, R) in [-1, 1]
         e = None
         if hasattr(self, "cond"):
+            z = self.cond(z)                      # [noise, lambda * embedding]
             if hasattr(self, "type_mods"):
-                e = self.cond.embedding(z)
-            z = self.cond(z)
+                e = z[:, self.cond.z_dim:]        # the same embedding for every block, computed once
         feats = {self.s0: self.init(z.reshape(z.shape[0], -1, 1, 1))}
         r = self.s0
         for key, up in self.ups.items():
