@@ -85,3 +85,12 @@ def test_gen5_96_keeps_the_sprites_own_pixels(tmp_path):
     sprite = np.asarray(gif).copy()
     sprite[sprite[..., 3] == 0] = 0
     assert np.array_equal(ds.images[i, y0:y0 + h, x0:x0 + w], sprite)         # no resampling
+
+
+def test_the_shipped_type_classifier_is_gen5_64s(gen5_64):
+    from pokegan.data import composite_uint8
+    from pokegan.metrics.type_classifier import SHIPPED, ClassifierConfig, classifier_key, targets
+
+    ds = load_dataset(gen5_64)
+    key = classifier_key(composite_uint8(ds.images, "white"), targets(ds), ClassifierConfig())
+    assert (SHIPPED / f"{key}.safetensors").is_file() and (SHIPPED / f"{key}.json").is_file()

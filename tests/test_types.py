@@ -130,6 +130,31 @@ def test_the_classifier_split_never_puts_one_species_on_both_sides(typed_data):
         assert not set(groups[held]) & set(groups[rest])
 
 
+def test_a_shipped_classifier_is_used_before_the_cache_and_training(typed_data, tmp_path, monkeypatch):
+    import shutil
+
+    from pokegan.data import load_dataset
+    from pokegan.metrics import type_classifier as tc
+
+    monkeypatch.setenv("POKEGAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(tc, "SHIPPED", tmp_path / "shipped")
+    ds = load_dataset(typed_data)
+    cfg = tc.ClassifierConfig(epochs=2, folds=2)
+    logs = []
+    trained = tc.type_classifier(ds, cfg, log=logs.append)
+    assert any("training the type classifier" in m for m in logs)
+    shutil.move(tmp_path / "cache" / "type-classifiers", tmp_path / "shipped")  # "ship" it; the cache is empty
+    logs.clear()
+    shipped = tc.type_classifier(ds, cfg, log=logs.append)
+    assert logs == [] and shipped.ceiling == trained.ceiling
+    x = torch.rand(3, 3, 32, 32) * 2 - 1
+    assert torch.equal(tc.scores(shipped.net, x), tc.scores(trained.net, x))
+    for f in (tmp_path / "shipped").glob("*.safetensors"):
+        f.write_bytes(b"damaged")                     # a damaged shipped file: trained again, not a crash
+    tc.type_classifier(ds, cfg, log=logs.append)
+    assert any("training the type classifier" in m for m in logs)
+
+
 def test_bad_type_requests_get_their_messages(cond_run, typed_data, tmp_path):
     from pokegan import load_generator
     from pokegan.config import SpriteOptions

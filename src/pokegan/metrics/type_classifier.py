@@ -9,13 +9,17 @@ recolour of a sprite it trained on. A generated sprite's adherence is then read 
 The network: sprites composited on white, area-downsampled to 32x32, three conv/batch-norm/ReLU/max-pool
 stages (32, 64, 128 channels), global average pooling, dropout, 18 logits; multi-label BCE (a sprite has one
 or two types), AdamW, mirrored sprites and small shifts as augmentation, a fixed seed. It trains in seconds
-per fold on a CPU and is cached per dataset content (no download, no shipped weights needed).
+per fold on a CPU and is cached per dataset content (no download). The classifier of `gen5-64` ships with
+pokegan (`assets/type-classifiers/`, 0.4 MB), found by the same content key before the cache: a retrained
+one differs in the last bits with the CPU and thread count (its ceiling by up to 4 points a type), so the
+shipped one gives every machine the same ceilings and adherence figures, with no minutes of training first.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -30,6 +34,7 @@ from pokegan.type_names import TYPES
 N_TYPES = len(TYPES)
 SIDE = 32
 _VERSION = "type-classifier-1"
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "type-classifiers"  # <key>.safetensors + <key>.json
 
 
 @dataclass(frozen=True)
@@ -170,8 +175,16 @@ def measure_ceiling(x: torch.Tensor, y: torch.Tensor, groups: np.ndarray, cfg: C
             "grouped_by": "species (national dex number)"}
 
 
+def classifier_key(rgb: np.ndarray, y: torch.Tensor, cfg: ClassifierConfig) -> str:
+    """The content key a classifier is shipped and cached under: the sprites on white, their types, the
+    config, this module's version and torch's."""
+    return hashlib.sha256(rgb.tobytes() + y.numpy().tobytes() + json.dumps(asdict(cfg)).encode()
+                          + _VERSION.encode() + torch.__version__.encode()).hexdigest()[:24]
+
+
 def type_classifier(ds: Dataset, cfg: ClassifierConfig | None = None, log=print) -> TypeClassifier:
     """The classifier for a dataset: from the cache, or trained (ceiling folds, then on all sprites) and cached."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file, save_file
 
     cfg = cfg or ClassifierConfig()
@@ -180,17 +193,17 @@ def type_classifier(ds: Dataset, cfg: ClassifierConfig | None = None, log=print)
         raise PokeganError(f"{ds.path}: no sprite carries a type, so there is nothing to classify; prepare Pokémon "
                            "sprites with `pokegan data prepare --preset gen5-64`")
     rgb = composite_uint8(ds.images, "white")
-    key = hashlib.sha256(rgb.tobytes() + y.numpy().tobytes() + json.dumps(asdict(cfg)).encode()
-                         + _VERSION.encode() + torch.__version__.encode()).hexdigest()[:24]
+    key = classifier_key(rgb, y, cfg)
     folder = cache_dir() / "type-classifiers"
     wpath, jpath = folder / f"{key}.safetensors", folder / f"{key}.json"
-    if wpath.is_file() and jpath.is_file():
-        try:
-            net = TypeNet()
-            net.load_state_dict(load_file(str(wpath)))
-            return TypeClassifier(net.eval(), json.loads(jpath.read_text())["ceiling"], cfg)
-        except (OSError, ValueError, RuntimeError, KeyError):
-            pass  # a damaged cache entry: train again
+    for w, j in ((SHIPPED / wpath.name, SHIPPED / jpath.name), (wpath, jpath)):  # shipped first, then the cache
+        if w.is_file() and j.is_file():
+            try:
+                net = TypeNet()
+                net.load_state_dict(load_file(str(w)))
+                return TypeClassifier(net.eval(), json.loads(j.read_text())["ceiling"], cfg)
+            except (OSError, ValueError, RuntimeError, KeyError, SafetensorError):
+                pass  # a damaged entry: the next one, or train again
     x = prepare(rgb)
     log(f"training the type classifier on {len(ds)} real sprites (species-grouped {cfg.folds}-fold ceiling, then "
         "all sprites; cached afterwards)...")
