@@ -11,26 +11,16 @@ generated sprites, what the classifier ranks first and second. Only the type cla
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections import Counter
 
 import numpy as np
 
 
-def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return float("nan"), float("nan")
-    p = hits / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return c - h, c + h
-
-
 def main() -> int:
     from pokegan.data import load_dataset
     from pokegan.metrics.evaluate import EvalConfig, as_rgb
+    from pokegan.metrics.per_type import wilson
     from pokegan.metrics.type_classifier import type_classifier, top_k_hits
     from pokegan.sprites import load_generator
     from pokegan.type_names import TYPES

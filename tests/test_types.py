@@ -159,6 +159,16 @@ def test_the_classifier_split_never_puts_one_species_on_both_sides(typed_data):
         assert not set(groups[held]) & set(groups[rest])
 
 
+def test_the_wilson_interval():
+    from pokegan.metrics.per_type import wilson
+
+    lo, hi = wilson(20, 200)                       # 10% of 200: about 6.6% to 14.9%
+    assert lo == pytest.approx(0.0659, abs=1e-3) and hi == pytest.approx(0.1495, abs=1e-3)
+    assert wilson(0, 10)[0] == 0.0 and 0.2 < wilson(0, 10)[1] < 0.35   # none hit: still not "exactly 0"
+    a, b = wilson(100, 1000)
+    assert b - a < (hi - lo) / 2                   # five times the sprites, under half the width
+
+
 def test_a_shipped_classifier_is_used_before_the_cache_and_training(typed_data, tmp_path, monkeypatch):
     import shutil
 
@@ -240,6 +250,8 @@ def test_eval_per_type_reports_adherence_ceiling_and_kid(cond_run, typed_data, t
     for v in res["per_type"].values():
         assert 0 <= v["adherence"] <= 1 and 0 <= v["ceiling"] <= 1 and np.isfinite(v["kid"])
         assert v["num_generated"] == 8
+        lo, hi = v["adherence_interval"]   # Wilson 95%: around the share, and wide for 8 sprites
+        assert lo <= v["adherence"] <= hi and hi - lo > 0.3
     assert res["per_type"]["fire"]["num_real"] == 12
     s = res["per_type_summary"]
     assert s["chance_top2"] == pytest.approx(2 / 18) and s["types"] == 4

@@ -143,10 +143,16 @@ def by_type_section(run: Path, img) -> str:
                       "</code>.</em></p>")
     res = json.loads(table.read_text())
     s = res["per_type_summary"]
+
+    def interval(v):  # per_type.json files written before the intervals have none
+        lo, hi = v.get("adherence_interval", (None, None))
+        return f"{lo:.1%}-{hi:.1%}" if lo is not None else ""
+
     rows_html = "".join(
-        f"<tr><td>{html.escape(t)}</td><td>{v['adherence']:.1%}</td><td>{v['ceiling']:.1%}</td><td>{v['kid']:.4f}</td>"
-        f"<td>{v['diversity']:.2f}</td></tr>" for t, v in res["per_type"].items())
-    return (out + "<table><tr><th>type</th><th>adherence (top-2)</th><th>classifier ceiling</th><th>KID vs the "
+        f"<tr><td>{html.escape(t)}</td><td>{v['adherence']:.1%}</td><td>{interval(v)}</td><td>{v['ceiling']:.1%}</td>"
+        f"<td>{v['kid']:.4f}</td><td>{v['diversity']:.2f}</td></tr>" for t, v in res["per_type"].items())
+    return (out + "<table><tr><th>type</th><th>adherence (top-2)</th><th>95% interval</th><th>classifier ceiling</th>"
+            "<th>KID vs the "
             "type's real sprites</th><th>diversity (gen / real)</th></tr>" + rows_html + "</table>"
             f"<p>Mean adherence {s['mean_adherence']:.1%} against a mean ceiling of {s['mean_ceiling']:.1%} "
             f"({s['adherence_over_ceiling']:.0%} of it; chance {s['chance_top2']:.1%}). The classifier was trained "
