@@ -558,12 +558,3 @@ def test_fastgan_trains_at_sizes_that_are_not_powers_of_two(tiny_data_48, tmp_pa
     assert FastDiscriminator(96, 4, base=4, w_max=16)(torch.zeros(2, 4, 96, 96)).shape == (2,)
     with pytest.raises(PokeganError, match="trains at 32, 48, 64, 96, 128, 192, 256 pixels; this dataset is 80x80"):
         FastGenerator(8, 80, 3)
-
-
-def test_fastgan_widths_from_3_are_multiples_of_16_and_powers_of_two_keep_theirs():
-    from pokegan.models.fastgan import widths
-
-    assert widths(96, 16, 256) == {3: 256, 6: 176, 12: 80, 24: 48, 48: 16, 96: 16}  # not 170, 85, 42, 21, 10
-    assert widths(64, 16, 256) == {4: 256, 8: 128, 16: 64, 32: 32, 64: 16}  # the shipped models' widths
-    assert widths(64, 12, 256) == {4: 192, 8: 96, 16: 48, 32: 24, 64: 12}  # base * 64 / side, unrounded
-    assert widths(192, 16, 256)[192] == 8                                   # never under 8 channels

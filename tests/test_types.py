@@ -65,35 +65,6 @@ def test_the_ramp_starts_unconditional():
     assert [ramp(k, 50, 200) for k in (0, 50, 125, 200, 900)] == [0.0, 0.0, 0.5, 1.0, 1.0]
 
 
-def test_the_type_heads_losses_reward_naming_the_asked_types():
-    from pokegan.models.conditioning import TypeClassifier, multi_hot
-
-    c = multi_hot([("normal", "flying")])
-    right, wrong = torch.full((1, 18), -4.0), torch.full((1, 18), -4.0)
-    right[0, [0, 9]] = 4.0       # normal and flying named
-    wrong[0, [0, 1]] = 4.0       # normal and fire named
-    half = torch.full((1, 18), -4.0)
-    half[0, 0] = 4.0             # normal alone
-    for multilabel in (False, True):
-        head = TypeClassifier(8, multilabel=multilabel)
-        head.weight.fill_(1.0)
-        losses = [head.loss(x, c).item() for x in (right, half, wrong)]
-        assert losses[0] < losses[1] < losses[2], (multilabel, losses)  # both named < one < a wrong one
-    head.weight.fill_(0.0)       # lambda 0: no pull before the ramp
-    assert head.loss(wrong, c).item() == 0.0
-
-
-def test_a_multilabel_type_head_trains(typed_data, tmp_path):
-    from conftest import TINY
-    from pokegan.presets import preset_config
-
-    opts = {**preset_config("fastgan").options, **TINY["fastgan"], "type_head": "multilabel"}
-    t = train(typed_data, tmp_path / "runs", options=opts)
-    assert t.family.nets["D"].type_head.multilabel
-    row = [json.loads(x) for x in (t.run_dir / "stats.jsonl").read_text().splitlines()][-1]
-    assert np.isfinite(row["type_d"]) and row["type_d"] > 0
-
-
 def test_types_round_trip_through_checkpoints_and_load_generator(cond_run):
     from pokegan import load_generator
     from pokegan import checkpoint as ckpt

@@ -23,7 +23,6 @@ Design, for 40 to 190 sprites per type:
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -147,30 +146,19 @@ class TypeClassifier(nn.Module):
     projection term only says "real of this type or not", this head says which types a sprite shows, which is
     what a type told by shape (wings, bolts) needs. Its loss carries lambda, like every conditional part."""
 
-    def __init__(self, features: int, multilabel: bool = False):
-        """`multilabel`: 18 independent yes/no logits (sigmoid) instead of one softmax over the types."""
+    def __init__(self, features: int):
         super().__init__()
         self.head = spectral_norm(nn.Linear(features, N_TYPES))
-        self.multilabel = multilabel
         self.register_buffer("weight", torch.zeros(()))
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:  # (B, F, h, w) -> (B, 18) logits
         return self.head(feats.mean(dim=(2, 3)))
 
     def loss(self, logits: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """lambda * the head's loss. Softmax: cross-entropy against the type set as a distribution (1/2 each
-        for a pair), so both of a pair's types are pushed to the top two, and a pair's types compete for the
-        same mass. Multi-label: each type is its own yes/no, the set's types' mean log-likelihood of "yes" plus
-        the other types' mean of "no", so the second type of a pair (flying) is asked for on its own."""
-        logits = logits.float()
-        if not self.multilabel:
-            target = _normalised(c).to(torch.float32)
-            return self.weight * -(target * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
-        pos = (c > 0).to(torch.float32)
-        neg = 1 - pos
-        yes = -(pos * F.logsigmoid(logits)).sum(1) / pos.sum(1).clamp_min(1)
-        no = -(neg * F.logsigmoid(-logits)).sum(1) / neg.sum(1).clamp_min(1)
-        return self.weight * (yes + no).mean()
+        """lambda * cross-entropy against the type set as a distribution (1/2 each for a pair), so both of a
+        pair's types are pushed to the top two."""
+        target = _normalised(c).to(torch.float32)
+        return self.weight * -(target * torch.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
 
 def condition_parts(nets) -> list[nn.Module]:

@@ -65,15 +65,10 @@ class SLE(nn.Module):
 
 
 def widths(resolution: int, base: int, w_max: int) -> dict[int, int]:
-    """Channels at each side, from the start side (3 or 4) up to the resolution: min(w_max, base * 64 / side).
-    From 3 (48, 96, 192 pixels) base * 64 / side is not whole (170, 85, 42, 21, 10 at 96 with base 16) and is
-    rounded to a multiple of 16 (176, 80, 48, 16, 16): CPU kernels (oneDNN's bf16 on AMX) run the aligned
-    widths at 1.15x the images per second (benchmarks/RESULTS.md, "96 pixels")."""
-    s0 = start_side("fastgan", resolution)
-    out, r = {}, s0
+    """Channels at each side, from the start side (3 or 4) up to the resolution: min(w_max, base * 64 / side)."""
+    out, r = {}, start_side("fastgan", resolution)
     while r <= resolution:
-        w = max(8, min(w_max, base * 64 // r))
-        out[r] = max(8, 16 * round(w / 16)) if s0 == 3 else w
+        out[r] = max(8, min(w_max, base * 64 // r))
         r *= 2
     return out
 
@@ -135,7 +130,7 @@ class DownBlock(nn.Module):
 
 class FastDiscriminator(nn.Module):
     def __init__(self, resolution: int, channels: int, base: int = 32, w_max: int = 256, conditional: bool = False,
-                 type_head: bool = False, multilabel: bool = False):
+                 type_head: bool = False):
         super().__init__()
         w = widths(resolution, base, w_max)
         self.from_rgb = nn.Sequential(sn_conv(channels, w[resolution // 2], 4, 2, 1), nn.LeakyReLU(0.2, True))
@@ -154,7 +149,7 @@ class FastDiscriminator(nn.Module):
         if conditional:
             self.proj = TypeProjection(c8)
             if type_head:
-                self.type_head = TypeClassifier(c8, multilabel)
+                self.type_head = TypeClassifier(c8)
 
     def forward(self, x, decode: bool = False, c=None, classify: bool = False):
         """(B, C, R, R) -> (B,) scores; with `decode` also the reconstruction (B, C, 32, 32) (24x24 from 6x6),
@@ -188,8 +183,6 @@ class FastGANOptions:
     # the type embedding also scales and shifts every generator block (conditional norm), not only the
     # input: with the head, adherence 42% -> 46%, electric 20% -> 48%, FID 46.8 -> 46.7
     type_norm: bool = True
-    # the type head's loss: "softmax" (one distribution over the 18 types) or "multilabel" (18 yes/no)
-    type_head: str = "softmax"
 
     # Options removed because they lost their measurement: their no-op value, and
     # what a run does instead
@@ -209,8 +202,6 @@ class FastGANOptions:
         if min(self.lecam_weight, self.lecam_start, self.rec_weight, self.type_aux_weight) < 0:
             raise ValueError(f"lecam_weight, lecam_start, rec_weight and type_aux_weight must be >= 0 (got "
                              f"{self.lecam_weight}, {self.lecam_start}, {self.rec_weight}, {self.type_aux_weight})")
-        if self.type_head not in ("softmax", "multilabel"):
-            raise ValueError(f"type_head must be 'softmax' or 'multilabel' (got {self.type_head!r})")
 
 
 @register_family("fastgan")
@@ -233,7 +224,7 @@ class FastGAN(Family):
         self.nets = {"G": FastGenerator(self.z_dim, self.resolution, self.channels, o.g_base, o.w_max, cond,
                                         type_norm=o.type_norm),
                      "D": FastDiscriminator(self.resolution, self.channels, o.d_base, o.w_max, cond,
-                                            type_head=self.aux, multilabel=o.type_head == "multilabel")}
+                                            type_head=self.aux)}
         return self.nets
 
     def optimizers(self):
