@@ -558,3 +558,34 @@ def test_fastgan_trains_at_sizes_that_are_not_powers_of_two(tiny_data_48, tmp_pa
     assert FastDiscriminator(96, 4, base=4, w_max=16)(torch.zeros(2, 4, 96, 96)).shape == (2,)
     with pytest.raises(PokeganError, match="trains at 32, 48, 64, 96, 128, 192, 256 pixels; this dataset is 80x80"):
         FastGenerator(8, 80, 3)
+
+
+def test_fastgan_instance_noise_is_what_d_sees_and_only_when_asked(tiny_data, tmp_path):
+    """instance_noise adds Gaussian noise of that deviation to D's inputs, real and fake; 0 leaves them as
+    DiffAugment made them; a negative value is refused by name."""
+    from pokegan.config import apply_options
+    from pokegan.models.fastgan import FastGANOptions
+
+    def trainer(sigma, name):
+        c = tiny_config("fastgan", kimg=0.032, diffaug="")
+        c = replace(c, options={**c.options, "instance_noise": sigma})
+        return Trainer.new(c, str(tiny_data), tmp_path / name, progress="quiet", log=lambda m: None)
+
+    x = torch.zeros(64, 3, 32, 32)
+    firsts, runs = [], []
+    for sigma, name in ((0.2, "a"), (0.0, "b")):  # the first thing D sees in each run: the same reals, noisy or not
+        t = trainer(sigma, name)  # (each run seeds the process's generator when it is made)
+        runs.append(t)
+        seen = []
+        hook = t.family.nets["D"].register_forward_pre_hook(lambda m, args: seen.append(args[0].detach()))
+        t.run()
+        hook.remove()
+        firsts.append(seen[0])
+    noisy, clean = runs
+    assert (firsts[0] - firsts[1]).std().item() == pytest.approx(0.2, rel=0.1)
+    assert noisy.family.seen(x).std().item() == pytest.approx(0.2, rel=0.05)
+    assert torch.equal(clean.family.seen(x), x)
+    rows = [json.loads(line) for line in (noisy.run_dir / "stats.jsonl").read_text().splitlines()]
+    assert rows and all(math.isfinite(r["loss_d"]) for r in rows)
+    with pytest.raises(PokeganError, match="instance_noise=-1"):
+        apply_options(FastGANOptions, {}, {"instance_noise": "-1"})
