@@ -184,9 +184,9 @@ class FastGANOptions:
     # input: with the head, adherence 42% -> 46%, electric 20% -> 48%, FID 46.8 -> 46.7
     type_norm: bool = True
     # > 0: Gaussian noise of this standard deviation (model space, [-1, 1]) added to everything D sees,
-    # real and fake, after DiffAugment (instance noise, Sønderby et al. 2016): at 96px D tells the sprites'
-    # flat pixel-art colours from the generator's from the first kimg and wins (hinge loss 0.63 at 180 kimg
-    # against 1.6 at 64px); the noise hides that cue so D must judge shapes
+    # real and fake, after DiffAugment (instance noise, Sønderby et al. 2016). For pixel-art data (gen5-96):
+    # there D reads the sprites' flat colours and wins from the first kimg; 0.1 kept it near chance and took
+    # a 70-minute 96px run from FID 132.8 to 115.6 (one seed; benchmarks/RESULTS.md "96 pixels")
     instance_noise: float = 0.0
 
     # Options removed because they lost their measurement: their no-op value, and
