@@ -138,10 +138,14 @@ class Family:
     def disc(self, x: torch.Tensor, real: bool = False, c: torch.Tensor | None = None) -> torch.Tensor:
         """D's raw output on augmented images (judged against types `c` where conditional); outputs on reals
         feed ADA's overfitting signal."""
-        out = self.nets["D"](self.augment(x), c=c) if c is not None else self.nets["D"](self.augment(x))
+        out = self.nets["D"](self.seen(x), c=c) if c is not None else self.nets["D"](self.seen(x))
         if real:
             self.augment.observe(out)
         return out
+
+    def seen(self, x: torch.Tensor) -> torch.Tensor:
+        """What D is shown of a training batch: augmented (DiffAugment/ADA); a family may add to it."""
+        return self.augment(x)
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """D's raw output on images as they are (no augmentation), for the monitor."""

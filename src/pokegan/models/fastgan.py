@@ -246,8 +246,8 @@ class FastGAN(Family):
             self.lecam.load_state(state["lecam"])
 
     def seen(self, x: torch.Tensor) -> torch.Tensor:
-        """What D is shown: DiffAugment, then the instance noise if asked for."""
-        x = self.augment(x)
+        """What D is shown: augmented, then the instance noise if asked for."""
+        x = super().seen(x)
         return x + self.opts.instance_noise * torch.randn_like(x) if self.opts.instance_noise > 0 else x
 
     def d_loss(self, real):
@@ -260,7 +260,7 @@ class FastGAN(Family):
         aux = self.aux and self.real_types is not None  # (the bf16 timing's copy runs without types)
         real_out, rec, *cls = D(real_aug, decode=True, c=self.real_types, classify=aux)
         self.augment.observe(real_out)
-        fake_out = D(self.seen(fake.detach()), c=self.types_of(z))
+        fake_out = self.disc(fake.detach(), c=self.types_of(z))
         adv = self.adv.d(real_out, fake_out)
         rec_loss = F.l1_loss(rec, F.adaptive_avg_pool2d(real_aug, rec.shape[-1]))
         loss = adv + self.opts.rec_weight * rec_loss
@@ -285,7 +285,7 @@ class FastGAN(Family):
             kept = (G(z), z)
         fake, z = kept
         if not self.aux:
-            out = self.nets["D"](self.seen(fake), c=self.types_of(z))
+            out = self.disc(fake, c=self.types_of(z))
             loss = self.adv.g(out)
             return loss, {"loss_g": loss, "d_fake_g": out.mean()}
         c = self.types_of(z)
