@@ -65,6 +65,22 @@ def test_the_ramp_starts_unconditional():
     assert [ramp(k, 50, 200) for k in (0, 50, 125, 200, 900)] == [0.0, 0.0, 0.5, 1.0, 1.0]
 
 
+def test_the_type_heads_loss_rewards_naming_the_asked_types():
+    from pokegan.models.conditioning import TypeClassifier, multi_hot
+
+    c = multi_hot([("normal", "flying")])
+    right, half, wrong = (torch.full((1, 18), -4.0) for _ in range(3))
+    right[0, [0, 9]] = 4.0       # normal and flying named
+    half[0, 0] = 4.0             # normal alone
+    wrong[0, [0, 1]] = 4.0       # normal and fire named
+    head = TypeClassifier(8)
+    head.weight.fill_(1.0)
+    losses = [head.loss(x, c).item() for x in (right, half, wrong)]
+    assert losses[0] < losses[1] < losses[2], losses  # both named < one < one right and one wrong
+    head.weight.fill_(0.0)       # lambda 0: no pull before the ramp
+    assert head.loss(wrong, c).item() == 0.0
+
+
 def test_types_round_trip_through_checkpoints_and_load_generator(cond_run):
     from pokegan import load_generator
     from pokegan import checkpoint as ckpt

@@ -186,7 +186,8 @@ class FastGANOptions:
     # > 0: Gaussian noise of this standard deviation (model space, [-1, 1]) added to everything D sees,
     # real and fake, after DiffAugment (instance noise, Sønderby et al. 2016). For pixel-art data (gen5-96):
     # there D reads the sprites' flat colours and wins from the first kimg; 0.1 kept it near chance and took
-    # a 70-minute 96px run from FID 132.8 to 115.6 (one seed; benchmarks/RESULTS.md "96 pixels")
+    # a 70-minute 96px run from FID 132.8 to 115.6 (one seed; benchmarks/RESULTS.md
+    # "Taking the lead from D at 96 pixels")
     instance_noise: float = 0.0
 
     # Options removed because they lost their measurement: their no-op value, and
