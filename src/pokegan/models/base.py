@@ -78,9 +78,6 @@ class Family:
         from pokegan.augment import Augmenter
 
         self.augment = Augmenter()
-        # Set by the loop: the training sprites' shared colours in model space, opaque, and the background,
-        # (K + 1, C), for families that draw what D sees in them
-        self.palette: torch.Tensor | None = None
 
     @classmethod
     def check_options(cls, options) -> object:

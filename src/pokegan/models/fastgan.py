@@ -36,16 +36,6 @@ def sn_conv(cin: int, cout: int, k: int, stride: int = 1, pad: int = 0, bias: bo
     return spectral_norm(nn.Conv2d(cin, cout, k, stride, pad, bias=bias))
 
 
-def snap_straight_through(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
-    """Every pixel of `x` (B, C, H, W) replaced by its nearest row of `colours` (K, C) (Euclidean), with the
-    gradient of the identity: the forward pass is the snapped image, the backward pass ignores the snap."""
-    with torch.autocast(x.device.type, enabled=False):  # in fp32: bf16 would blur near-equal distances
-        flat, colours = x.detach().float().permute(0, 2, 3, 1).reshape(-1, x.shape[1]), colours.float()
-        d = (flat * flat).sum(1, keepdim=True) - 2 * flat @ colours.T + (colours * colours).sum(1)[None]
-        snapped = colours[d.argmin(1)].reshape(x.shape[0], x.shape[2], x.shape[3], -1).permute(0, 3, 1, 2)
-    return x + (snapped.to(x.dtype) - x).detach()
-
-
 class GLU(nn.Module):
     def forward(self, x):
         a, b = x.chunk(2, dim=1)
@@ -199,11 +189,6 @@ class FastGANOptions:
     # a 70-minute 96px run from FID 132.8 to 115.6 (one seed; benchmarks/RESULTS.md
     # "Taking the lead from D at 96 pixels")
     instance_noise: float = 0.0
-    # True: D sees reals and fakes drawn in the training sprites' shared palette (every pixel snapped to its
-    # nearest palette colour or to the background), and G learns through the snap as if it were the identity
-    # (straight-through). For pixel-art data: D can no longer win on the fakes' in-between colours, only on
-    # where the palette colours fall, which G can fix; sample with --training-palette
-    palette_snap: bool = False
 
     # Options removed because they lost their measurement: their no-op value, and
     # what a run does instead
@@ -262,11 +247,7 @@ class FastGAN(Family):
             self.lecam.load_state(state["lecam"])
 
     def seen(self, x: torch.Tensor) -> torch.Tensor:
-        """What D is shown: snapped to the palette if asked for, augmented, then the instance noise if asked for."""
-        if self.opts.palette_snap:
-            if self.palette is None:
-                raise RuntimeError("palette_snap: the training loop gives the family the training palette first")
-            x = snap_straight_through(x, self.palette.to(x.device))
+        """What D is shown: augmented, then the instance noise if asked for."""
         x = super().seen(x)
         return x + self.opts.instance_noise * torch.randn_like(x) if self.opts.instance_noise > 0 else x
 

@@ -20,15 +20,6 @@ def resolve_background(requested: str, ds: Dataset) -> str:
     return bg
 
 
-def palette_in_model_space(palette, fill: torch.Tensor) -> torch.Tensor:
-    """A palette of uint8 RGB colours (K, 3) as the pixels a model draws, (K + 1, C): each colour opaque
-    (with alpha 1 where the model has an alpha channel), then the background `fill` (C,)."""
-    colours = torch.as_tensor(palette, dtype=torch.float32).reshape(-1, 3) / 127.5 - 1
-    if fill.numel() == 4:
-        colours = torch.cat([colours, torch.ones(len(colours), 1)], 1)
-    return torch.cat([colours, fill.float().reshape(1, -1)])
-
-
 def to_model_space(rgba_premul: torch.Tensor, background: str) -> torch.Tensor:
     """Premultiplied RGBA in [0, 1] (B, 4, H, W) -> what the model sees, in [-1, 1].
 

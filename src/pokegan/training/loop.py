@@ -37,7 +37,7 @@ from pokegan.models.registry import get_family
 from pokegan.models.ema import EmaGenerator
 from pokegan.sprites import SpriteOptions, finish, resolve_device, snap_background, to_uint8
 from pokegan.training import distributed as ddp
-from pokegan.training.feed import RealFeed, palette_in_model_space
+from pokegan.training.feed import RealFeed
 from pokegan.training.monitor import HealthMonitor, diversity
 from pokegan.training.plots import loss_curves, save_grid
 from pokegan.training.progress import Progress
@@ -158,7 +158,6 @@ class Trainer:
         if self.world > 1:  # ADA steers by the overfitting signal of the whole batch, the same p everywhere
             self.augment.reduce = lambda v: ddp.mean_scalars({"v": v})["v"]
         self.family.augment = self.augment
-        self.family.palette = palette_in_model_space(self.palette, self.augment.fill)
         # channels-last: oneDNN (CPU) and cuDNN (CUDA) convolve NHWC fastest; MPS keeps the default layout
         nhwc = cfg.channels_last and self.device.type in ("cpu", "cuda")
         fmt = torch.channels_last if nhwc else torch.contiguous_format
