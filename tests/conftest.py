@@ -49,7 +49,8 @@ def write_tiny_dataset(path, size: int = 32, n: int = 24, background: str = "whi
                "form": None, "types": TINY_TYPES[(i // 2) % 4] if typed else [], "generation": None,
                "shiny": typed and i % 2 == 1, "female": False, "back": False, "frame": 0}
               for i in range(n)]
-    save_dataset(path, imgs, labels, {"background": background, "preset": None})
+    save_dataset(path, imgs, labels, {"background": background, "preset": None,
+                                      "config": {"size": size, "resample": resample}})
     return path
 
 

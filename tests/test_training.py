@@ -589,3 +589,25 @@ def test_fastgan_instance_noise_is_what_d_sees_and_only_when_asked(tiny_data, tm
     assert rows and all(math.isfinite(r["loss_d"]) for r in rows)
     with pytest.raises(PokeganError, match="instance_noise=-1"):
         apply_options(FastGANOptions, {}, {"instance_noise": "-1"})
+
+
+def test_fastgan_takes_instance_noise_on_pixel_art_unless_told(tiny_data, tiny_data_48, tmp_path):
+    """Data prepared without resampling (pixel art) gives fastgan instance noise by default, kept in the run's
+    config and used by D; an explicit value wins; resampled data keeps none."""
+    from pokegan.models.fastgan import PIXEL_ART_INSTANCE_NOISE
+
+    def made(data, name, **options):
+        c = tiny_config("fastgan", kimg=0.016, diffaug="")
+        c = replace(c, options={**c.options, **options})
+        t = Trainer.new(c, str(data), tmp_path / name, progress="quiet", log=lambda m: None)
+        t.run()
+        return t, json.loads((t.run_dir / "config.json").read_text())["config"]["options"]
+
+    x = torch.zeros(8, 4, 48, 48)
+    pixel, saved = made(tiny_data_48, "a")
+    assert saved["instance_noise"] == PIXEL_ART_INSTANCE_NOISE
+    assert pixel.family.seen(x).std().item() == pytest.approx(PIXEL_ART_INSTANCE_NOISE, rel=0.1)
+    told, saved = made(tiny_data_48, "b", instance_noise=0.0)
+    assert saved["instance_noise"] == 0.0 and torch.equal(told.family.seen(x), x)
+    _, saved = made(tiny_data, "c")
+    assert "instance_noise" not in saved

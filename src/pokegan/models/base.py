@@ -90,6 +90,11 @@ class Family:
         except (TypeError, ValueError) as e:
             raise PokeganError(f"bad {where}: {e}") from None
 
+    @classmethod
+    def data_defaults(cls, info: dict) -> dict:
+        """Options this family takes on a dataset like this one (its `info`) where the user gave none."""
+        return {}
+
     # -- what a family provides ----------------------------------------------------------------------
     def build(self) -> dict[str, nn.Module]:
         raise NotImplementedError

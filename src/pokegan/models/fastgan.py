@@ -162,6 +162,12 @@ class FastDiscriminator(nn.Module):
         return (out, *extra) if extra else out
 
 
+# Instance noise on data prepared without resampling (pixel art, e.g. gen5-96): in 70-minute 96px runs it took
+# FID from 132.8 (none, seed 0) to 115.6 and 122.6 (seeds 0 and 1) with fewer kimg; 0.2 gave 112.8 (seed 0);
+# benchmarks/RESULTS.md "Taking the lead from D at 96 pixels" and "Instance noise, a second seed"
+PIXEL_ART_INSTANCE_NOISE = 0.1
+
+
 @dataclass
 class FastGANOptions:
     g_base: int = 16         # widths min(w_max, base * 64 / side): 256 at 4x4 down to 16 at 64x64
@@ -184,10 +190,9 @@ class FastGANOptions:
     # input: with the head, adherence 42% -> 46%, electric 20% -> 48%, FID 46.8 -> 46.7
     type_norm: bool = True
     # > 0: Gaussian noise of this standard deviation (model space, [-1, 1]) added to everything D sees,
-    # real and fake, after DiffAugment (instance noise, Sønderby et al. 2016). For pixel-art data (gen5-96):
-    # there D reads the sprites' flat colours and wins from the first kimg; 0.1 kept it near chance and took
-    # a 70-minute 96px run from FID 132.8 to 115.6 (one seed; benchmarks/RESULTS.md
-    # "Taking the lead from D at 96 pixels")
+    # real and fake, after DiffAugment (instance noise, Sønderby et al. 2016). On pixel-art data (gen5-96)
+    # D reads the sprites' flat colours and wins from the first kimg; there the default is
+    # PIXEL_ART_INSTANCE_NOISE (`data_defaults`)
     instance_noise: float = 0.0
 
     # Options removed because they lost their measurement: their no-op value, and
@@ -218,6 +223,12 @@ class FastGAN(Family):
     loss = "hinge"
     d_output = "score"      # hinge: patch logits, real > 0
     paper = "Liu et al. 2021 (FastGAN) with DiffAugment (Zhao et al. 2020) and EMA"
+
+    @classmethod
+    def data_defaults(cls, info: dict) -> dict:
+        """Pixel art (a dataset prepared with nearest resampling, so flat colours and hard edges): instance noise."""
+        pixel_art = (info.get("config") or {}).get("resample") == "nearest"
+        return {"instance_noise": PIXEL_ART_INSTANCE_NOISE} if pixel_art else {}
 
     def __init__(self, *a, **k):
         super().__init__(*a, **k)

@@ -144,6 +144,13 @@ class Trainer:
         self.ds = load_dataset(data)
         if cfg.types:  # report 002's per-class training: only the sprites of these types
             self.ds = self.ds.of_types(cfg.types)
+        # the family's options for data like this (pixel art: instance noise), where the user set none; kept
+        # in the run's config, so a resumed run goes on with them
+        taken = {k: v for k, v in family_cls.data_defaults(self.ds.info).items() if k not in cfg.options}
+        if taken:
+            cfg = self.cfg = replace(cfg, options={**cfg.options, **taken})
+            self.log(f"{data}: pixel art (prepared without resampling), so {cfg.family} takes "
+                     + ", ".join(f"{k}={v}" for k, v in taken.items()) + " (--set to choose another value)")
         # the colours the training sprites share, kept with the run for `--training-palette` (sprites.py)
         self.palette = training_palette(self.ds.images).tolist()
         if cfg.conditional and not any(lab.get("types") for lab in self.ds.labels):
