@@ -149,8 +149,8 @@ class Trainer:
         taken = {k: v for k, v in family_cls.data_defaults(self.ds.info).items() if k not in cfg.options}
         if taken:
             cfg = self.cfg = replace(cfg, options={**cfg.options, **taken})
-            self.log(f"{data}: pixel art (prepared without resampling), so {cfg.family} takes "
-                     + ", ".join(f"{k}={v}" for k, v in taken.items()) + " (--set to choose another value)")
+            self.log(f"{data}: {cfg.family} takes " + ", ".join(f"{k}={v}" for k, v in taken.items())
+                     + " on data like this (its data_defaults; --set KEY=VALUE chooses another value)")
         # the colours the training sprites share, kept with the run for `--training-palette` (sprites.py)
         self.palette = training_palette(self.ds.images).tolist()
         if cfg.conditional and not any(lab.get("types") for lab in self.ds.labels):
