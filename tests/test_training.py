@@ -611,3 +611,31 @@ def test_fastgan_takes_instance_noise_on_pixel_art_unless_told(tiny_data, tiny_d
     assert saved["instance_noise"] == 0.0 and torch.equal(told.family.seen(x), x)
     _, saved = made(tiny_data, "c")
     assert "instance_noise" not in saved
+
+
+def test_fastgan_palette_output_draws_sprites_in_the_training_palette(tiny_data_48, tmp_path):
+    """palette_output: G's colours are the run's training palette, mixed in training and chosen (one colour a
+    pixel) when sampling, so every opaque pixel of a generated sprite is a palette colour."""
+    import numpy as np
+
+    from pokegan.models.fastgan import FastGANOptions
+    from pokegan.sprites import load_generator
+
+    c = tiny_config("fastgan", kimg=0.016, diffaug="")
+    c = replace(c, options={**c.options, "palette_output": 8})
+    t = Trainer.new(c, str(tiny_data_48), tmp_path / "p", progress="quiet", log=lambda m: None)
+    t.run()
+    pal = np.asarray(t.palette, np.uint8)[:8]
+    assert torch.allclose(t.G.palette, torch.tensor(pal, dtype=torch.float32) / 127.5 - 1)
+    g = load_generator(str(t.run_dir))
+    sprites = g.arrays(6, seed=0)
+    opaque = sprites[sprites[..., 3] > 0][:, :3]
+    assert len(opaque) > 0
+    # uint8 rounding of a palette colour stays within one level of it
+    dist = np.abs(opaque[:, None, :].astype(int) - pal[None].astype(int)).max(-1).min(-1)
+    assert dist.max() <= 1
+    t.G.train()
+    mixed = t.G(torch.randn(2, t.family.z_dim))
+    assert mixed.shape == (2, 4, 48, 48) and mixed[:, :3].abs().max() <= 1
+    with pytest.raises(ValueError, match="palette_output"):
+        FastGANOptions(palette_output=65)

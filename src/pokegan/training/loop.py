@@ -175,6 +175,11 @@ class Trainer:
         # Only the parameters of the optimiser being stepped need weight gradients in a phase.
         self._params = {k: {id(p) for g in o.param_groups for p in g["params"]} for k, o in self.opts.items()}
         self.G = self.nets["G"]
+        k = getattr(self.G, "palette_size", 0)
+        if k:  # a generator that draws in the training palette's colours (fastgan's palette_output): its first k
+            pal = torch.tensor(self.palette, dtype=torch.float32) / 127.5 - 1   # (fewer: the last one repeated)
+            pal = torch.cat([pal, pal[-1:].expand(k - len(pal), 3)]) if len(pal) < k else pal[:k]
+            self.G.palette.copy_(pal.to(self.device))
         if self.family.conditional:  # fakes get type sets as often as the data has them
             from pokegan.models.conditioning import type_set_counts
 
