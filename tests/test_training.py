@@ -639,3 +639,6 @@ def test_fastgan_palette_output_draws_sprites_in_the_training_palette(tiny_data_
     assert mixed.shape == (2, 4, 48, 48) and mixed[:, :3].abs().max() <= 1
     with pytest.raises(ValueError, match="palette_output"):
         FastGANOptions(palette_output=65)
+    rgb = replace(c, background="white")  # no alpha: the palette has no background colour to draw
+    with pytest.raises(PokeganError, match="background transparent"):
+        Trainer.new(rgb, str(tiny_data_48), tmp_path / "rgb", progress="quiet", log=lambda m: None)

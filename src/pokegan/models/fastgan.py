@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from pokegan.assets import TRAINING_PALETTE_SIZE
+from pokegan.errors import PokeganError
 from pokegan.losses import LeCam
 from pokegan.models.base import Family, Phase, register_family, start_side
 from pokegan.models.conditioning import EMBED_DIM, TypeClassifier, TypeInput, TypeModulation, TypeProjection
@@ -259,6 +260,10 @@ class FastGAN(Family):
     def __init__(self, *a, **k):
         super().__init__(*a, **k)
         self._fake: torch.Tensor | None = None  # the D step's fakes, for the G step (reuse_fakes)
+        if self.opts.palette_output and self.channels != 4:  # the palette holds the sprites' colours, no background
+            raise PokeganError(f"palette_output draws a sprite's opaque pixels in the training palette and needs sprites "
+                               f"with their own alpha, but this run trains on a solid background ({self.channels} "
+                               "channels): add --background transparent, or leave palette_output at 0")
         self.lecam = LeCam(start=self.opts.lecam_start) if self.opts.lecam_weight > 0 else None
         self.aux = self.conditional and self.opts.type_aux_weight > 0  # D's auxiliary type head is in use
 
