@@ -33,6 +33,8 @@ def test_every_preset_trains_at_32px(preset, tiny_data, tmp_path):
     for r in rows:
         for k in ("loss_d", "loss_g", "img_per_sec", "d_real", "d_fake_after_g", "peak_mem_mb"):
             assert k in r and math.isfinite(r[k]), (k, r)
+    # the collapse measures of the fixed-latent grid, against real sprites' (on white: a silhouette to find)
+    assert rows[-1]["diversity"] >= 0 and 0 <= rows[-1]["overlap"] < 10
     out = t.sample()
     assert out.shape == (16, 3, 32, 32) and torch.isfinite(out).all()
     assert (t.run_dir / "samples" / "latest.png").exists() and (t.run_dir / "loss_curves.png").exists()
@@ -413,6 +415,36 @@ def test_monitor_flags_planted_traces():
     c = HealthMonitor("prob")
     assert not c.collapse(0.9, 1.0, 1.0) and not c.collapse(0.1, 1.0, 2.0)
     assert c.collapse(0.1, 1.0, 3.0)[0]["kind"] == "mode_collapse"
+    # one silhouette in varying colours: pixel diversity looks fine, the overlap of the outlines does not
+    shapes = HealthMonitor("prob")
+    assert not shapes.collapse(0.6, 1.0, 1.0, overlap=0.5, real_overlap=0.37)     # 1.35x: a run still finding shapes
+    assert not shapes.collapse(0.6, 1.0, 2.0, overlap=0.8, real_overlap=0.37)     # first check of two
+    w = shapes.collapse(0.6, 1.0, 3.0, overlap=0.8, real_overlap=0.37)
+    assert w[0]["kind"] == "mode_collapse" and "silhouette" in w[0]["message"]
+    assert not HealthMonitor("prob").collapse(0.6, 1.0, 1.0, overlap=None, real_overlap=None)
+
+
+def test_silhouette_overlap_tells_one_shape_from_many():
+    from pokegan.training.monitor import silhouette_overlap
+
+    x = -torch.ones(4, 4, 8, 8)                       # RGBA in model space, all transparent
+    for i in range(4):
+        x[i, :, 2 * i:2 * i + 2, :] = 1.0             # four disjoint bars
+    assert silhouette_overlap(x, "transparent") == 0.0
+    same = x[:1].repeat(4, 1, 1, 1)
+    same[1:, :3] = torch.rand(3, 3, 8, 8) * 2 - 1      # same outline, other colours inside: still one shape
+    same[:, :3] *= (same[:, 3:] > 0)
+    assert silhouette_overlap(same, "transparent") == pytest.approx(1.0)
+    half = x[:2].clone()
+    half[1, 3, 0:2, :] = 1.0                           # 16 shared pixels of 16 and 32
+    assert silhouette_overlap(half, "transparent") == pytest.approx(16 / 32)
+    on_white = torch.ones(2, 3, 8, 8)                  # RGB on white: the silhouette is what is off-white
+    on_white[:, :, :4] = -1.0
+    assert silhouette_overlap(on_white, "white") == pytest.approx(1.0)
+    on_white[1] = 1.0
+    on_white[1, :, 4:] = -1.0                           # the other half: no pixel shared
+    assert silhouette_overlap(on_white, "white") == 0.0
+    assert silhouette_overlap(on_white, "random") is None and silhouette_overlap(on_white[:1], "white") is None
 
 
 def test_augmentation_keeps_alpha_consistent():

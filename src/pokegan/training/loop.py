@@ -38,7 +38,7 @@ from pokegan.models.ema import EmaGenerator
 from pokegan.sprites import SpriteOptions, finish, resolve_device, snap_background, to_uint8
 from pokegan.training import distributed as ddp
 from pokegan.training.feed import RealFeed
-from pokegan.training.monitor import HealthMonitor, diversity
+from pokegan.training.monitor import HealthMonitor, diversity, silhouette_overlap
 from pokegan.training.plots import loss_curves, save_grid
 from pokegan.training.progress import Progress
 from pokegan.training.precision import Timing, bf16_autocast_ok, time_iterations
@@ -187,7 +187,8 @@ class Trainer:
         self.ema = EmaGenerator(self.G, cfg, self.family.z_dim) if cfg.ema_kimg > 0 else None
         gen = torch.Generator().manual_seed(cfg.seed + 1)
         self.fixed_z = self.family.sample_z(cfg.grid_size, "cpu", generator=gen).to(self.device)
-        self.real_div = diversity(self.feed.fixed(min(cfg.grid_size, self.ds.images.shape[0]), cfg.seed + 2))
+        real = self.feed.fixed(min(cfg.grid_size, self.ds.images.shape[0]), cfg.seed + 2)
+        self.real_div, self.real_overlap = diversity(real), silhouette_overlap(real, self.feed.background)
         self.monitor = HealthMonitor(self.family.d_output)
         self._seed_rank(0)
         self.bf16_timing = None
@@ -487,9 +488,11 @@ class Trainer:
             return every > 0 and int(kimg / every) != int((self.nimg - tick_nimg) / 1000 / every)
 
         if crossed(cfg.sample_every_kimg) or final:
-            div = self._save_samples()
+            div, overlap = self._save_samples()
             row["diversity"] = round(div / max(self.real_div, 1e-8), 4)
-            warnings += self.monitor.collapse(div, self.real_div, kimg)
+            if overlap is not None and self.real_overlap:
+                row["overlap"] = round(overlap / self.real_overlap, 4)
+            warnings += self.monitor.collapse(div, self.real_div, kimg, overlap, self.real_overlap)
         if crossed(cfg.eval_every_kimg) and self.evaluator is not None:
             row.update(self._evaluate())
         row["warnings"] = warnings
@@ -525,13 +528,14 @@ class Trainer:
         self.log(f"kimg {res['kimg']:.1f}: " + ", ".join(f"{k} {res[k]:.4g}" for k in headline if k in res))
         return {f"eval_{k}": res[k] for k in headline if k in res}
 
-    def _save_samples(self) -> float:
-        """The fixed-latent grid, as samples/kimgNNNNN.NN.png and samples/latest.png; returns its diversity."""
+    def _save_samples(self) -> tuple[float, float | None]:
+        """The fixed-latent grid, as samples/kimgNNNNN.NN.png and samples/latest.png; returns its diversity and
+        its silhouettes' overlap (the monitor's collapse measures)."""
         imgs = self.sample()
         save_grid(imgs, self.run_dir / "samples" / f"kimg{self.nimg / 1000:08.2f}.png")
         save_grid(imgs, self.run_dir / "samples" / "latest.png")
         self._sampled_at = self.nimg
-        return diversity(imgs)
+        return diversity(imgs), silhouette_overlap(imgs, self.feed.background)
 
     def _write_row(self, row: dict, bar: Progress) -> None:
         with open(self.run_dir / "stats.jsonl", "a") as f:

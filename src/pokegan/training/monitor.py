@@ -4,7 +4,8 @@ It reads each tick's averaged statistics and raises warnings for
 - a discriminator that wins outright: D(x) near 1 and D(G(z)) near 0 for many ticks (report 000, fig. 3);
 - a critic or loss that diverges: far above its early level for several ticks (report 000, fig. 11);
 - NaN or Inf in any loss: the loop rolls back to the last good checkpoint (a bounded number of times);
-- mode collapse: the fixed-latent samples far less diverse than real images.
+- mode collapse: the fixed-latent samples far less diverse than real images, or one silhouette drawn again
+  and again (their outlines overlapping far more than real sprites' do).
 A warning is raised when a condition starts and again only after it has cleared.
 """
 from __future__ import annotations
@@ -25,6 +26,10 @@ class MonitorConfig:
     diverge_ticks: int = 3       # ... for this many ticks in a row
     baseline_ticks: int = 5      # ticks (after the first) that set the early level
     collapse_ratio: float = 0.25  # sample diversity below this fraction of the real data's
+    # ... or the samples' silhouettes overlapping this many times as much as real ones (mean pairwise IoU; gen5:
+    # real 0.37, a healthy model 0.38, a run drawing one shape in varying colours 0.80 while its pixel
+    # diversity stayed at 0.4-0.7 of the real data's; benchmarks/RESULTS.md "palette generator, three seeds")
+    overlap_factor: float = 1.5
     collapse_checks: int = 2     # for this many checks in a row
 
 
@@ -74,12 +79,20 @@ class HealthMonitor:
                                 f"{c.diverge_ticks} ticks. Lower the learning rates or try wgan-gp.")
         return out
 
-    def collapse(self, sample_div: float, real_div: float, kimg: float) -> list[dict]:
+    def collapse(self, sample_div: float, real_div: float, kimg: float, overlap: float | None = None,
+                 real_overlap: float | None = None) -> list[dict]:
+        """Mode collapse from the fixed-latent samples' pixel diversity and, where the sprites have a silhouette
+        (`silhouette_overlap`), how much their silhouettes overlap, each against the same figure for real ones."""
         ratio = sample_div / max(real_div, 1e-8)
-        return self._streak("mode_collapse", ratio < self.cfg.collapse_ratio, self.cfg.collapse_checks, kimg,
-                            f"mode collapse: fixed-latent samples are {ratio:.2f}x as diverse as real sprites "
-                            "(many latents give the same image). Try more data augmentation, a lower "
-                            "learning rate, or wgan-gp.")
+        same_shape = overlap is not None and bool(real_overlap) and overlap > self.cfg.overlap_factor * real_overlap
+        if not same_shape:
+            why = f"fixed-latent samples are {ratio:.2f}x as diverse as real sprites (many latents give the same image)"
+        else:
+            why = (f"fixed-latent samples share one silhouette: they overlap {overlap:.2f} (mean IoU) where real "
+                   f"sprites overlap {real_overlap:.2f} (many latents give the same shape)")
+        return self._streak("mode_collapse", ratio < self.cfg.collapse_ratio or same_shape, self.cfg.collapse_checks,
+                            kimg, f"mode collapse: {why}. Try more data augmentation, a lower learning rate, or "
+                                  "wgan-gp; an earlier snapshot may be the better model.")
 
     def state(self) -> dict:
         return {"history": self.history, "streaks": self.streaks, "active": self.active}
@@ -92,3 +105,25 @@ def diversity(images: torch.Tensor) -> float:
     """Mean pairwise L2 distance between images, downsampled to 16x16 (B, C, H, W)."""
     x = torch.nn.functional.adaptive_avg_pool2d(images.float()[:, :3], 16).flatten(1)
     return float(torch.pdist(x).mean()) if len(x) > 1 else 0.0
+
+
+def silhouette_overlap(images: torch.Tensor, background: str) -> float | None:
+    """Mean pairwise IoU of sprites' silhouettes (B, C, H, W, model space): where alpha > 0 for RGBA, else the
+    pixels off a solid white or black background by more than 0.1; None on a random background (no
+    silhouette to find) or for fewer than two images."""
+    if len(images) < 2:
+        return None
+    x = images.float()
+    if x.shape[1] == 4:
+        mask = x[:, 3] > 0
+    elif background in ("white", "black"):
+        bg = 1.0 if background == "white" else -1.0
+        mask = (x[:, :3] - bg).abs().amax(dim=1) > 0.1
+    else:
+        return None
+    m = mask.flatten(1).float()
+    inter = m @ m.T
+    area = m.sum(1)
+    iou = inter / (area[:, None] + area[None] - inter).clamp(min=1)
+    n = len(m)
+    return float((iou.sum() - iou.diagonal().sum()) / (n * (n - 1)))
