@@ -214,9 +214,10 @@ class FastGANOptions:
     # PIXEL_ART_INSTANCE_NOISE (`data_defaults`)
     instance_noise: float = 0.0
     # > 0: G draws each pixel's colour from the training palette (this many of its colours, 64 at most)
-    # instead of free RGB: flat colours by construction. On gen5-96 in 70 minutes: FID 95.7 and 7 colours a
-    # sprite (median) at 81 kimg, against 112-123 and 1,300-1,400 colours for free RGB at 130-160 kimg
-    # (benchmarks/RESULTS.md "A generator that draws in the training palette")
+    # instead of free RGB: flat colours by construction. Use it with lecam_start=0: with LeCam switched on
+    # only after 1,000 D steps, D won outright until then and one of two seeds collapsed; from the first step,
+    # on gen5-96 in 70 minutes FID 80.9 and 82.1 at 11 and 7 colours a sprite (median), against 112-133 and
+    # 1,300-1,400 colours for free RGB (benchmarks/RESULTS.md "The palette generator, three seeds")
     palette_output: int = 0
 
     # Options removed because they lost their measurement: their no-op value, and
