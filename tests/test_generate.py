@@ -325,16 +325,36 @@ def test_fragment_removal_and_outline_on_planted_sprites():
     assert (outline(dark)[1, 1] == dark[1, 1]).all()                                 # already dark: kept
 
 
+def test_dehalo_clears_a_white_rim_but_not_a_white_body_behind_an_outline():
+    from pokegan.assets import dehalo
+    from pokegan.metrics.sprite_shape import measure
+
+    a = np.zeros((12, 12, 4), np.uint8)
+    a[2:10, 2:10] = (250, 250, 250, 255)    # a two-pixel white rim ...
+    a[4:8, 4:8] = (20, 20, 20, 255)         # ... around a dark outline ...
+    a[5:7, 5:7] = (255, 255, 255, 255)      # ... around a white body
+    a[0, 11] = (230, 230, 230, 255)         # a white fleck in a corner
+    assert measure(a[None])["near_white_edge_share"] > 0.9
+    one = dehalo(a, 1)
+    assert (one[2, 2] == 0).all() and one[3, 3, 3] == 255 and one[0, 11, 3] == 0   # one ring (and the fleck) gone
+    two = dehalo(a, 2)
+    assert (two[..., 3] > 0).sum() == 16 and (two[5:7, 5:7] == 255).all()           # the outline and the body stay
+    assert measure(two[None])["near_white_edge_share"] == 0.0
+    assert np.array_equal(dehalo(two, 8), two) and np.array_equal(dehalo(a, 0), a)   # nothing more to clear
+
+
 def test_game_sprite_options_run_in_the_pipeline_and_need_transparency(tmp_path):
     g = load_generator()
     plain = g.arrays(4, seed=1, transparent=True)
-    clean = g.arrays(4, seed=1, transparent=True, min_fragment=24, outline=True)
+    clean = g.arrays(4, seed=1, transparent=True, dehalo=2, min_fragment=24, outline=True)
     from pokegan.metrics.sprite_shape import measure
 
     assert measure(clean)["dark_edge_share"] == 1.0 and measure(plain)["dark_edge_share"] < 0.5
+    assert not np.array_equal(g.arrays(4, seed=1, transparent=True, dehalo=2), plain)
     with pytest.raises(PokeganError, match="add transparent"):
         g.arrays(2, seed=1, outline=True)
     r = subprocess.run(CLI + ["generate", "pretrained", "--n", "4", "--seed", "1", "--out", str(tmp_path),
-                              "--transparent", "--min-fragment", "24", "--outline"], capture_output=True, text=True)
+                              "--transparent", "--dehalo", "2", "--min-fragment", "24", "--outline"],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert all(np.array_equal(np.asarray(Image.open(tmp_path / f"{i:04d}.png")), clean[i]) for i in range(4))

@@ -44,13 +44,17 @@ def server(tiny_data, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "pokegan.cli.main", "serve", "--runs", str(tmp_path / "runs"),
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/"
-    for _ in range(300):
+    deadline = time.monotonic() + 120  # a loaded 2-core machine takes a while to import torch
+    while True:
         try:
             urllib.request.urlopen(url + "api/models", timeout=1).read()
             break
         except OSError:
             if proc.poll() is not None:
                 raise RuntimeError(proc.stderr.read())
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"pokegan serve did not answer on {url} within 120 s")
             time.sleep(0.1)
     yield url
     proc.terminate()
@@ -131,6 +135,7 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
         assert page.input_value("#model") == "pretrained-sprites" and "model=pretrained-sprites" in page.url
         last = [u for u in requested if "/api/sprites" in u][-1]
         assert "model=pretrained-sprites" in last and "min_fragment=24" in last and "outline" not in last
+        assert "dehalo=3" in last
         page.select_option("#model", "00000-dcgan-tiny")                         # a keyed model: an outline drawn
         page.wait_for_function("document.querySelector('#status').textContent.includes('--outline')")
         last = [u for u in requested if "/api/sprites" in u][-1]

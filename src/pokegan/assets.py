@@ -89,14 +89,36 @@ def remove_fragments(rgba: np.ndarray, min_pixels: int) -> np.ndarray:
     return out
 
 
+# A pixel whose every channel is at least this is near-white: on a sprite's edge, the halo a dark scene shows
+NEAR_WHITE = 200
+
+
+def edge_mask(opaque: np.ndarray) -> np.ndarray:
+    """The edge of boolean masks (..., H, W): opaque pixels with a transparent 4-neighbour or on the border."""
+    pad = [(0, 0)] * (opaque.ndim - 2) + [(1, 1), (1, 1)]
+    p = np.pad(opaque, pad, constant_values=False)
+    inner = p[..., :-2, 1:-1] & p[..., 2:, 1:-1] & p[..., 1:-1, :-2] & p[..., 1:-1, 2:]
+    return opaque & ~inner
+
+
+def dehalo(rgba: np.ndarray, passes: int, level: int = NEAR_WHITE) -> np.ndarray:
+    """An RGBA sprite (H, W, 4) without its near-white rim: edge pixels whose every channel is >= `level` are
+    cleared (alpha 0, colour 0), then the new edge's, `passes` times at most, so a rim or fleck up to that
+    many pixels deep goes and a white body behind a dark outline stays (its edge is the outline)."""
+    out = rgba.copy()
+    for _ in range(passes):
+        halo = edge_mask(out[..., 3] > 0) & (out[..., :3] >= level).all(-1)
+        if not halo.any():
+            break
+        out[halo] = 0
+    return out
+
+
 def outline(rgba: np.ndarray, dark: int = 90, shade: float = 0.3) -> np.ndarray:
-    """A one-pixel dark outline where the sprite has none: its edge pixels (opaque, with a transparent
-    4-neighbour or on the border) that are not already dark (every channel <= `dark`) take their own colour
-    times `shade`, so the outline keeps each part's hue, as pixel artists shade outlines."""
-    opaque = rgba[..., 3] > 0
-    p = np.pad(opaque, 1, constant_values=False)
-    edge = opaque & ~(p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:])
-    light = edge & ~(rgba[..., :3] <= dark).all(-1)
+    """A one-pixel dark outline where the sprite has none: its edge pixels (`edge_mask`) that are not already
+    dark (every channel <= `dark`) take their own colour times `shade`, so the outline keeps each part's hue,
+    as pixel artists shade outlines."""
+    light = edge_mask(rgba[..., 3] > 0) & ~(rgba[..., :3] <= dark).all(-1)
     out = rgba.copy()
     out[light, :3] = (rgba[light, :3].astype(np.float32) * shade).round().astype(np.uint8)
     return out

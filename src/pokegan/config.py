@@ -206,6 +206,9 @@ class SpriteOptions:
     # resizing left around outlines (white eyes inside the outline stay: they do not touch the border)
     key_tolerance: int = 32
     # Game-sprite clean-up of transparent sprites, off by default (each measured against FID: benchmarks):
+    # > 0: near-white pixels on the edge (every channel >= 200) cleared, this many rings deep: the white rim a
+    # dark scene shows (a white body behind a dark outline stays: its edge is the outline)
+    dehalo: int = 0
     min_fragment: int = 0       # > 0: opaque pieces smaller than this many pixels are cleared (largest kept)
     outline: bool = False       # a one-pixel dark outline where the sprite has none (edge colours x 0.3)
     palette: int = 0            # > 0: at most this many colours per sprite (median cut), a pixel-art look
@@ -228,6 +231,7 @@ class SpriteOptions:
         whole("alpha_threshold", 0, 255, "give 1-255, or 0 to keep the soft alpha")
         whole("key_tolerance", 0, 255, "uint8 levels from 0 (the exact colour) to 255")
         whole("palette", 0, 256, "colours per sprite: 2 to 256, or 0 for all")
+        whole("dehalo", 0, 8, "rings of near-white edge pixels to clear: 0 (off) to 8")
         whole("min_fragment", 0, 4096, "pixels: pieces smaller than this are removed; 0 keeps every piece")
         for flag in ("outline", "training_palette"):
             if not isinstance(getattr(self, flag), bool):

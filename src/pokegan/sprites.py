@@ -9,8 +9,8 @@ sprites here, with the same `SpriteOptions`, so the same seed and options give t
 The pipeline: latents from the seed (drawn all at once, so image i does not depend on the batch size),
 scaled by the truncation -> the network in eval mode (EMA generator where the run kept one) -> the
 background snapped to its exact colour -> uint8 -> binary alpha (RGBA models) or the background keyed to
-transparency (`transparent`) -> small fragments removed, an outline -> palette (each sprite's own, then the
-training sprites' shared one) -> nearest-neighbour scale.
+transparency (`transparent`) -> a near-white rim cleared, small fragments removed, an outline -> palette
+(each sprite's own, then the training sprites' shared one) -> nearest-neighbour scale.
 
 The checkpoint carries the model's configuration, so the network is rebuilt from it alone, without the
 training stack.
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from pokegan import checkpoint as ckpt
-from pokegan.assets import (clean_alpha, key_background, outline, png_bytes, reduce_palette, remove_fragments,
+from pokegan.assets import (clean_alpha, dehalo, key_background, outline, png_bytes, reduce_palette, remove_fragments,
                             snap_to_palette, upscale)
 from pokegan.config import SpriteOptions, TrainConfig
 from pokegan.errors import PokeganError
@@ -135,8 +135,9 @@ def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str
     colours, used when `opts.training_palette`). `scale` is applied by the caller that writes or returns
     them (`upscale`), so grids and sheets stay at the sprites' own size."""
     key = key_colour(opts, background, images.shape[-1], source)
-    if (opts.min_fragment or opts.outline) and images.shape[-1] == 3 and key is None:
-        raise PokeganError("min_fragment and outline work on transparent sprites: add transparent (--transparent)")
+    if (opts.dehalo or opts.min_fragment or opts.outline) and images.shape[-1] == 3 and key is None:
+        raise PokeganError("dehalo, min_fragment and outline work on transparent sprites: add transparent "
+                           "(--transparent)")
     if opts.training_palette and palette is None:
         raise PokeganError(f"training_palette: no training palette was given for {source}")
     out = []
@@ -145,6 +146,8 @@ def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str
             img = clean_alpha(img, opts.alpha_threshold)
         elif key is not None:
             img = key_background(img, key, opts.key_tolerance)
+        if opts.dehalo:
+            img = dehalo(img, opts.dehalo)
         if opts.min_fragment:
             img = remove_fragments(img, opts.min_fragment)
         if opts.outline:

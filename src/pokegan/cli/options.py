@@ -23,6 +23,9 @@ def add_sprite_options(p, finishing: bool = True) -> None:
     p.add_argument("--key-tolerance", type=int, default=d.key_tolerance,
                    help="--transparent: pixels this many uint8 levels or fewer from the background, in every channel, "
                         f"count as background (clears the pale fringe around outlines); 0 = the exact colour ({d.key_tolerance})")
+    p.add_argument("--dehalo", type=int, default=d.dehalo,
+                   help="transparent sprites: clear near-white pixels on the edge, N rings deep at most (the white "
+                        "rim a dark scene shows; a white body behind a dark outline stays)")
     p.add_argument("--min-fragment", type=int, default=d.min_fragment,
                    help="transparent sprites: remove loose opaque pieces smaller than N pixels (the largest stays)")
     p.add_argument("--outline", action="store_true",

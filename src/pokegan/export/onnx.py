@@ -210,7 +210,7 @@ def describe(g: SpriteGenerator, opts: SpriteOptions, opset: int) -> dict:
         "postprocess": {"in_graph": {"bg_tolerance": opts.bg_tolerance, "alpha_threshold": opts.alpha_threshold,
                                      "transparent": keyed, "key_tolerance": opts.key_tolerance},
                         "not_in_graph": ["palette", "scale (nearest neighbour)", "truncation (scale the latents)",
-                                         "min_fragment", "outline"]},
+                                         "dehalo", "min_fragment", "outline"]},
         "types": {"slots": list(TYPES), "seen": list(g.types_seen),
                   "about": f"after the {g.z_dim} noise values, 18 slots in this order: 1.0 for each of the sprite's "
                            "one or two types, 0.0 elsewhere (a type the model never saw gives nonsense)",

@@ -147,8 +147,8 @@ def generated_images(source: str, ds: Dataset, cfg: EvalConfig) -> tuple[np.ndar
            f"background snapped within {o.bg_tolerance} levels" if g.channels == 3 and o.bg_tolerance else "raw output")
     if o.transparent and g.channels == 3:
         how += f", keyed to transparency within {o.key_tolerance} levels"
-    how += "".join(f", {k.replace('_', ' ')} {v}" for k, v in (("min_fragment", o.min_fragment), ("outline", o.outline),
-                                                                 ("palette", o.palette)) if v)
+    finishing = (("dehalo", o.dehalo), ("min_fragment", o.min_fragment), ("outline", o.outline), ("palette", o.palette))
+    how += "".join(f", {k.replace('_', ' ')} {v}" for k, v in finishing if v)
     return imgs, f"{g.family} model {source}, {how}"
 
 

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pokegan.assets import components
+from pokegan.assets import NEAR_WHITE, components, edge_mask
 
 OPAQUE = 128
-NEAR_WHITE = 200
 DARK = 90
 
 
@@ -30,9 +29,7 @@ def measure(rgba: np.ndarray) -> dict:
         ids, counts = np.unique(lab[lab > 0], return_counts=True)
         one_piece.append(len(ids) == 1)
         stray.append(1 - counts.max() / counts.sum() if len(ids) else 0.0)
-    padded = np.pad(opaque, ((0, 0), (1, 1), (1, 1)), constant_values=False)
-    inner = padded[:, :-2, 1:-1] & padded[:, 2:, 1:-1] & padded[:, 1:-1, :-2] & padded[:, 1:-1, 2:]
-    edge = opaque & ~inner
+    edge = edge_mask(opaque)
     rgb = rgba[..., :3]
     edge_px = rgb[edge]
     colours = [len(np.unique(img[m].astype(np.int32) @ np.array([65536, 256, 1]))) for img, m in zip(rgb, opaque)]

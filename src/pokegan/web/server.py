@@ -35,7 +35,7 @@ from pokegan.web.catalog import Busy, Catalog
 # Bounds on every parameter (name: (lowest, highest)); a request outside one is answered 422.
 LIMITS = {"n": (1, 64), "sheet_n": (1, 256), "seed": (0, MAX_SEED), "index": (0, 4095), "scale": (1, 8),
           "palette": (0, 64), "truncation": (0.05, 2.0), "steps": (2, 32), "strength": (0.01, 2.0),
-          "min_fragment": (0, 256),
+          "min_fragment": (0, 256), "dehalo": (0, 8),
           "duration": (20, 2000)}
 MAX_BODY = 1024          # bytes: the API takes no bodies
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"), "/style.css": ("style.css", "text/css"),
@@ -86,12 +86,14 @@ class Query:
         try:
             return SpriteOptions(truncation=self.number("truncation", 1.0, float), palette=palette,
                                  scale=self.number("scale", 1), transparent=self.flag("transparent"), types=types,
-                                 min_fragment=self.number("min_fragment", 0), outline=self.flag("outline"))
+                                 min_fragment=self.number("min_fragment", 0), outline=self.flag("outline"),
+                                 dehalo=self.number("dehalo", 0))
         except PokeganError as e:
             raise BadParam(str(e)) from None
 
 
-SPRITE_OPTS = {"model", "truncation", "palette", "scale", "transparent", "type", "min_fragment", "outline"}
+SPRITE_OPTS = {"model", "truncation", "palette", "scale", "transparent", "type", "min_fragment", "outline",
+               "dehalo"}
 
 
 def _uri(png: bytes) -> str:
