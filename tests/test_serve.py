@@ -38,7 +38,8 @@ def _png(uri: str) -> bytes:
 
 def test_models_lists_the_shipped_model_and_every_run(client, runs):
     models = client.get("/api/models").json()
-    assert [m["id"] for m in models] == ["pretrained", "pretrained-sprites", "pretrained-types", "00000-dcgan-tiny"]
+    assert [m["id"] for m in models] == ["pretrained", "pretrained-sprites", "pretrained-sprites-96", "pretrained-types",
+                                           "00000-dcgan-tiny"]
     assert models[0] == {"id": "pretrained", "family": "fastgan", "size": 64, "channels": 3, "background": "white",
                          "kimg": 900.0, "conditional": False, "types": []}
     assert models[1]["channels"] == 4 and models[1]["background"] == "transparent"   # the asset model
@@ -116,7 +117,7 @@ def test_every_limit_is_answered_422_naming_it(client, query, message):
 @pytest.mark.parametrize("model", ["nope", "../00000-dcgan-tiny", "/etc/passwd", "..%2F..%2Fetc", "pretrained/../x"])
 def test_models_are_chosen_by_id_never_by_path(client, model):
     r = client.get(f"/api/sprite?model={model}&seed=0")
-    valid = "valid: pretrained, pretrained-sprites, pretrained-types, 00000-dcgan-tiny"
+    valid = "valid: pretrained, pretrained-sprites, pretrained-sprites-96, pretrained-types, 00000-dcgan-tiny"
     assert r.status_code == 404 and valid in r.json()["error"]
 
 
@@ -190,9 +191,12 @@ def test_serve_refuses_what_it_cannot_serve(tmp_path):
 def test_game_ready_options_are_the_clis(client, tmp_path):
     out = tmp_path / "cli"
     r = subprocess.run(CLI + ["generate", "pretrained", "--n", "4", "--seed", "2", "--out", str(out),
-                              "--transparent", "--min-fragment", "8", "--outline"], capture_output=True, text=True)
+                              "--transparent", "--dehalo", "2", "--min-fragment", "8", "--outline"],
+                       capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    q = "model=pretrained&seed=2&transparent=1&min_fragment=8&outline=1"
+    q = "model=pretrained&seed=2&transparent=1&dehalo=2&min_fragment=8&outline=1"
     assert client.get(f"/api/sprite?{q}&index=1").content == (out / "0001.png").read_bytes()
     r = client.get("/api/sprite?model=pretrained&seed=2&min_fragment=300")
     assert r.status_code == 422 and "min_fragment=300" in r.json()["error"]
+    r = client.get("/api/sprite?model=pretrained&seed=2&dehalo=9")
+    assert r.status_code == 422 and "dehalo=9" in r.json()["error"]
