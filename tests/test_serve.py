@@ -43,8 +43,9 @@ def test_models_lists_the_shipped_model_and_every_run(client, runs):
     assert models[0] == {"id": "pretrained", "family": "fastgan", "size": 64, "channels": 3, "background": "white",
                          "kimg": 900.0, "conditional": False, "types": []}
     assert models[1]["channels"] == 4 and models[1]["background"] == "transparent"   # the asset model
-    assert models[2]["conditional"] and len(models[2]["types"]) == 18 and "fire" in models[2]["types"]
-    assert models[3]["size"] == 32 and models[3]["channels"] == 4
+    assert models[2]["channels"] == 4 and models[2]["size"] == 96                     # and its 96px pixel-art one
+    assert models[3]["conditional"] and len(models[3]["types"]) == 18 and "fire" in models[3]["types"]
+    assert models[4]["size"] == 32 and models[4]["channels"] == 4
 
 
 def test_a_type_request_uses_the_type_and_is_checked(client):
