@@ -588,7 +588,7 @@ def test_fastgan_trains_at_sizes_that_are_not_powers_of_two(tiny_data_48, tmp_pa
     G96 = FastGenerator(8, 96, 4, base=4, w_max=16)
     assert G96(torch.randn(1, 8)).shape == (1, 4, 96, 96) and G96.sle_pairs == [(3, 24), (6, 48), (12, 96)]
     assert FastDiscriminator(96, 4, base=4, w_max=16)(torch.zeros(2, 4, 96, 96)).shape == (2,)
-    with pytest.raises(PokeganError, match="trains at 32, 48, 64, 96, 128, 192, 256 pixels; this dataset is 80x80"):
+    with pytest.raises(PokeganError, match="trains at 32, 48, 64, 96, 128, 192, 256 pixels; 80x80 is not one of them"):
         FastGenerator(8, 80, 3)
 
 

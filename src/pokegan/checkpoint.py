@@ -130,13 +130,23 @@ def read(path: str | Path, train_state: bool = True) -> tuple[dict, dict[str, to
     except (OSError, ValueError, RecursionError) as e:
         raise PokeganError(f"{folder / STATE}: unreadable checkpoint state ({type(e).__name__}).") from None
     check_state(state, folder / STATE)
-    try:
-        weights = st_load((folder / WEIGHTS).read_bytes())
-        extra = st_load((folder / TRAIN_STATE).read_bytes()) if train_state else {}
-    except Exception as e:  # safetensors raises its own errors for truncated files
-        raise PokeganError(f"{folder}: damaged checkpoint weights ({type(e).__name__}: {e}). Use an earlier "
-                           f"snapshot from {folder.parent}.") from None
+    weights = _tensors(folder / WEIGHTS, "network weights")
+    extra = _tensors(folder / TRAIN_STATE, "training state (optimisers, random state, data order)") if train_state else {}
     return state, weights, extra
+
+
+def _tensors(path: Path, what: str) -> dict[str, torch.Tensor]:
+    """One safetensors file of a checkpoint, or an error that says which one and whether it is missing or
+    damaged."""
+    if not path.is_file():
+        raise PokeganError(f"{path}: missing; this checkpoint has no {what}. Use an earlier snapshot from "
+                           f"{path.parent.parent}" + (" (a generator file cannot be resumed: train a new run with "
+                                                      "--init-from instead)." if path.name == TRAIN_STATE else "."))
+    try:
+        return st_load(path.read_bytes())
+    except Exception as e:  # safetensors raises its own errors for truncated files
+        raise PokeganError(f"{path}: damaged {what} ({type(e).__name__}: {str(e)[:120]}). Use an earlier snapshot "
+                           f"from {path.parent.parent}.") from None
 
 
 def check_state(state, where) -> dict:

@@ -9,6 +9,7 @@ configuration is saved in the run folder and in every checkpoint, and rebuilds t
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import typing
 from dataclasses import dataclass, field
@@ -266,12 +267,35 @@ def coerce(value: str, typ, name: str):
         if typ in (int, "int"):
             return int(value)
         if typ in (float, "float"):
-            return float(value)
+            out = float(value)
+            if not math.isfinite(out):
+                raise ValueError(value)
+            return out
         if origin is tuple or typ in ("tuple[float, float]",):
             return tuple(float(v) for v in value.split(","))
         return value
     except ValueError:
-        raise PokeganError(f"{name}={value!r}: expected {getattr(typ, '__name__', typ)}") from None
+        raise PokeganError(f"{name}={value!r}: expected {'a finite ' if typ in (float, 'float') else ''}"
+                       f"{getattr(typ, '__name__', typ)}") from None
+
+
+def check_option_types(options: dict, options_cls, where: str) -> dict:
+    """Options read from a file (a run's config) checked against their fields' types, so a value of the
+    wrong kind is named instead of failing deep inside a comparison."""
+    kinds = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+    for f in dataclasses.fields(options_cls):
+        if f.name not in options:
+            continue
+        v, want = options[f.name], kinds.get(str(f.type))
+        if want is None:
+            continue
+        ok = isinstance(v, want) and (str(f.type) == "bool" or not isinstance(v, bool))
+        if ok and isinstance(v, float) and not math.isfinite(v):
+            ok = False
+        if not ok:
+            raise PokeganError(f"{where}: {f.name}={json.dumps(v)[:40]} should be a{' finite' if f.type == 'float' else ''} "
+                               f"{f.type}")
+    return options
 
 
 def apply_options(options_cls, base: dict, overrides: dict[str, str]) -> dict:

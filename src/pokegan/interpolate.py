@@ -12,6 +12,24 @@ from pokegan.data import Dataset
 from pokegan.errors import PokeganError
 
 
+# Outputs that grow with the request have a pixel budget, as inputs do: 2,048 frames of 64px sprites at 2x
+# (a 4 MB GIF); 40 seeds x 1,000 steps would otherwise write a 128 MB GIF and a 159-megapixel strip.
+MAX_WALK_PIXELS = 2 ** 25
+STRIP_ROW = 64       # frames per row of a walk's strip PNG (a long walk wraps instead of growing one row)
+
+
+def strip(frames: list[np.ndarray]) -> np.ndarray:
+    """A walk's frames side by side, STRIP_ROW to a row (the last row padded with transparent or white)."""
+    rows = []
+    for i in range(0, len(frames), STRIP_ROW):
+        row = list(frames[i:i + STRIP_ROW])
+        if rows and len(row) < STRIP_ROW:
+            fill = 0 if row[0].shape[-1] == 4 else 255
+            row += [np.full_like(row[0], fill)] * (STRIP_ROW - len(row))
+        rows.append(np.concatenate(row, axis=1))
+    return np.concatenate(rows, axis=0)
+
+
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Spherical interpolation between latents a and b (z,), at fractions t (T,) -> (T, z).
 
@@ -74,8 +92,21 @@ def walk_sprites(g, keys: torch.Tensor, steps: int, opts: SpriteOptions, mode: s
     pipeline and scaled: what `pokegan interpolate` writes as a GIF and a strip."""
     if not 2 <= steps <= 1000:
         raise PokeganError(f"steps {steps}: give 2 to 1000 frames per leg")
+    frames = (len(keys) - 1) * (steps - 1) + 1
+    side = g.resolution * opts.scale
+    if frames * side * side > MAX_WALK_PIXELS:
+        fits = MAX_WALK_PIXELS // (side * side)
+        raise PokeganError(f"a walk of {frames} frames of {side}x{side} pixels is {frames * side * side:,} pixels, over "
+                           f"the budget of {MAX_WALK_PIXELS:,} for one GIF and strip; at this scale it holds "
+                           f"{fits} frames: fewer seeds or steps, or a smaller scale")
     plain = SpriteOptions.of(opts, truncation=1.0, types=())  # the keys carry the truncation and types already
     return [upscale(f, opts.scale) for f in g.sprites(walk(keys, steps, mode, z_dim), plain)]
+
+
+def variation_seed(seed: int, index: int) -> int:
+    """The noise seed of sprite `index`'s variations in the batch of `seed`: seed * 4096 + index, folded into
+    torch's 63-bit seed range (unchanged for every seed below 2^51), so every allowed seed and index work."""
+    return (int(seed) * 4096 + int(index)) % (2 ** 63)
 
 
 def variations(z: torch.Tensor, n: int, strength: float, seed: int, z_dim: int | None = None) -> torch.Tensor:

@@ -17,7 +17,11 @@ import numpy as np
 
 from pokegan.errors import PokeganError
 from pokegan.metrics.registry import curves
-from pokegan.training.plots import read_stats
+from pokegan.runfiles import finite, read_object, read_rows, read_run_config
+
+
+def _e(v) -> str:
+    return html.escape(str(v))
 
 
 def _uri(data: bytes, mime: str) -> str:
@@ -39,7 +43,7 @@ def _plot(rows: list[dict], series: list[tuple[str, str]], title: str, ylabel: s
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pts = [(k, label, [(r["kimg"], r[k]) for r in rows if isinstance(r.get(k), (int, float))]) for k, label in series]
+    pts = [(k, label, [(r["kimg"], r[k]) for r in rows if finite(r.get(k))]) for k, label in series]
     pts = [p for p in pts if p[2]]
     if not pts:
         return None
@@ -69,7 +73,10 @@ def evolution_gif(run: Path, max_frames: int = 60) -> bytes | None:
     if len(shots) > max_frames:
         pick = np.linspace(0, len(shots) - 1, max_frames).round().astype(int)
         shots = [shots[i] for i in sorted(set(pick))]
-    frames = [np.asarray(Image.open(p).convert("RGB")) for p in shots]
+    try:
+        frames = [np.asarray(Image.open(p).convert("RGB")) for p in shots]
+    except (OSError, ValueError, Image.DecompressionBombError):  # a damaged sample grid: no animation
+        return None
     h, w = frames[-1].shape[:2]
     frames = [f if f.shape[:2] == (h, w) else np.asarray(Image.fromarray(f).resize((w, h))) for f in frames]
     return gif_bytes(frames, duration_ms=250)
@@ -83,9 +90,8 @@ def nearest_real_png(run: Path, n: int = 16) -> tuple[bytes | None, str]:
     from pokegan.metrics.novelty import nearest
     from pokegan.sprites import load_generator
 
-    cfg = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
-    data = cfg.get("data")
-    if not data or not Path(data).exists():
+    data = read_run_config(run).get("data")
+    if not isinstance(data, str) or not Path(data).exists():
         return None, f"dataset {data!r} not found; nearest real sprites not shown"
     ds = load_dataset(data)
     g = load_generator(run)
@@ -107,9 +113,8 @@ def sprite_shape_table(run: Path, n: int = 256) -> str:
     from pokegan.metrics.sprite_shape import measure
     from pokegan.sprites import load_generator
 
-    cfg = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
-    data = cfg.get("data")
-    if not data or not Path(data).exists():
+    data = read_run_config(run).get("data")
+    if not isinstance(data, str) or not Path(data).exists():
         raise PokeganError(f"dataset {data!r} not found; the sprite measures are not shown")
     ds = load_dataset(data)
     gen = with_alpha(load_generator(run).arrays(n, seed=0), ds)
@@ -141,7 +146,16 @@ def by_type_section(run: Path, img) -> str:
     if not table.is_file():
         return out + ("<p><em>Type adherence not measured yet: run <code>pokegan eval RUN --data DATA --per-type"
                       "</code>.</em></p>")
-    res = json.loads(table.read_text())
+    try:
+        return out + _per_type_table(read_object(table, "per-type table"))
+    except PokeganError as e:
+        return out + f"<p><em>{html.escape(str(e))}</em></p>"
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return out + (f"<p><em>{html.escape(str(table))}: not the table <code>pokegan eval --per-type</code> writes; "
+                      "run it again to replace it.</em></p>")
+
+
+def _per_type_table(res: dict) -> str:
     s = res["per_type_summary"]
 
     def interval(v):  # per_type.json files written before the intervals have none
@@ -151,7 +165,7 @@ def by_type_section(run: Path, img) -> str:
     rows_html = "".join(
         f"<tr><td>{html.escape(t)}</td><td>{v['adherence']:.1%}</td><td>{interval(v)}</td><td>{v['ceiling']:.1%}</td>"
         f"<td>{v['kid']:.4f}</td><td>{v['diversity']:.2f}</td></tr>" for t, v in res["per_type"].items())
-    return (out + "<table><tr><th>type</th><th>adherence (top-2)</th><th>95% interval</th><th>classifier ceiling</th>"
+    return ("<table><tr><th>type</th><th>adherence (top-2)</th><th>95% interval</th><th>classifier ceiling</th>"
             "<th>KID vs the "
             "type's real sprites</th><th>diversity (gen / real)</th></tr>" + rows_html + "</table>"
             f"<p>Mean adherence {s['mean_adherence']:.1%} against a mean ceiling of {s['mean_ceiling']:.1%} "
@@ -164,16 +178,16 @@ def build_report(run_dir: str | Path) -> str:
     if not (run / "stats.jsonl").exists() and not (run / "config.json").exists():
         raise PokeganError(f"{run}: not a run folder (no config.json or stats.jsonl); give a folder made by "
                            "`pokegan train`")
-    cfg = json.loads((run / "config.json").read_text()) if (run / "config.json").exists() else {}
-    rows = read_stats(run / "stats.jsonl")
-    metrics = read_stats(run / "metrics.jsonl")
+    cfg = read_run_config(run)
+    rows = read_rows(run / "stats.jsonl")
+    metrics = read_rows(run / "metrics.jsonl")
     warnings = [w for r in rows for w in r.get("warnings", [])]
     last = rows[-1] if rows else {}
     parts = [f"<h1>pokegan run: {html.escape(run.name)}</h1>",
              f"<p>{html.escape(str(cfg.get('family', '?')))} (preset {html.escape(str(cfg.get('config', {}).get('preset')))}), "
-             f"{cfg.get('resolution', '?')}x{cfg.get('resolution', '?')}, {cfg.get('num_images', '?')} images on "
-             f"{html.escape(str(cfg.get('background', '?')))}; reached kimg {last.get('kimg', 0)} at step "
-             f"{last.get('step', 0)}; {last.get('img_per_sec', '?')} img/s in the last tick.</p>"]
+             f"{_e(cfg.get('resolution', '?'))}x{_e(cfg.get('resolution', '?'))}, {_e(cfg.get('num_images', '?'))} images "
+             f"on {_e(cfg.get('background', '?'))}; reached kimg {_e(last.get('kimg', 0))} at step "
+             f"{_e(last.get('step', 0))}; {_e(last.get('img_per_sec', '?'))} img/s in the last tick.</p>"]
 
     def img(data: bytes | None, mime: str, alt: str) -> str:
         return f'<img alt="{html.escape(alt)}" src="{_uri(data, mime)}">' if data else f"<p><em>{html.escape(alt)}: no data yet</em></p>"
@@ -211,7 +225,10 @@ def build_report(run_dir: str | Path) -> str:
         shape = f"<p><em>{html.escape(str(e))}</em></p>"
     parts.append("<h2>Sprites as a game gets them</h2>" + shape)
     if cfg.get("config", {}).get("conditional") == "types":
-        parts.append("<h2>By type</h2>" + by_type_section(run, img))
+        try:
+            parts.append("<h2>By type</h2>" + by_type_section(run, img))
+        except PokeganError as e:
+            parts.append(f"<h2>By type</h2><p><em>{html.escape(str(e))}</em></p>")
     flat = cfg.get("config", {})
     parts.append("<h2>Configuration</h2><table>" + "".join(
         f"<tr><td>{html.escape(str(k))}</td><td><code>{html.escape(json.dumps(v))}</code></td></tr>"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pokegan.cli.options import add_sprite_options, sprite_options
 
+SHEET_MAX = 4096   # sprites on the sprite sheet generate writes
+
 GEN_EXAMPLES = """examples:
   pokegan generate --n 64 --seed 0 --out new/                      # the shipped pretrained model
   pokegan generate --n 16 --out game/ --transparent --scale 2       # RGBA PNGs for a game engine (asset model)
@@ -105,17 +107,22 @@ def run_generate(args: argparse.Namespace) -> int:
     g = load_model(args.model, args.device, conditional=bool(opts.types or args.by_type), transparent=opts.transparent)
     if args.by_type:
         return write_by_type(g, args, opts)
-    z = g.latents(args.n, args.seed, args.latent_rule)
+    making = args.n
+    if args.no_png and args.n > SHEET_MAX:  # the work done is the work kept: the sheet holds the first SHEET_MAX
+        making = SHEET_MAX
+        print(f"--no-png keeps only the sheet, which holds the first {SHEET_MAX:,} sprites: making those, not "
+              f"{args.n:,} (without --no-png every sprite is written as a PNG)")
+    z = g.latents(making, args.seed, args.latent_rule)
     g.check(opts)  # a model that cannot honour the options says so before anything is written
     out = check_output_dir(args.out)
     digits = max(4, len(str(args.n - 1)))
-    kept = []  # the first up-to-4096 sprites go on the grid and the sheet
-    for start in range(0, args.n, max(args.batch, 1024)):  # large N: generate, finish and write in chunks
+    kept = []  # the first up-to-SHEET_MAX sprites go on the grid and the sheet
+    for start in range(0, making, max(args.batch, 1024)):  # large N: generate, finish and write in chunks
         arr = g.sprites(z[start:start + max(args.batch, 1024)], opts, args.batch)
         for j, img in enumerate(arr):
             if not args.no_png:
                 atomic_write_bytes(out / f"{start + j:0{digits}d}.png", sprite_png(img, opts))
-            if len(kept) < 4096:
+            if len(kept) < SHEET_MAX:
                 kept.append(img)
     imgs = np.stack(kept)
     cols = int(np.ceil(np.sqrt(min(len(imgs), 256))))
@@ -188,7 +195,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
 
     from pokegan.assets import gif_bytes, save_png
     from pokegan.errors import PokeganError
-    from pokegan.interpolate import find_sprite, walk_sprites
+    from pokegan.interpolate import find_sprite, strip, walk_sprites
     from pokegan.paths import atomic_write_bytes
 
     if args.steps < 2 or args.steps > 1000:
@@ -232,7 +239,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
         label = " -> ".join(f"seed {s}" for s in args.seeds)
     frames = walk_sprites(g, keys, args.steps, opts, args.mode, z_dim=g.z_dim)
     atomic_write_bytes(out, gif_bytes(frames, args.duration))
-    save_png(np.concatenate(frames, axis=1), out.with_suffix(".png"))
+    save_png(strip(frames), out.with_suffix(".png"))
     print(f"wrote {out} ({len(frames)} frames, {label}) and {out.with_suffix('.png')}")
     return 0
 

@@ -15,16 +15,14 @@ def add_parser(sub) -> None:
 
 def describe() -> list[dict]:
     from pokegan import checkpoint as ckpt
+    from pokegan.runfiles import model_info, read_card
     from pokegan.sprites import ASSET_MODEL, CONDITIONAL_MODEL, DEFAULT_MODEL, shipped_models
 
     out = []
     for name, path in shipped_models().items():
         state, _, _ = ckpt.read(path, train_state=False)
-        card = json.loads((path / "card.json").read_text()) if (path / "card.json").is_file() else {}
-        out.append({"name": name, "path": str(path), "family": state["family"], "size": state["resolution"],
-                    "channels": state["channels"], "background": state["background"], "kimg": state.get("kimg"),
-                    "conditional": state.get("config", {}).get("conditional") == "types",
-                    "types": list(state.get("types_seen") or []),
+        card = read_card(path)
+        out.append({"name": name, "path": str(path), **model_info(state, path),
                     "default_for": ("requests without a type or --transparent" if name == DEFAULT_MODEL else
                                     "requests with a type (--type, --by-type, conditional=True)"
                                     if name == CONDITIONAL_MODEL else
@@ -46,14 +44,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for m in models:
         figures = ", ".join(f"{k.upper()} {m[k]}" for k in ("fid", "kid") if k in m)
-        if "type_adherence" in m:
+        if "type_adherence" in m and "adherence_ceiling" in m:
             figures += f", type adherence {m['type_adherence']:.0%} (classifier ceiling {m['adherence_ceiling']:.0%})"
-        if "one_piece_share" in m:
+        if all(k in m for k in ("one_piece_share", "near_white_edge_share", "dark_edge_share")):
             figures += (f", {m['one_piece_share']:.0%} in one piece, {m['near_white_edge_share']:.1%} near-white and "
                         f"{m['dark_edge_share']:.0%} dark edge pixels")
         what = f"{m['family']}, {m['size']}x{m['size']} {'RGBA' if m['channels'] == 4 else 'RGB on ' + m['background']}"
         what += f", type-conditioned ({len(m['types'])} types)" if m["conditional"] else ""
-        print(f"{m['name']}: {what}; {m['kimg']:.0f} kimg" + (f"; {figures}" if figures else ""))
+        kimg = f"{m['kimg']:.0f} kimg" if m["kimg"] is not None else "kimg not recorded"
+        print(f"{m['name']}: {what}; {kimg}" + (f"; {figures}" if figures else ""))
         if m.get("summary"):
             print(f"  {m['summary']}")
         if m["default_for"]:

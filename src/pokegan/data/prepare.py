@@ -56,6 +56,9 @@ class PrepareConfig:
             raise bad("frames", self.frames, ("first", "all"))
         if self.background not in BACKGROUNDS:
             raise bad("background", self.background, BACKGROUNDS)
+        if not 16 * 16 <= self.max_pixels <= 2 ** 31:
+            raise PokeganError(f"max_pixels {self.max_pixels}: the largest image to read, in pixels, from 256 (16x16) "
+                               f"to {2 ** 31:,}; the default {im_ops.DEFAULT_MAX_PIXELS:,} suits every sprite")
 
 
 PRESETS: dict[str, tuple[PrepareConfig, str]] = {

@@ -181,9 +181,32 @@ def export_onnx(model: str | Path | None, out: str | Path, opset: int = DEFAULT_
     add_finishing(m, g, opts)
     m.producer_name, m.producer_version = "pokegan", __version__
     onnx.checker.check_model(m)
-    atomic_write_bytes(out / "generator.onnx", m.SerializeToString())
+    data = m.SerializeToString()
+    check_graph(data, g)
+    atomic_write_bytes(out / "generator.onnx", data)
     atomic_write_bytes(out / "generator.json", json.dumps(describe(g, opts, opset), indent=1).encode())
     return out
+
+
+def check_graph(data: bytes, g: SpriteGenerator, n: int = 4) -> None:
+    """Run the exported graph once (onnxruntime, on `n` latents of seed 0) before anything is written: its
+    image must be finite and its sprites the model's shape, or the export fails naming what is wrong."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise PokeganError("--onnx checks the graph it writes with onnxruntime: pip install 'pokegan[export]'") from None
+    try:
+        sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+        sprites, image = sess.run(["sprites", "image"], {"latents": g.latents(n, 0).numpy()})
+    except Exception as e:  # onnxruntime raises its own error types
+        raise PokeganError(f"the exported {g.family} graph does not run in onnxruntime ({type(e).__name__}: "
+                           f"{str(e).splitlines()[0][:200]}); nothing was written") from None
+    if not np.isfinite(image).all():
+        raise PokeganError(f"{g.source}: the exported graph's output is not finite (NaN or Inf weights?); nothing "
+                           "was written. Export an earlier checkpoint or snapshot")
+    if sprites.shape != (n, g.resolution, g.resolution, 4):
+        raise PokeganError(f"the exported graph gives sprites of shape {sprites.shape}, not "
+                           f"({n}, {g.resolution}, {g.resolution}, 4); nothing was written")
 
 
 def describe(g: SpriteGenerator, opts: SpriteOptions, opset: int) -> dict:

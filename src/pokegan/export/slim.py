@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
 from safetensors.torch import save
 
 from pokegan import checkpoint as ckpt
@@ -26,8 +27,12 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
         raise PokeganError(f"export --out {out}: that is a file; give a folder (new or existing) to write the "
                            "generator into")
     loaded = load_generator(run)
+    loaded.decode(loaded.latents(4, 0))   # a generator whose output is not finite is refused here, by name
     g = {f"G.{k}": (v.half() if half and v.is_floating_point() else v).contiguous()
          for k, v in loaded.G.state_dict().items()}
+    big = [k for k, v in g.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if big:
+        raise PokeganError(f"{run}: {big[0]} holds values beyond float16's range; export it with --fp32")
     slim = {k: loaded.state[k] for k in KEEP if k in loaded.state}
     slim.update({"ema": False, "exported_from": str(run), **(extra or {})})
     if "palette" not in slim and Path(loaded.state.get("data", "")).is_file():  # trained before runs kept it

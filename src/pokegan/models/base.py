@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from pokegan.config import drop_retired
+from pokegan.config import check_option_types, drop_retired
 from pokegan.errors import PokeganError
 from pokegan.losses import get_loss
 
@@ -86,7 +86,8 @@ class Family:
         if not isinstance(options, dict):
             raise PokeganError(f"{where}: expected KEY=VALUE settings, not {options!r}")
         try:
-            return cls.Options(**drop_retired(options, getattr(cls.Options, "RETIRED", {}), where))
+            kept = drop_retired(options, getattr(cls.Options, "RETIRED", {}), where)
+            return cls.Options(**check_option_types(kept, cls.Options, where))
         except (TypeError, ValueError) as e:
             raise PokeganError(f"bad {where}: {e}") from None
 
@@ -192,8 +193,8 @@ def start_side(family: str, resolution: int, lo: int = 32, hi: int = 256) -> int
     if s not in (3, 4) or not lo <= resolution <= hi:
         sizes = sorted(b << k for b in (3, 4) for k in range(2, 9) if lo <= b << k <= hi)
         raise PokeganError(f"{family} builds its networks by doubling from 3x3 or 4x4, so it trains at "
-                           f"{', '.join(map(str, sizes))} pixels; this dataset is {resolution}x{resolution}. "
-                           f"Prepare the data with one of those --size values.")
+                           f"{', '.join(map(str, sizes))} pixels; {resolution}x{resolution} is not one of them. "
+                           f"Prepare data with one of those --size values.")
     return s
 
 
@@ -201,8 +202,8 @@ def check_power_of_two(family: str, resolution: int, lo: int = 16, hi: int = 256
     """log2 of the resolution, or an error saying which sizes the family can train at."""
     if resolution < lo or resolution > hi or resolution & (resolution - 1):
         raise PokeganError(f"{family} builds its networks by doubling from 4x4, so it needs a power-of-two "
-                           f"image size between {lo} and {hi}; this dataset is {resolution}x{resolution}. "
-                           f"Prepare the data with --size 32, 64, 128 or 256.")
+                           f"image size between {lo} and {hi}, not {resolution}x{resolution}. "
+                           f"Prepare data with --size 32, 64, 128 or 256.")
     return resolution.bit_length() - 1
 
 

@@ -33,6 +33,7 @@ from pokegan.augment import Augmenter
 from pokegan.config import TrainConfig
 from pokegan.data import load_dataset
 from pokegan.errors import PokeganError
+from pokegan.runfiles import number
 from pokegan.models.registry import get_family
 from pokegan.models.ema import EmaGenerator
 from pokegan.sprites import SpriteOptions, finish, resolve_device, snap_background, to_uint8
@@ -232,7 +233,10 @@ class Trainer:
     # -- run folder ------------------------------------------------------------------------------------
     @classmethod
     def new(cls, cfg: TrainConfig, data: str, runs_root: str | Path, **kw) -> "Trainer":
+        init_from = kw.pop("init_from", None)
         t = cls(cfg, os.path.abspath(data), Path(runs_root), **kw)  # bad data fails here, before any folder
+        if init_from:
+            t.init_generator(init_from)
         run_dir = None
         if t.rank == 0:
             run_dir = next_run_dir(Path(runs_root), f"{cfg.preset}-{Path(data).stem}")
@@ -277,7 +281,7 @@ class Trainer:
                 "device": str(self.device), "processes": self.world,
                 "types_seen": list(self.G.cond.seen()) if self.family.conditional else [], "bf16_autocast": self.use_amp,
                 "bf16_timing": self.bf16_timing.to_dict() if self.bf16_timing else None,
-                "palette": self.palette}
+                "palette": self.palette, "init_from": getattr(self, "init_from", None)}
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def save(self, dest: Path) -> None:
@@ -310,23 +314,57 @@ class Trainer:
         if self.ema is not None:
             ckpt.load_module(self.ema.net, weights, "G_ema", f"{where}: the EMA generator")
             self.ema.fresh = True  # saved right after a refresh
+        # the counters as the command line's numbers are checked: a damaged one names its file and field
+        self.step, self.nimg, self.tick = (number(state, k, f"{where} {ckpt.STATE}", whole=True, lo=0, hi=2 ** 53)
+                                           for k in ("step", "nimg", "tick"))
+        if "kimg" in state and abs(number(state, "kimg", f"{where} {ckpt.STATE}", lo=0) - self.nimg / 1000) > 1e-3:
+            raise PokeganError(f"{where} {ckpt.STATE}: field 'kimg' ({state['kimg']}) disagrees with 'nimg' ({self.nimg}); "
+                               "the file is damaged: use an earlier checkpoint or snapshot")
+        self.rollbacks = number(state, "rollbacks", f"{where} {ckpt.STATE}", whole=True, lo=0, hi=10 ** 6, default=0)
+        self.elapsed_s = number(state, "elapsed_s", f"{where} {ckpt.STATE}", lo=0, default=0.0)
         try:
             for k, o in self.opts.items():
                 ckpt.load_optimizer(k, o, state["optimizers"][k], extra)
             ckpt.set_rng(extra)
-            self._seed_rank(int(state["step"]))
+            self._seed_rank(self.step)
             self.feed.load_state(state["feed"], extra)
             self.monitor.load_state(state["monitor"])
             self.augment.load_state(state["augment"])
             self.family.load_state(state.get("family_state", {}))
-            self.step, self.nimg, self.tick = int(state["step"]), int(state["nimg"]), int(state["tick"])
-            self.rollbacks = int(state.get("rollbacks", 0))
-            self.elapsed_s = float(state.get("elapsed_s", 0.0))
+            self.init_from = state.get("init_from")
             if state.get("bf16_timing") and self.bf16_timing is None:  # the start's figures stay in its checkpoints
                 self.bf16_timing = Timing(**state["bf16_timing"])
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:
             raise PokeganError(f"{where}: damaged training state ({type(e).__name__}: {e}); resume from an earlier "
                                f"snapshot in {self.run_dir / 'checkpoints'}") from None
+
+    def init_generator(self, source: str) -> str:
+        """Start the generator (and its EMA) from another model's generator weights: a shipped model's name,
+        a run or a checkpoint folder of the same family, size, channels and conditioning. The discriminator,
+        optimisers and kimg start fresh; returns the folder the weights came from (kept in the run's record)."""
+        from pokegan.sprites import pretrained_path, shipped_models
+
+        path = pretrained_path(source) if source in shipped_models() and not Path(source).exists() else Path(source)
+        state, weights, _ = ckpt.read(path, train_state=False)
+        where = f"--init-from {source}"
+        theirs = (state["family"], state["resolution"], state["channels"], bool(state["config"].get("conditional")))
+        ours = (self.cfg.family, self.ds.size, self.feed.channels, bool(self.cfg.conditional))
+        if theirs != ours:
+            raise PokeganError(f"{where}: that model is a {theirs[0]} at {theirs[1]}px with {theirs[2]} channels"
+                               f"{', type-conditioned' if theirs[3] else ''}; this run trains a {ours[0]} at "
+                               f"{ours[1]}px with {ours[2]} channels{', type-conditioned' if ours[3] else ''}")
+        key = "G_ema" if any(k.startswith("G_ema.") for k in weights) else "G"
+        part = {f"G.{k}": v.float() for k, v in ckpt.subdict(weights, key).items()}
+        ckpt.load_module(self.G, part, "G", f"{where}: its generator")
+        if self.family.conditional:  # this run's data keeps its own type-set counts
+            from pokegan.models.conditioning import type_set_counts
+
+            self.G.cond.counts.copy_(type_set_counts([lab.get("types") or () for lab in self.ds.labels]))
+        if self.ema is not None:
+            self.ema.net.load_state_dict(self.G.state_dict())
+            self.ema.fresh = False
+        self.init_from = str(path)
+        return str(path)
 
     # -- the loop --------------------------------------------------------------------------------------
     def _target_nimg(self) -> float:

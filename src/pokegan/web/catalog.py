@@ -31,11 +31,10 @@ class Entry:
 
 def describe(model_id: str, path: Path) -> dict:
     """What the page needs to know of a model, read from its checkpoint's state alone (no weights)."""
+    from pokegan.runfiles import model_info
+
     state, _, _ = ckpt.read(path, train_state=False)
-    return {"id": model_id, "family": state["family"], "size": state["resolution"], "channels": state["channels"],
-            "background": state["background"], "kimg": state.get("kimg"),
-            "conditional": state.get("config", {}).get("conditional") == "types",
-            "types": list(state.get("types_seen") or [])}
+    return {"id": model_id, **model_info(state, path)}
 
 
 def _model_id(path: Path, taken: set[str]) -> str:

@@ -38,6 +38,11 @@ LIMITS = {"n": (1, 64), "sheet_n": (1, 256), "seed": (0, MAX_SEED), "index": (0,
           "min_fragment": (0, 256), "dehalo": (0, 8),
           "duration": (20, 2000)}
 MAX_BODY = 1024          # bytes: the API takes no bodies
+# A request's cost is known before it runs: the pixels it makes (images x (size x scale)^2). The budget lets
+# every request of a 64px model at its top through (64 sprites at 8x) and keeps the server's peak memory
+# bounded on every model; a request beyond it is answered 422 with the budget and the way round.
+MAX_REQUEST_PIXELS = 64 * (64 * 8) ** 2
+FORWARD_BATCH = 32       # sprites per forward pass: a 96px generator's activations for 256 at once take gigabytes
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"), "/style.css": ("style.css", "text/css"),
           "/app.js": ("app.js", "text/javascript")}
 # The page's own policy: everything from this server, nothing from anywhere else.
@@ -46,6 +51,28 @@ CSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-
 
 class BadParam(Exception):
     pass
+
+
+def check_cost(images: int, size: int, scale: int, what: str) -> int:
+    """The pixels a request makes, or BadParam naming the budget and what fits in it."""
+    pixels = images * (size * scale) ** 2
+    if pixels > MAX_REQUEST_PIXELS:
+        fits = max(1, MAX_REQUEST_PIXELS // (size * scale) ** 2)
+        raise BadParam(f"{what}: {images} images of {size * scale}x{size * scale} pixels is {pixels:,} pixels, over "
+                       f"this server's budget of {MAX_REQUEST_PIXELS:,} a request; ask for at most {fits} at scale "
+                       f"{scale}, or a smaller scale")
+    return pixels
+
+
+def give_back_memory() -> None:
+    """Return freed heap pages to the system after a request (glibc keeps them otherwise, so the server's
+    memory would stay at its largest request's level); a no-op where there is no glibc."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class Query:
@@ -111,9 +138,12 @@ def create_app(catalog: Catalog) -> Starlette:
             except KeyError:
                 return JSONResponse({"error": f"unknown model {model[:80]!r}; valid: {', '.join(catalog.entries)}"},
                                     status_code=404)
-            q.model = model
+            q.model, q.size = model, int(catalog.entry(model).info["size"])
             job = work(q)  # parameters are read and checked here, before the queue
-            return await catalog.run(model, job)
+            try:
+                return await catalog.run(model, job)
+            finally:
+                give_back_memory()
         except (BadParam, PokeganError) as e:
             return JSONResponse({"error": str(e)}, status_code=422)
         except Busy:
@@ -132,9 +162,10 @@ def create_app(catalog: Catalog) -> Starlette:
     async def sprites(request: Request):
         def work(q):
             n, seed, opts = q.number("n", 16), q.number("seed", 0), q.options()
+            check_cost(n, q.size, opts.scale, "sprites")
 
             def make(g):
-                arr = g.sprites(g.latents(n, seed), opts)
+                arr = g.sprites(g.latents(n, seed), opts, FORWARD_BATCH)
                 return JSONResponse({"sprites": [_uri(sprite_png(a, opts)) for a in arr], "seed": seed, "n": n,
                                      "width": arr.shape[2] * opts.scale, "height": arr.shape[1] * opts.scale,
                                      "rgba": arr.shape[-1] == 4})
@@ -157,13 +188,14 @@ def create_app(catalog: Catalog) -> Starlette:
         async def route(request: Request):
             def work(q):
                 n, seed, opts = q.number("n", 16, limit="sheet_n"), q.number("seed", 0), q.options()
+                check_cost(n, q.size, 1, "sheet")
 
                 def make(g):
                     from dataclasses import asdict
 
                     from pokegan.assets import sheet_files
 
-                    arr = g.sprites(g.latents(n, seed), opts)
+                    arr = g.sprites(g.latents(n, seed), opts, FORWARD_BATCH)
                     names = [f"{i:04d}" for i in range(n)]
                     meta = {"model": q.model, "family": g.family, "seed": seed, **asdict(opts)}
                     png, index = sheet_files(arr, names, meta)
@@ -177,13 +209,14 @@ def create_app(catalog: Catalog) -> Starlette:
         def work(q):
             (seed, index), opts = key(q), q.options()
             n, strength = q.number("n", 8), q.number("strength", 0.3, float)
+            check_cost(n, q.size, opts.scale, "variations")
 
             def make(g):
-                from pokegan.interpolate import variations as near
+                from pokegan.interpolate import variation_seed, variations as near
 
-                z = near(g.with_types(latent(g, seed, index), opts.types)[0], n, strength, seed=seed * 4096 + index,
-                         z_dim=g.z_dim)
-                arr = g.sprites(z, opts)
+                z = near(g.with_types(latent(g, seed, index), opts.types)[0], n, strength,
+                         seed=variation_seed(seed, index), z_dim=g.z_dim)
+                arr = g.sprites(z, opts, FORWARD_BATCH)
                 return JSONResponse({"sprites": [_uri(sprite_png(a, opts)) for a in arr]})
             return make
         return await guarded(request, SPRITE_OPTS | {"seed", "index", "n", "strength"}, work)
@@ -194,20 +227,21 @@ def create_app(catalog: Catalog) -> Starlette:
             steps, fmt, duration = q.number("steps", 12), q.text("format", "json"), q.number("duration", 80)
             if fmt not in ("json", "gif", "png"):
                 raise BadParam(f"format={fmt[:20]!r}: json, gif or png")
+            check_cost(steps, q.size, opts.scale, "interpolate")
 
             def make(g):
                 import numpy as np
                 import torch
 
                 from pokegan.assets import gif_bytes, png_bytes
-                from pokegan.interpolate import walk_sprites
+                from pokegan.interpolate import strip, walk_sprites
 
                 keys = g.truncate(g.with_types(torch.cat([latent(g, *a), latent(g, *b)]), opts.types), opts.truncation)
                 frames = walk_sprites(g, keys, steps, opts, z_dim=g.z_dim)
                 if fmt == "gif":
                     return Response(gif_bytes(frames, duration), media_type="image/gif")
                 if fmt == "png":
-                    return Response(png_bytes(np.concatenate(frames, axis=1)), media_type="image/png")
+                    return Response(png_bytes(strip(frames)), media_type="image/png")
                 return JSONResponse({"frames": [_uri(png_bytes(f)) for f in frames]})
             return make
         return await guarded(request, SPRITE_OPTS | {"a_seed", "a_index", "b_seed", "b_index", "steps", "format",
