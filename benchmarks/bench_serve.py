@@ -1,6 +1,7 @@
 """Load on `pokegan serve`: mixed requests from a few concurrent clients over loopback.
 
     .venv/bin/python benchmarks/bench_serve.py --requests 1000 --clients 4
+    .venv/bin/python benchmarks/bench_serve.py --top      # every parameter at its top, on every shipped model
 
 Starts `pokegan serve` (the shipped model) on a free port, sends REQUESTS requests drawn from a fixed mix
 (grids, single sprites, sheets, variations, walks, the model list, and bad requests that must be refused)
@@ -34,6 +35,23 @@ MIX = [  # (weight, route name, query maker)
 ]
 
 
+TOP = "truncation=2&palette=64&transparent=1&min_fragment=256&dehalo=8&outline=1"
+
+
+def top_queries(models: list[str]) -> list[tuple[str, str]]:
+    """Each route with every declared limit at its top, for each model: the memory budget's worst cases."""
+    big = "seed=9223372036854775807&index=4095"
+    out = []
+    for m in models:
+        for scale in (8, 4):
+            out += [(f"{m} sprites n=64 x{scale}", f"/api/sprites?model={m}&n=64&scale={scale}&seed=9223372036854775807&{TOP}"),
+                    (f"{m} sheet n=256", f"/api/sheet?model={m}&n=256&scale={scale}&seed=9223372036854775807&{TOP}"),
+                    (f"{m} variations n=64 x{scale}", f"/api/variations?model={m}&n=64&strength=2&scale={scale}&{big}&{TOP}")]
+            out += [(f"{m} walk {fmt} x{scale}", f"/api/interpolate?model={m}&a_{big.replace('&', '&a_')}&b_{big.replace('&', '&b_')}"
+                     f"&steps=32&duration=2000&format={fmt}&scale={scale}&{TOP}") for fmt in ("json", "gif", "png")]
+    return out
+
+
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -47,6 +65,7 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--top", action="store_true", help="every parameter at its top on every shipped model, twice over")
     args = ap.parse_args()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -65,6 +84,18 @@ def main() -> int:
     weights = [w for w, _, _ in MIX]
     jobs = [rng.choices(MIX, weights)[0] for _ in range(args.requests)]
     queries = [(name, make(rng)) for _, name, make in jobs]
+    if args.top:
+        import json
+
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/api/models")
+        models = [m["id"] for m in json.loads(c.getresponse().read())]
+        for m in models:  # each model loaded once by a small request: the level the server works at
+            c.request("GET", f"/api/sprites?model={m}&n=1")
+            c.getresponse().read()
+        queries = top_queries(models) * 2
+        time.sleep(1.0)
+    idle_mb = rss_mb(proc.pid)
     lock = threading.Lock()
     results: list[tuple[str, int, float]] = []
     memory: list[tuple[float, float]] = []
@@ -101,6 +132,8 @@ def main() -> int:
     done.set()
     threads[0].join()
     wall = time.perf_counter() - t_start
+    time.sleep(2.0)
+    after_mb = rss_mb(proc.pid)
     proc.terminate()
     proc.wait(timeout=30)
 
@@ -113,7 +146,7 @@ def main() -> int:
     by = defaultdict(list)
     for name, s, dt in results:
         by[name].append((s, dt * 1000))
-    for _, name, _ in MIX:
+    for name in dict.fromkeys(n for n, _ in queries):
         rows = by.get(name, [])
         ok = sorted(dt for s, dt in rows if s != 503)
         if not ok:
@@ -123,6 +156,10 @@ def main() -> int:
               f"{q[98]:.0f} | {ok[-1]:.0f} |")
     print("\nserver memory (RSS, MB) at each tenth of the run: " + ", ".join(
         f"{memory[min(len(memory) - 1, int(len(memory) * k / 10))][1]:.0f}" for k in range(11)))
+    print(f"\nserver RSS: {idle_mb:.0f} MB before the large requests (every model loaded), peak {max(m for _, m in memory):.0f} MB, "
+          f"{after_mb:.0f} MB two seconds after the last")
+    if args.top:
+        print("\nrefused by the budget (422): " + ", ".join(sorted({n for n, s, _ in results if s == 422})))
     return 1 if bad5xx else 0
 
 

@@ -674,3 +674,34 @@ def test_fastgan_palette_output_draws_sprites_in_the_training_palette(tiny_data_
     rgb = replace(c, background="white")  # no alpha: the palette has no background colour to draw
     with pytest.raises(PokeganError, match="background transparent"):
         Trainer.new(rgb, str(tiny_data_48), tmp_path / "rgb", progress="quiet", log=lambda m: None)
+
+
+def test_init_from_starts_the_generator_from_another_model(tmp_path):
+    """--init-from copies a generator into a new run (and its EMA); an unconditional generator starts a
+    type-conditioned run drawing exactly what it drew (its new inputs start at zero); a model of another
+    size or family is refused by name."""
+    from conftest import write_tiny_dataset
+    from pokegan.errors import PokeganError
+    from pokegan.sprites import load_generator
+    from pokegan.training.loop import Trainer
+
+    tiny_data = write_tiny_dataset(tmp_path / "typed.data", typed=True)
+    src = Trainer.new(tiny_config("fastgan", kimg=0.032), str(tiny_data), tmp_path / "a", progress="quiet",
+                      log=lambda m: None)
+    src.run()
+    g = load_generator(src.run_dir)
+    z = torch.randn(3, g.z_dim, generator=torch.Generator().manual_seed(0))
+    t = Trainer.new(tiny_config("fastgan", conditional="types", cond_start_kimg=0.0, cond_end_kimg=0.0),
+                    str(tiny_data), tmp_path / "b", progress="quiet", log=lambda m: None, init_from=str(src.run_dir))
+    t.G.eval()
+    for m in t.G.modules():   # lambda at 1: the conditional parts fully on
+        if hasattr(m, "weight") and isinstance(m.weight, torch.Tensor) and m.weight.ndim == 0:
+            m.weight.fill_(1.0)
+    with torch.no_grad():
+        got = t.G(torch.cat([z, t.G.cond.draw(3)], 1))
+        want = g.G(z)
+    assert torch.allclose(got, want, atol=1e-5)
+    assert json.loads((t.run_dir / "config.json").read_text())["init_from"] == str(src.run_dir)
+    with pytest.raises(PokeganError, match="--init-from .*: that model is a fastgan .* this run trains a dcgan"):
+        Trainer.new(tiny_config("dcgan"), str(tiny_data), tmp_path / "c", progress="quiet", log=lambda m: None,
+                    init_from=str(src.run_dir))

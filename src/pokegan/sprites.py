@@ -177,6 +177,7 @@ class SpriteGenerator:
     device: torch.device
     state: dict
     encoder: torch.nn.Module | None = None   # AEGAN: image -> latent, for interpolating real sprites
+    spec: dict | None = None                 # the generator's class and constructor arguments (models/networks.py)
 
     @property
     def conditional(self) -> bool:
@@ -410,27 +411,48 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
     elif str(path) in shipped_models() and not Path(path).exists():
         path = shipped_models()[str(path)]
     state, weights, _ = ckpt.read(path, train_state=False)
-    family = family_from_state(state, path)
-    cfg = family.cfg
-    nets = family.build()
     key = "G_ema" if ema and state.get("ema") and any(k.startswith("G_ema.") for k in weights) else "G"
+    where = f"{path}: the {state['family']} generator for {state['resolution']}px"
+    encoder = None
+    if "generator" in state:  # the generator's own class and arguments: nothing else is built
+        from pokegan.models.networks import build_network
+
+        spec = state["generator"]
+        G = build_network(spec, where, ckpt.subdict(weights, key))
+        ckpt.load_module(G, weights, key, where)
+        if isinstance(state.get("encoder"), dict) and any(k.startswith("E.") for k in weights):  # AEGAN's
+            encoder = build_network(state["encoder"], f"{path}: the encoder", ckpt.subdict(weights, "E"))
+            ckpt.load_module(encoder, weights, "E", f"{path}: the aegan encoder")
+        z_dim = spec["args"].get("z_dim")
+        if not isinstance(z_dim, int) or isinstance(z_dim, bool):
+            raise PokeganError(f"{where}: its description has no latent size (z_dim)")
+    else:  # a run saved before checkpoints named their generator: rebuilt through its family
+        G, encoder, z_dim, spec = _from_family(state, weights, key, path, where)
+    dev = resolve_device(device)
+    G = G.to(dev).eval().requires_grad_(False)
+    if encoder is not None:
+        encoder = encoder.to(dev).eval().requires_grad_(False)
+    return SpriteGenerator(G=G, z_dim=z_dim, resolution=int(state["resolution"]), channels=int(state["channels"]),
+                           background=state["background"], family=state["family"], source=str(path), device=dev,
+                           state=state, encoder=encoder, spec=spec)
+
+
+def _from_family(state: dict, weights: dict, key: str, path, where: str):
+    """(G, encoder, z_dim, spec) of a checkpoint without a generator description, built through its family."""
+    family = family_from_state(state, path)
+    nets = family.build()
     G = nets["G"]
-    ckpt.load_module(G, weights, key, f"{path}: the {cfg.family} generator for {state['resolution']}px")
+    ckpt.load_module(G, weights, key, where)
     if key == "G_ema" and "ema_bn_images" not in state["config"]:
         # saved before checkpoints carried the EMA generator's own batch-norm statistics: recompute them
         from pokegan.models.ema import recalibrate_ema
 
-        recalibrate_ema(G.requires_grad_(False), family.z_dim, cfg)
-    dev = resolve_device(device)
-    G = G.to(dev).eval().requires_grad_(False)
+        recalibrate_ema(G.requires_grad_(False), family.z_dim, family.cfg)
     encoder = None
     if "E" in nets and any(k.startswith("E.") for k in weights):  # AEGAN keeps its encoder
         encoder = nets["E"]
         ckpt.load_module(encoder, weights, "E", f"{path}: the aegan encoder")
-        encoder = encoder.to(dev).eval().requires_grad_(False)
-    return SpriteGenerator(G=G, z_dim=family.z_dim, resolution=int(state["resolution"]),
-                           channels=int(state["channels"]), background=state["background"],
-                           family=cfg.family, source=str(path), device=dev, state=state, encoder=encoder)
+    return G, encoder, family.z_dim, family.generator_spec()
 
 
 def resolve_device(name: str) -> torch.device:

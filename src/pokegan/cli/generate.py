@@ -224,7 +224,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
         if not args.data:
             raise PokeganError("--between needs --data DATASET to find the two Pokémon in")
         from pokegan.data import load_dataset
-        from pokegan.training.feed import to_model_space
+        from pokegan.data.dataset import to_model_space
 
         ds = load_dataset(args.data)
         idx = [find_sprite(ds, q) for q in args.between]

@@ -131,3 +131,24 @@ def load_dataset(path: str | Path) -> Dataset:
     if images.ndim != 4 or images.shape[-1] != 4 or len(labels) != len(images):
         raise PokeganError(f"{path}: damaged dataset ({images.shape} images, {len(labels)} labels).")
     return Dataset(images=images, labels=labels, info=info, path=str(path))
+
+
+def to_model_space(rgba_premul, background: str):
+    """Premultiplied RGBA in [0, 1] (B, 4, H, W) -> what the model sees, in [-1, 1].
+
+    'transparent' keeps 4 channels (straight colour, black under transparency); the others composite
+    on a solid colour, one random colour per image for 'random'.
+    """
+    import torch
+
+    rgb, a = rgba_premul[:, :3], rgba_premul[:, 3:4]
+    if background == "transparent":
+        straight = torch.where(a > 0, rgb / a.clamp_min(1e-6), torch.zeros_like(rgb)).clamp(0, 1)
+        return torch.cat([straight, a], 1) * 2 - 1
+    if background == "white":
+        bg = torch.ones(1, 3, 1, 1, device=rgb.device, dtype=rgb.dtype)
+    elif background == "black":
+        bg = torch.zeros(1, 3, 1, 1, device=rgb.device, dtype=rgb.dtype)
+    else:  # random
+        bg = torch.rand(rgb.shape[0], 3, 1, 1, device=rgb.device, dtype=rgb.dtype)
+    return (rgb + bg * (1 - a)) * 2 - 1

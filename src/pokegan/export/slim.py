@@ -15,7 +15,7 @@ from pokegan.sprites import load_generator
 
 # What an inference-only copy keeps of a checkpoint's state: enough to rebuild and describe the generator.
 KEEP = ("config", "family", "resolution", "channels", "background", "version", "kimg", "step", "num_images",
-        "dataset", "palette")
+        "dataset", "palette", "generator", "encoder")
 
 
 def export_generator(run: str | Path, out: str | Path, half: bool = True, extra: dict | None = None) -> Path:
@@ -28,12 +28,14 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
                            "generator into")
     loaded = load_generator(run)
     loaded.decode(loaded.latents(4, 0))   # a generator whose output is not finite is refused here, by name
-    g = {f"G.{k}": (v.half() if half and v.is_floating_point() else v).contiguous()
-         for k, v in loaded.G.state_dict().items()}
+    nets = {"G": loaded.G, **({"E": loaded.encoder} if loaded.encoder is not None else {})}
+    g = {f"{name}.{k}": (v.half() if half and v.is_floating_point() else v).contiguous()
+         for name, net in nets.items() for k, v in net.state_dict().items()}
     big = [k for k, v in g.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if big:
         raise PokeganError(f"{run}: {big[0]} holds values beyond float16's range; export it with --fp32")
     slim = {k: loaded.state[k] for k in KEEP if k in loaded.state}
+    slim["generator"] = loaded.spec   # runs from before checkpoints named their generator get it here
     slim.update({"ema": False, "exported_from": str(run), **(extra or {})})
     if "palette" not in slim and Path(loaded.state.get("data", "")).is_file():  # trained before runs kept it
         slim["palette"] = loaded.training_palette().tolist()

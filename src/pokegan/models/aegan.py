@@ -59,9 +59,17 @@ class AEGAN(Family):
     Options = AEGANOptions
     paper = "Lazarou 2020 (autoencoding GAN)"
 
+    def generator_spec(self) -> dict:
+        return {"class": "DCGANGenerator", "args": dict(z_dim=self.z_dim, resolution=self.resolution,
+                                                        channels=self.channels, base=self.opts.g_base)}
+
+    def encoder_spec(self) -> dict:
+        return {"class": "Encoder", "args": dict(resolution=self.resolution, channels=self.channels,
+                                                 z_dim=self.z_dim, base=self.opts.d_base)}
+
     def build(self):
         o, r, c, z = self.opts, self.resolution, self.channels, self.z_dim
-        self.nets = {"G": DCGANGenerator(z, r, c, o.g_base), "E": Encoder(r, c, z, o.d_base),
+        self.nets = {"G": DCGANGenerator(**self.generator_spec()["args"]), "E": Encoder(**self.encoder_spec()["args"]),
                      "D": DCGANDiscriminator(r, c, o.d_base), "Dz": LatentDiscriminator(z)}
         return self.nets
 

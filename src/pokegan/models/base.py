@@ -100,6 +100,15 @@ class Family:
     def build(self) -> dict[str, nn.Module]:
         raise NotImplementedError
 
+    def generator_spec(self) -> dict:
+        """The generator's class and constructor arguments (plain JSON): what a generator file keeps so that
+        `load_generator` rebuilds it alone (models/networks.py), without the family or a discriminator."""
+        raise NotImplementedError
+
+    def encoder_spec(self) -> dict | None:
+        """An encoder a generator file keeps beside the generator (AEGAN's), or None."""
+        return None
+
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
 

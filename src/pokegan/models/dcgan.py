@@ -139,11 +139,16 @@ class ConvGANFamily(Family):
 
     Options = DCGANOptions
 
+    def generator_spec(self) -> dict:
+        o = self.opts
+        return {"class": "DCGANGenerator", "args": dict(
+            z_dim=self.z_dim, resolution=self.resolution, channels=self.channels, base=o.g_base, kernel=o.kernel,
+            deep=o.deep_g, dense_first=o.dense_first, conditional=self.conditional)}
+
     def build(self):
         o = self.opts
         self.nets = {
-            "G": DCGANGenerator(self.z_dim, self.resolution, self.channels, o.g_base, o.kernel, o.deep_g,
-                                o.dense_first, conditional=self.conditional),
+            "G": DCGANGenerator(**self.generator_spec()["args"]),
             "D": DCGANDiscriminator(self.resolution, self.channels, o.d_base, o.kernel, o.d_norm, o.d_dropout,
                                     o.deep_d, conditional=self.conditional),
         }

@@ -268,11 +268,16 @@ class FastGAN(Family):
         self.lecam = LeCam(start=self.opts.lecam_start) if self.opts.lecam_weight > 0 else None
         self.aux = self.conditional and self.opts.type_aux_weight > 0  # D's auxiliary type head is in use
 
+    def generator_spec(self) -> dict:
+        o = self.opts
+        return {"class": "FastGenerator", "args": dict(
+            z_dim=self.z_dim, resolution=self.resolution, channels=self.channels, base=o.g_base, w_max=o.w_max,
+            conditional=self.conditional, type_norm=o.type_norm, palette=o.palette_output)}
+
     def build(self):
         o = self.opts
         cond = self.conditional
-        self.nets = {"G": FastGenerator(self.z_dim, self.resolution, self.channels, o.g_base, o.w_max, cond,
-                                        type_norm=o.type_norm, palette=o.palette_output),
+        self.nets = {"G": FastGenerator(**self.generator_spec()["args"]),
                      "D": FastDiscriminator(self.resolution, self.channels, o.d_base, o.w_max, cond,
                                             type_head=self.aux)}
         return self.nets

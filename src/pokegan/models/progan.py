@@ -162,9 +162,15 @@ class ProGAN(Family):
     penalty = GradientPenalty()
     paper = "Karras et al. 2018 (progressive growing)"
 
+    def generator_spec(self) -> dict:
+        o = self.opts
+        return {"class": "ProGenerator", "args": dict(z_dim=self.z_dim, resolution=self.resolution,
+                                                      channels=self.channels, fmap_base=o.fmap_base,
+                                                      fmap_max=o.fmap_max)}
+
     def build(self):
         o = self.opts
-        self.nets = {"G": ProGenerator(self.z_dim, self.resolution, self.channels, o.fmap_base, o.fmap_max),
+        self.nets = {"G": ProGenerator(**self.generator_spec()["args"]),
                      "D": ProDiscriminator(self.resolution, self.channels, o.fmap_base, o.fmap_max)}
         return self.nets
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from pokegan.augment import classic_augment
-from pokegan.data.dataset import BACKGROUNDS, Dataset
+from pokegan.data.dataset import BACKGROUNDS, Dataset, to_model_space  # noqa: F401 (re-exported)
 from pokegan.errors import PokeganError
 
 def resolve_background(requested: str, ds: Dataset) -> str:
@@ -18,25 +18,6 @@ def resolve_background(requested: str, ds: Dataset) -> str:
     if bg not in BACKGROUNDS:
         raise PokeganError(f"background {bg!r} is not one of: {', '.join(BACKGROUNDS)}, dataset")
     return bg
-
-
-def to_model_space(rgba_premul: torch.Tensor, background: str) -> torch.Tensor:
-    """Premultiplied RGBA in [0, 1] (B, 4, H, W) -> what the model sees, in [-1, 1].
-
-    'transparent' keeps 4 channels (straight colour, black under transparency); the others composite
-    on a solid colour, one random colour per image for 'random'.
-    """
-    rgb, a = rgba_premul[:, :3], rgba_premul[:, 3:4]
-    if background == "transparent":
-        straight = torch.where(a > 0, rgb / a.clamp_min(1e-6), torch.zeros_like(rgb)).clamp(0, 1)
-        return torch.cat([straight, a], 1) * 2 - 1
-    if background == "white":
-        bg = torch.ones(1, 3, 1, 1, device=rgb.device, dtype=rgb.dtype)
-    elif background == "black":
-        bg = torch.zeros(1, 3, 1, 1, device=rgb.device, dtype=rgb.dtype)
-    else:  # random
-        bg = torch.rand(rgb.shape[0], 3, 1, 1, device=rgb.device, dtype=rgb.dtype)
-    return (rgb + bg * (1 - a)) * 2 - 1
 
 
 class RealFeed:

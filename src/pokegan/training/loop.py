@@ -96,6 +96,31 @@ def trim_rows(path: Path, kimg: float) -> int:
     return dropped
 
 
+def widened(saved: dict[str, torch.Tensor], target: dict[str, torch.Tensor], where: str) -> dict[str, torch.Tensor]:
+    """An unconditional generator's weights for its conditional twin: tensors that gained inputs (the first
+    layer's, which also reads the type embedding after the noise) are zero-padded at the end, so the new
+    inputs start with no effect and the singular values (spectral norm) stay as they were; parts the
+    unconditional model lacks (the type input, the per-block modulation, zero at the start) keep the new
+    network's own start. Anything else that differs is an error."""
+    out = {}
+    for k, t in target.items():
+        v = saved.get(k)
+        if v is None:
+            if not k.startswith(("cond.", "type_mods.")):
+                raise PokeganError(f"{where}: its generator has no {k}; it is not this family's unconditional twin")
+            out[k] = t
+        elif v.shape == t.shape:
+            out[k] = v
+        elif v.ndim == t.ndim and sum(a != b for a, b in zip(v.shape, t.shape)) == 1 and \
+                all(a <= b for a, b in zip(v.shape, t.shape)):
+            pad = torch.zeros_like(t, dtype=v.dtype)
+            pad[tuple(slice(0, n) for n in v.shape)] = v
+            out[k] = pad
+        else:
+            raise PokeganError(f"{where}: {k} is {tuple(v.shape)} there and {tuple(t.shape)} here")
+    return out
+
+
 def next_run_dir(root: Path, name: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     ids = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"^(\d{5})-", p.name))]
@@ -281,7 +306,8 @@ class Trainer:
                 "device": str(self.device), "processes": self.world,
                 "types_seen": list(self.G.cond.seen()) if self.family.conditional else [], "bf16_autocast": self.use_amp,
                 "bf16_timing": self.bf16_timing.to_dict() if self.bf16_timing else None,
-                "palette": self.palette, "init_from": getattr(self, "init_from", None)}
+                "palette": self.palette, "init_from": getattr(self, "init_from", None),
+                "generator": self.family.generator_spec(), "encoder": self.family.encoder_spec()}
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def save(self, dest: Path) -> None:
@@ -349,13 +375,17 @@ class Trainer:
         where = f"--init-from {source}"
         theirs = (state["family"], state["resolution"], state["channels"], bool(state["config"].get("conditional")))
         ours = (self.cfg.family, self.ds.size, self.feed.channels, bool(self.cfg.conditional))
-        if theirs != ours:
+        # an unconditional generator may start a conditional run: its conditional parts start at zero
+        widen = theirs[3] is False and ours[3] is True
+        if theirs[:3] != ours[:3] or (theirs[3] != ours[3] and not widen):
             raise PokeganError(f"{where}: that model is a {theirs[0]} at {theirs[1]}px with {theirs[2]} channels"
                                f"{', type-conditioned' if theirs[3] else ''}; this run trains a {ours[0]} at "
                                f"{ours[1]}px with {ours[2]} channels{', type-conditioned' if ours[3] else ''}")
         key = "G_ema" if any(k.startswith("G_ema.") for k in weights) else "G"
-        part = {f"G.{k}": v.float() for k, v in ckpt.subdict(weights, key).items()}
-        ckpt.load_module(self.G, part, "G", f"{where}: its generator")
+        part = {k: v.float() for k, v in ckpt.subdict(weights, key).items()}
+        if widen:
+            part = widened(part, self.G.state_dict(), where)
+        ckpt.load_module(self.G, {f"G.{k}": v for k, v in part.items()}, "G", f"{where}: its generator")
         if self.family.conditional:  # this run's data keeps its own type-set counts
             from pokegan.models.conditioning import type_set_counts
 
