@@ -22,8 +22,8 @@ test: $(STAMP)
 demo: $(STAMP)
 	@echo "== 1. New sprites from the shipped pretrained model, at once =="
 	$(BIN)/pokegan generate --n 64 --seed 0 --out demo/pretrained
-	$(BIN)/pokegan generate --n 16 --seed 0 --out demo/game-assets --transparent --min-fragment 24 --scale 2
-	$(BIN)/pokegan generate pretrained-sprites-96 --n 16 --seed 0 --out demo/game-assets-96 --transparent --dehalo 3 --min-fragment 48
+	$(BIN)/pokegan generate --n 16 --seed 0 --out demo/game-assets --recipe game-ready --scale 2
+	$(BIN)/pokegan generate pretrained-sprites-96 --n 16 --seed 0 --out demo/game-assets-96 --recipe game-ready
 	$(BIN)/pokegan generate --by-type --seed 0 --out demo/by-type
 	$(BIN)/pokegan generate --type fire --type flying --n 16 --seed 0 --out demo/fire-flying
 	$(BIN)/pokegan models

@@ -25,7 +25,8 @@ from _child import GRIDS, grid_problem
 
 def main() -> None:
     from pokegan.data import load_dataset
-    from pokegan.data.show import grid, save_png
+    from pokegan.data.show import grid
+    from pokegan.files import save_png
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays
     from pokegan.metrics.inception import InceptionFeatures
     from pokegan.sprites import load_generator
@@ -45,7 +46,7 @@ def main() -> None:
     p.add_argument("--no-latest", action="store_true", help="leave out the latest checkpoint (already measured)")
     p.add_argument("--num", type=int, default=0)
     p.add_argument("--bg-tolerance", type=int, default=5,
-                   help="as `pokegan generate` (5); 0 = the raw output every figure before session 21 used")
+                   help="as `pokegan generate` (5); 0 = the raw output, as the earliest figures used")
     p.add_argument("--grid-name", help="name the grids NAME-MMMMmin.png instead of after the run folder (one run "
                                        "only): run numbers restart in a fresh checkout, and grids are kept in git")
     p.add_argument("--overwrite-grids", action="store_true", help="replace grids that already exist")

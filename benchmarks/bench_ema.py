@@ -102,7 +102,8 @@ def cmd_eval(args) -> int:
     from safetensors.torch import load_file
 
     from pokegan.data import load_dataset
-    from pokegan.data.show import grid, save_png
+    from pokegan.data.show import grid
+    from pokegan.files import save_png
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays
     from pokegan.metrics.inception import InceptionFeatures
     from pokegan.models.ema import recalibrate_ema

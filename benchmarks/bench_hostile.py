@@ -48,9 +48,14 @@ def clean(code, lines) -> bool:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=int, default=36, help="repetitions of each bad kind (36: about 1,000 files)")
+    ap.add_argument("--json-cases", type=int, default=400,
+                    help="run files rewritten with random JSON (config, stats, state fields, per-type, card)")
+    ap.add_argument("--only-json", action="store_true", help="only the random-JSON run files")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     try:
+        if args.only_json:
+            return json_cases(tmp, args.json_cases)
         counts = make_folder(tmp / "in", tmp / "outside", scale=args.scale, big=True)
         add_odd_broken_names(tmp / "in")
         files = sum(counts.values()) + 3
@@ -144,9 +149,78 @@ def main() -> int:
                 fuzz["clean" if clean(code, lines) else "NOT clean"] += 1
         print(f"\n## {len(opts)} numeric options x {len(th.BAD_VALUES)} bad values\n")
         print(", ".join(f"{k}: {v}" for k, v in fuzz.items()))
+        json_cases(tmp, args.json_cases)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def random_json(rng, depth: int = 0):
+    """Any JSON value: the shapes a damaged, foreign or hand-edited run file may hold."""
+    kinds = ["null", "bool", "int", "big", "float", "nan", "str"] + (["list", "dict"] if depth < 3 else [])
+    k = rng.choice(kinds)
+    return {"null": lambda: None, "bool": lambda: rng.random() < 0.5, "int": lambda: rng.randint(-5, 5000),
+            "big": lambda: rng.choice([-1e9, 2 ** 63, 10 ** 30, -(2 ** 70)]), "float": lambda: rng.uniform(-1e6, 1e6),
+            "nan": lambda: rng.choice([float("nan"), float("inf"), -float("inf")]),
+            "str": lambda: rng.choice(["", "x", "../../etc/passwd", "fastgan", "white", "\u0000", "9" * 40]),
+            "list": lambda: [random_json(rng, depth + 1) for _ in range(rng.randint(0, 3))],
+            "dict": lambda: {rng.choice(["kimg", "config", "a", "warnings", "types"]): random_json(rng, depth + 1)
+                             for _ in range(rng.randint(0, 3))}}[k]()
+
+
+def json_cases(tmp: Path, cases: int) -> int:
+    """Run files rewritten with random JSON, through every command that reads them: each must answer with
+    exit 0 or one clean line, never a traceback, within 60 s."""
+    import json
+    import random
+
+    sys.argv = [sys.argv[0]]
+    from conftest import tiny_config, write_tiny_dataset
+    from pokegan.training.loop import Trainer
+
+    data = write_tiny_dataset(tmp / "tiny-json.data", typed=True)
+    t = Trainer.new(tiny_config("fastgan", kimg=0.032, conditional="types", cond_start_kimg=0.0, cond_end_kimg=0.0),
+                    str(data), tmp / "runs-json", progress="quiet", log=lambda m: None)
+    t.run()
+    rng = random.Random(0)
+    fields = ["step", "nimg", "tick", "kimg", "rollbacks", "elapsed_s", "config", "family", "resolution", "channels",
+              "background", "generator", "types_seen", "palette", "ema", "feed", "monitor", "optimizers"]
+    results, slow, bad_cases = Counter(), 0, []
+    for i in range(cases):
+        run = tmp / "json" / f"{i:04d}" / t.run_dir.name
+        shutil.copytree(t.run_dir, run)
+        latest = run / "checkpoints" / "latest"
+        what = rng.choice(["config", "stats", "state", "per_type", "state"])
+        if what == "config":
+            (run / "config.json").write_text(json.dumps(random_json(rng)))
+        elif what == "stats":
+            with open(run / "stats.jsonl", "a") as f:
+                f.write("".join(json.dumps(random_json(rng)) + "\n" for _ in range(3)))
+        elif what == "per_type":
+            (run / "per_type.json").write_text(json.dumps(random_json(rng)))
+        else:
+            state = json.loads((latest / "state.json").read_text())
+            state[rng.choice(fields)] = random_json(rng)
+            (latest / "state.json").write_text(json.dumps(state))
+        for argv in (["report", str(run), "--out", str(tmp / "r.html")],
+                     ["generate", str(run), "--n", "2", "--out", str(tmp / "g")],
+                     ["train", "--resume", str(run), "--kimg", "0.04", "--progress", "quiet"]):
+            t0 = time.perf_counter()
+            code, lines = in_process(argv)
+            took = time.perf_counter() - t0
+            slow += took > 60
+            # one error line last (a resume may first say how it trains), no traceback anywhere
+            told = code in (1, 2) and lines and lines[-1].startswith("error: ") and not any("Traceback" in x for x in lines)
+            ok = (code == 0 or told) and took <= 60
+            results["clean" if ok else "NOT clean"] += 1
+            if not ok:
+                bad_cases.append((what, argv[0], code, lines[-1:] if lines else []))
+        shutil.rmtree(run.parent, ignore_errors=True)
+    print(f"\n## {cases} run folders with a random JSON value in a run file x 3 commands (report, generate, resume)\n")
+    print(", ".join(f"{k}: {v}" for k, v in results.items()) + f"; over 60 s: {slow}")
+    for case in bad_cases[:20]:
+        print("-", case)
+    return 1 if bad_cases else 0
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pokegan.assets import PREVIEWS, on_background, snap_to_palette, training_palette
+from pokegan.files import PREVIEWS
+from pokegan.pixels import on_background
+from pokegan.steps.palette import snap_to_palette, training_palette
 from pokegan.errors import PokeganError
 from pokegan.sprites import (ASSET_MODEL, CONDITIONAL_MODEL, DEFAULT_MODEL, default_model, load_generator,
                              shipped_models)

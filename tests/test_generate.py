@@ -12,7 +12,9 @@ import torch
 from PIL import Image
 
 from pokegan.errors import PokeganError
-from pokegan.assets import clean_alpha, key_background, reduce_palette, sprite_sheet
+from pokegan.files import sprite_sheet
+from pokegan.pixels import clean_alpha, key_background
+from pokegan.steps.palette import reduce_palette
 from pokegan.interpolate import walk
 from pokegan.sprites import load_generator
 from pokegan.training.loop import Trainer
@@ -207,6 +209,11 @@ def test_bad_inputs_are_clear(trained, tmp_path):
     assert r.returncode == 2 and "cannot write" in r.stderr
     state = trained / "checkpoints" / "latest" / "state.json"
     s = json.loads(state.read_text())
+    s["generator"]["args"]["base"] *= 2   # a description that does not fit the weights
+    state.write_text(json.dumps(s))
+    with pytest.raises(PokeganError, match="do not fit"):
+        load_generator(trained)
+    del s["generator"]                    # a run from before checkpoints named their generator: through its family
     s["family"] = "wgan-gp"
     s["config"]["family"] = "wgan-gp"
     s["config"]["options"] = {}
@@ -269,7 +276,7 @@ def test_eval_scores_the_rgba_sprites_generate_writes(trained, tiny_data, tmp_pa
 def test_the_api_and_the_cli_make_the_same_png_bytes(model, trained, tmp_path):
     """One pipeline: `g.generate(...)` with the CLI's options gives the CLI's files, byte for byte (the
     shipped model `--transparent` picks without a run, and a tiny RGBA model)."""
-    from pokegan.assets import png_bytes
+    from pokegan.files import png_bytes
 
     src, flags = ([], ["--transparent"]) if model == "pretrained" else ([str(trained)], [])
     out = tmp_path / "cli"
@@ -307,7 +314,8 @@ def test_sprite_options_are_checked_and_unknown_ones_named(trained):
 
 
 def test_fragment_removal_and_outline_on_planted_sprites():
-    from pokegan.assets import outline, remove_fragments
+    from pokegan.steps.fragments import remove_fragments
+    from pokegan.steps.outline import outline
 
     a = np.zeros((8, 8, 4), np.uint8)
     a[1:5, 1:5] = (240, 240, 240, 255)      # the body: 16 pixels, pale
@@ -326,7 +334,7 @@ def test_fragment_removal_and_outline_on_planted_sprites():
 
 
 def test_dehalo_clears_a_white_rim_but_not_a_white_body_behind_an_outline():
-    from pokegan.assets import dehalo
+    from pokegan.steps.dehalo import dehalo
     from pokegan.metrics.sprite_shape import measure
 
     a = np.zeros((12, 12, 4), np.uint8)

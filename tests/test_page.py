@@ -134,12 +134,13 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
         page.wait_for_function("document.querySelector('#status').textContent.includes('game-ready')")
         assert page.input_value("#model") == "pretrained-sprites" and "model=pretrained-sprites" in page.url
         last = [u for u in requested if "/api/sprites" in u][-1]
-        assert "model=pretrained-sprites" in last and "min_fragment=24" in last and "outline" not in last
-        assert "dehalo=3" in last
+        assert "model=pretrained-sprites" in last and "recipe=game-ready" in last   # the library's recipe, by name
+        status = page.text_content("#status")
+        assert "--transparent --dehalo 3 --min-fragment 24" in status and "--outline" not in status
         page.select_option("#model", "00000-dcgan-tiny")                         # a keyed model: an outline drawn
         page.wait_for_function("document.querySelector('#status').textContent.includes('--outline')")
         last = [u for u in requested if "/api/sprites" in u][-1]
-        assert "model=00000-dcgan-tiny" in last and "min_fragment=24" in last and "outline=1" in last
+        assert "model=00000-dcgan-tiny" in last and "recipe=game-ready" in last
         browser.close()
     assert not errors, errors
     assert wide <= 390, f"the page is {wide}px wide on a 390px phone"

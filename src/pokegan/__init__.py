@@ -3,9 +3,10 @@
 Layout, from the ground up:
     errors, paths, npm      exceptions and safe printing, the cache, pinned npm packages
     config, presets         typed configuration (training, sprite finishing) and named recipes; no torch
-    checkpoint, assets      the checkpoint format (safetensors + JSON); pixel operations and file writers
+    checkpoint, runfiles    the checkpoint format (safetensors + JSON); reading a run's files defensively
+    pixels, files, steps/   pixel operations; PNGs, sheets and GIFs; the sprite options and finishing steps
     data/, augment/, losses the sprite data, augmentation, GAN losses as named objects
-    models/                 one file per GAN family, registered by name; the EMA generator
+    models/                 one file per GAN family, registered by name; the EMA generator; networks by name
     sprites, interpolate    loading a generator and the one sprite pipeline; latent walks
     metrics/, web/          FID/KID/PR/novelty/sprite measures by name; `pokegan serve`
     training/, export/      the one training loop; slim, ONNX and static-page export

@@ -191,67 +191,40 @@ def drop_retired(d: dict, retired: dict, where: str) -> dict:
     return out
 
 
-@dataclass(frozen=True)
-class SpriteOptions:
-    """How the network's output becomes finished sprites; every field's default is `pokegan generate`'s."""
+def _sprite_post_init(self):
+    """Every option checked against its registry entry (pokegan.steps); the types parsed and checked."""
+    from pokegan.steps import OPTIONS
 
-    truncation: float = 1.0     # latents scaled by this; < 1 trades variety for safer sprites
-    # A tanh output reaches +-1 only in the limit, so a generator trained on white paints its background at
-    # 250-254: an invisible haze that breaks colour keys and that the FID network sees (the shipped model:
-    # FID 43.0 -> 38.4 snapped). Pixels this many uint8 levels or fewer from a solid white or black training
-    # background, in every channel, are drawn as the background itself; 0 = the network's raw output.
-    bg_tolerance: int = 5
-    alpha_threshold: int = 128  # RGBA models: alpha at or above is opaque, below clear (no haze); 0 = soft alpha
-    transparent: bool = False   # RGB models on white or black: that background, where it reaches the border, clear
-    # transparent: pixels this close to the background count as background, which clears the pale fringe
-    # resizing left around outlines (white eyes inside the outline stay: they do not touch the border)
-    key_tolerance: int = 32
-    # Game-sprite clean-up of transparent sprites, off by default (each measured against FID: benchmarks):
-    # > 0: near-white pixels on the edge (every channel >= 200) cleared, this many rings deep: the white rim a
-    # dark scene shows (a white body behind a dark outline stays: its edge is the outline)
-    dehalo: int = 0
-    min_fragment: int = 0       # > 0: opaque pieces smaller than this many pixels are cleared (largest kept)
-    outline: bool = False       # a one-pixel dark outline where the sprite has none (edge colours x 0.3)
-    palette: int = 0            # > 0: at most this many colours per sprite (median cut), a pixel-art look
-    # Every pixel drawn in its nearest colour of the palette the training sprites share (64 colours, median cut
-    # over their pixels, kept in the run): a game's palette rather than each sprite's own (`palette`)
-    training_palette: bool = False
-    scale: int = 1              # nearest-neighbour upscale factor of the finished sprites
-    types: tuple[str, ...] = () # type conditioning (conditional models only)
+    for opt in OPTIONS:
+        why = opt.check(getattr(self, opt.name))
+        if why:
+            raise PokeganError(f"{opt.name} {getattr(self, opt.name)!r}: {why}")
+    object.__setattr__(self, "types", check_type_set(parse_types(self.types)))
 
-    def __post_init__(self):
-        def whole(name, lo, hi, rule):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-                raise PokeganError(f"{name} {v!r}: {rule}")
 
-        t = self.truncation
-        if not isinstance(t, (int, float)) or isinstance(t, bool) or not 0 < t <= 2:
-            raise PokeganError(f"truncation {t!r}: give a number in (0, 2]; 1 = no truncation")
-        whole("bg_tolerance", 0, 127, "uint8 levels from 0 (off) to 127")
-        whole("alpha_threshold", 0, 255, "give 1-255, or 0 to keep the soft alpha")
-        whole("key_tolerance", 0, 255, "uint8 levels from 0 (the exact colour) to 255")
-        whole("palette", 0, 256, "colours per sprite: 2 to 256, or 0 for all")
-        whole("dehalo", 0, 8, "rings of near-white edge pixels to clear: 0 (off) to 8")
-        whole("min_fragment", 0, 4096, "pixels: pieces smaller than this are removed; 0 keeps every piece")
-        for flag in ("outline", "training_palette"):
-            if not isinstance(getattr(self, flag), bool):
-                raise PokeganError(f"{flag} {getattr(self, flag)!r}: true or false")
-        if self.palette == 1:
-            raise PokeganError("palette 1: give 2 to 256 colours, or 0 for all")
-        whole("scale", 1, 32, "a whole upscale factor from 1 to 32")
-        if not isinstance(self.transparent, bool):
-            raise PokeganError(f"transparent {self.transparent!r}: true or false")
-        object.__setattr__(self, "types", check_type_set(parse_types(self.types)))
+def _sprite_of(cls, options=None, **settings):
+    """`options` with `settings` replaced (names checked), e.g. `SpriteOptions.of(palette=16)`."""
+    valid = [f.name for f in dataclasses.fields(cls)]
+    unknown = [k for k in settings if k not in valid]
+    if unknown:
+        raise PokeganError(f"unknown sprite option {unknown[0]!r}; valid: {', '.join(valid)}")
+    return dataclasses.replace(options or cls(), **settings)
 
-    @classmethod
-    def of(cls, options: "SpriteOptions | None" = None, **settings) -> "SpriteOptions":
-        """`options` with `settings` replaced (names checked), e.g. `SpriteOptions.of(palette=16)`."""
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = [k for k in settings if k not in valid]
-        if unknown:
-            raise PokeganError(f"unknown sprite option {unknown[0]!r}; valid: {', '.join(valid)}")
-        return dataclasses.replace(options or cls(), **settings)
+
+def _sprite_options():
+    from pokegan.steps import OPTIONS
+
+    fields = [(o.name, o.kind, field(default=o.default)) for o in OPTIONS]
+    fields.append(("types", tuple, field(default=())))   # type conditioning (conditional models only)
+    return dataclasses.make_dataclass(
+        "SpriteOptions", fields, frozen=True,
+        namespace={"__post_init__": _sprite_post_init, "of": classmethod(_sprite_of),
+                   "__doc__": "How the network's output becomes finished sprites: one field per option of the "
+                              "registry in pokegan.steps (its default is `pokegan generate`'s), then the types."})
+
+
+SpriteOptions = _sprite_options()
+SpriteOptions.__module__ = __name__
 
 
 def coerce(value: str, typ, name: str):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pokegan.assets import upscale
+from pokegan.pixels import upscale
 from pokegan.config import SpriteOptions
 from pokegan.data import Dataset
 from pokegan.errors import PokeganError

@@ -65,7 +65,7 @@ def _plot(rows: list[dict], series: list[tuple[str, str]], title: str, ylabel: s
 def evolution_gif(run: Path, max_frames: int = 60) -> bytes | None:
     from PIL import Image
 
-    from pokegan.assets import gif_bytes
+    from pokegan.files import gif_bytes
 
     shots = sorted(p for p in (run / "samples").glob("kimg*.png"))
     if not shots:

@@ -24,9 +24,10 @@ import numpy as np
 import torch
 
 from pokegan import checkpoint as ckpt
-from pokegan.assets import (clean_alpha, dehalo, key_background, outline, png_bytes, reduce_palette, remove_fragments,
-                            snap_to_palette, upscale)
 from pokegan.config import SpriteOptions, TrainConfig
+from pokegan.files import png_bytes
+from pokegan.pixels import clean_alpha, key_background, upscale
+from pokegan.steps import STEPS
 from pokegan.errors import PokeganError
 from pokegan.models.conditioning import N_TYPES, multi_hot, type_input
 from pokegan.models.registry import get_family
@@ -131,33 +132,36 @@ def key_colour(opts: SpriteOptions, background: str, channels: int, source: str 
 def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str = "this model",
            palette: np.ndarray | None = None) -> np.ndarray:
     """The network's uint8 images (N, H, W, C) -> finished sprites at their own size: binary alpha (RGBA
-    models) or the background keyed to transparency, then the palette (`palette`: the training sprites'
-    colours, used when `opts.training_palette`). `scale` is applied by the caller that writes or returns
-    them (`upscale`), so grids and sheets stay at the sprites' own size."""
+    models) or the background keyed to transparency, then every finishing step of the registry
+    (pokegan.steps) that `opts` turns on, in its order (`palette`: the training sprites' colours, for
+    `training_palette`). `scale` is applied by the caller that writes or returns them (`upscale`), so grids
+    and sheets stay at the sprites' own size."""
     key = key_colour(opts, background, images.shape[-1], source)
-    if (opts.dehalo or opts.min_fragment or opts.outline) and images.shape[-1] == 3 and key is None:
-        raise PokeganError("dehalo, min_fragment and outline work on transparent sprites: add transparent "
-                           "(--transparent)")
+    steps = [(s, getattr(opts, s.name)) for s in STEPS if getattr(opts, s.name)]
+    alpha_only = [s.name for s, _ in steps if s.needs_transparent]
+    if alpha_only and images.shape[-1] == 3 and key is None:
+        raise PokeganError(f"{', '.join(alpha_only)}: work{'s' if len(alpha_only) == 1 else ''} on transparent "
+                           "sprites: add transparent (--transparent)")
     if opts.training_palette and palette is None:
         raise PokeganError(f"training_palette: no training palette was given for {source}")
+    ctx = StepContext(palette=palette, source=source)
     out = []
     for img in images:
         if img.shape[-1] == 4 and opts.alpha_threshold:
             img = clean_alpha(img, opts.alpha_threshold)
         elif key is not None:
             img = key_background(img, key, opts.key_tolerance)
-        if opts.dehalo:
-            img = dehalo(img, opts.dehalo)
-        if opts.min_fragment:
-            img = remove_fragments(img, opts.min_fragment)
-        if opts.outline:
-            img = outline(img)
-        if opts.palette:
-            img = reduce_palette(img, opts.palette)
-        if opts.training_palette:
-            img = snap_to_palette(img, palette)
+        for step, value in steps:
+            img = step.run(img, value, ctx)
         out.append(img)
     return np.stack(out) if out else images
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a finishing step may need beyond the sprite and its value."""
+    palette: np.ndarray | None   # the training sprites' shared colours (training_palette)
+    source: str                  # the model, for messages
 
 
 def sprite_png(img: np.ndarray, opts: SpriteOptions) -> bytes:
@@ -214,7 +218,7 @@ class SpriteGenerator:
             return pal.astype(np.uint8)
         data = self.state.get("data")
         if data and Path(data).is_file():
-            from pokegan.assets import training_palette
+            from pokegan.steps.palette import training_palette
             from pokegan.data import load_dataset
 
             self.state["palette"] = training_palette(load_dataset(data).images).tolist()

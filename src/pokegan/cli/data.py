@@ -116,7 +116,8 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     from pokegan.data import load_dataset
-    from pokegan.data.show import contact_sheet, save_png, summary
+    from pokegan.data.show import contact_sheet, summary
+    from pokegan.files import save_png
 
     from pokegan.errors import PokeganError
 

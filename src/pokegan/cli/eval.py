@@ -39,7 +39,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pokegan.data import load_dataset
-    from pokegan.data.show import save_png
+    from pokegan.files import save_png
     from pokegan.errors import PokeganError
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays, format_table, generated_images, nearest_picture
     from pokegan.paths import atomic_write_bytes
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.batch <= 4096:
         raise PokeganError(f"--batch {args.batch}: Inception images per pass, 1 to 4096")
     cfg = EvalConfig(num=args.num, seed=check_seed(args.seed), batch=args.batch, device=args.device,
-                     sprite=sprite_options(args))
+                     sprite=sprite_options(args, _model_shape(args.source) if args.recipe else None))
     ds = load_dataset(args.data)
     if args.per_type and not (Path(args.source) / "checkpoints").is_dir() and \
             not (Path(args.source) / "state.json").is_file():
@@ -79,3 +79,19 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_bytes(args.json, json.dumps(res, indent=1).encode())
         print(f"results: {args.json}")
     return 0
+
+
+def _model_shape(source: str):
+    """The size and channels a --recipe needs, from a model's checkpoint state (no weights loaded)."""
+    from types import SimpleNamespace
+
+    from pokegan import checkpoint as ckpt
+    from pokegan.errors import PokeganError
+    from pokegan.sprites import shipped_models
+
+    path = shipped_models().get(source, source) if not Path(source).exists() else source
+    try:
+        state, _, _ = ckpt.read(path, train_state=False)
+    except PokeganError:
+        raise PokeganError(f"--recipe: {source} is not a model (a folder of images is evaluated as it is)") from None
+    return SimpleNamespace(resolution=state["resolution"], channels=state["channels"])

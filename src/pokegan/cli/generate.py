@@ -94,7 +94,8 @@ def add_parser(sub) -> None:
 def run_generate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from pokegan.assets import GRID, SHEET, check_output_dir, save_png, save_sheet, upscale
+    from pokegan.files import GRID, SHEET, check_output_dir, save_png, save_sheet
+    from pokegan.pixels import upscale
     from pokegan.data.show import grid
     from pokegan.paths import atomic_write_bytes
     from pokegan.sprites import check_batch, check_count, sprite_png
@@ -105,6 +106,7 @@ def run_generate(args: argparse.Namespace) -> int:
     check_batch(args.batch)
     opts = sprite_options(args)
     g = load_model(args.model, args.device, conditional=bool(opts.types or args.by_type), transparent=opts.transparent)
+    opts = sprite_options(args, g)   # a recipe's settings depend on the model's size and channels
     if args.by_type:
         return write_by_type(g, args, opts)
     making = args.n
@@ -129,7 +131,8 @@ def run_generate(args: argparse.Namespace) -> int:
     save_png(upscale(np.asarray(grid(imgs[:256], cols, bg=(255, 255, 255))), opts.scale), out / GRID)
     previews = []
     if imgs.shape[-1] == 4:  # how the sprites look in a game: on a dark scene (where a halo shows) and a light one
-        from pokegan.assets import PREVIEWS, on_background, preview_file
+        from pokegan.files import PREVIEWS, preview_file
+        from pokegan.pixels import on_background
 
         for name, colour in PREVIEWS.items():
             save_png(upscale(on_background(np.asarray(grid(imgs[:256], cols, bg=(0, 0, 0))), colour), opts.scale),
@@ -161,7 +164,8 @@ def write_by_type(g, args: argparse.Namespace, opts) -> int:
 
     import numpy as np
 
-    from pokegan.assets import BY_TYPE, check_output_dir, save_png, upscale
+    from pokegan.files import BY_TYPE, check_output_dir, save_png
+    from pokegan.pixels import upscale
     from pokegan.data.dataset import composite_uint8
     from pokegan.data.show import labelled_rows
     from pokegan.paths import atomic_write_bytes
@@ -190,10 +194,9 @@ def write_by_type(g, args: argparse.Namespace, opts) -> int:
 
 
 def run_interpolate(args: argparse.Namespace) -> int:
-    import numpy as np
     import torch
 
-    from pokegan.assets import gif_bytes, save_png
+    from pokegan.files import gif_bytes, save_png
     from pokegan.errors import PokeganError
     from pokegan.interpolate import find_sprite, strip, walk_sprites
     from pokegan.paths import atomic_write_bytes
@@ -218,7 +221,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
         if len(sets) < 2:
             raise PokeganError("--types: give two or more types (or pairs like fire/flying) to walk between")
         z = g.latents(1, args.seeds[0])
-        keys = torch.cat([g.truncate(g.with_types(z, ts), args.truncation) for ts in sets])
+        keys = torch.cat([g.truncate(g.with_types(z, ts), opts.truncation) for ts in sets])
         label = " -> ".join("/".join(ts) for ts in sets) + f" at seed {args.seeds[0]}"
     elif args.between:
         if not args.data:
@@ -235,7 +238,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
     else:
         if not args.seeds or len(args.seeds) < 2:
             raise PokeganError("give --seeds A B [C ...] (two or more), or --between A B with an aegan model")
-        keys = g.truncate(torch.cat([g.latents(1, s) for s in args.seeds]), args.truncation)
+        keys = g.truncate(torch.cat([g.latents(1, s) for s in args.seeds]), opts.truncation)
         label = " -> ".join(f"seed {s}" for s in args.seeds)
     frames = walk_sprites(g, keys, args.steps, opts, args.mode, z_dim=g.z_dim)
     atomic_write_bytes(out, gif_bytes(frames, args.duration))

@@ -1,50 +1,45 @@
-"""Command-line flags shared by several commands: the sprite pipeline's options (`SpriteOptions`)."""
+"""Command-line flags shared by several commands: the sprite pipeline's options, one flag per entry of the
+registry in pokegan.steps (name, default, bounds and help come from there), `--type` and `--recipe`."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
 
 from pokegan.config import SpriteOptions
 
 
 def add_sprite_options(p, finishing: bool = True) -> None:
-    """The sprite pipeline's options as flags, their defaults and meanings from `SpriteOptions`."""
-    d = SpriteOptions()
-    p.add_argument("--truncation", type=float, default=d.truncation, help="< 1: safer, less varied sprites (1 = off)")
-    p.add_argument("--bg-tolerance", type=int, default=d.bg_tolerance,
-                   help="uint8 levels: pixels this close to a white or black training background, in every "
-                        f"channel, are drawn as the background itself (tanh leaves a 250-254 haze); 0 = raw ({d.bg_tolerance})")
-    p.add_argument("--alpha-threshold", type=int, default=d.alpha_threshold,
-                   help=f"RGBA models: alpha at or above this is opaque, below is clear; 0 = soft ({d.alpha_threshold})")
-    if not finishing:
-        return
-    p.add_argument("--transparent", action="store_true",
-                   help="models trained on white or black: that background, where it reaches the border, becomes "
-                        "transparent in the PNGs and sheet (RGBA), for game engines")
-    p.add_argument("--key-tolerance", type=int, default=d.key_tolerance,
-                   help="--transparent: pixels this many uint8 levels or fewer from the background, in every channel, "
-                        f"count as background (clears the pale fringe around outlines); 0 = the exact colour ({d.key_tolerance})")
-    p.add_argument("--dehalo", type=int, default=d.dehalo,
-                   help="transparent sprites: clear near-white pixels on the edge, N rings deep at most (the white "
-                        "rim a dark scene shows; a white body behind a dark outline stays)")
-    p.add_argument("--min-fragment", type=int, default=d.min_fragment,
-                   help="transparent sprites: remove loose opaque pieces smaller than N pixels (the largest stays)")
-    p.add_argument("--outline", action="store_true",
-                   help="transparent sprites: a one-pixel dark outline where the sprite has none")
-    p.add_argument("--palette", type=int, default=d.palette, help="reduce each sprite to K colours (pixel-art look)")
-    p.add_argument("--training-palette", action="store_true",
-                   help="draw every sprite in the colours of the palette the training sprites share (64, kept with "
-                        "the model): one palette for a whole game; with --palette K, K of those colours per sprite")
+    """The registry's options as flags (`finishing`: every one `generate` takes; else a walk's subset)."""
+    from pokegan.steps import OPTIONS, RECIPES
+
+    for o in OPTIONS:
+        if not o.cli or not (finishing or o.walk):
+            continue
+        if o.kind is bool:
+            p.add_argument(o.flag, action="store_true", default=None, help=o.help)
+        else:
+            p.add_argument(o.flag, type=o.kind, default=None, metavar="N" if o.kind is int else "X",
+                           help=f"{o.help} ({o.default})")
+    if finishing:
+        p.add_argument("--recipe", choices=sorted(RECIPES), default=None,
+                       help="named settings: game-ready = --transparent --dehalo 3 --min-fragment 24 (48 at 96px and "
+                            "up), and --outline for a model keyed from white; flags given beside it win")
     p.add_argument("--type", dest="types", action="append", help="type conditioning (conditional models only)")
 
 
-def sprite_options(args, **fixed) -> SpriteOptions:
-    """The `SpriteOptions` a command's flags ask for."""
+def sprite_options(args: argparse.Namespace, model=None, **fixed) -> SpriteOptions:
+    """The `SpriteOptions` a command's flags ask for; a `--recipe` needs the loaded `model` (its size and
+    channels), and without one only says that the sprites will be transparent."""
     from pokegan.errors import PokeganError
+    from pokegan.steps import recipe
 
     names = [f.name for f in dataclasses.fields(SpriteOptions)]
     given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    base = {}
+    if getattr(args, "recipe", None):
+        base = recipe(args.recipe, model.resolution, model.channels) if model is not None else {"transparent": True}
     try:
-        return SpriteOptions.of(**{**given, **fixed})
+        return SpriteOptions.of(**{**base, **given, **fixed})
     except PokeganError as e:  # name the flag, not the field
         bad = next((k for k in names if str(e).startswith(k + " ")), None)
         raise PokeganError(f"--{bad.replace('_', '-')}{str(e)[len(bad):]}" if bad else str(e)) from None

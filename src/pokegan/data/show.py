@@ -1,7 +1,6 @@
 """A contact sheet of a dataset (random, or one row per type) and a short text summary."""
 from __future__ import annotations
 
-import io
 from collections import Counter
 
 import numpy as np
@@ -9,7 +8,6 @@ from PIL import Image, ImageDraw
 
 from pokegan.data.dataset import Dataset, composite_uint8
 from pokegan.data.pokedex import all_types
-from pokegan.paths import atomic_write_bytes
 
 
 def grid(images: np.ndarray, cols: int, pad: int = 2, bg=(255, 255, 255)) -> Image.Image:
@@ -62,10 +60,6 @@ def labelled_rows(rows: list[np.ndarray], names: list[str], label_w: int = 64) -
     return out
 
 
-def save_png(img: Image.Image, path) -> None:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    atomic_write_bytes(path, buf.getvalue())
 
 
 def summary(ds: Dataset) -> str:

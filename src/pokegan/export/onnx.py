@@ -8,7 +8,7 @@ batch norms in eval mode (torch's TorchScript-based exporter); the finishing ste
 own, written to match `pokegan.sprites` step for step: clamp, the background snapped to its exact
 colour, uint8 by round-half-to-even, then binary alpha (RGBA models) or the background keyed to
 transparency where it reaches the border (RGB models on white or black: a flood fill from the border, an
-ONNX Loop of 4-neighbour dilations that stops when nothing changes, as `assets.key_background` does).
+ONNX Loop of 4-neighbour dilations that stops when nothing changes, as `pixels.key_background` does).
 Palette reduction and scaling are not in the graph (an engine scales by nearest neighbour itself).
 
 Opsets 13 to 17 (default 15, the top of Unity Sentis's documented range; the graph needs 13 for Loop and
@@ -23,6 +23,7 @@ import numpy as np
 
 from pokegan import __version__
 from pokegan.config import SpriteOptions
+from pokegan.steps import OPTIONS
 from pokegan.errors import PokeganError
 from pokegan.type_names import TYPES
 
@@ -117,11 +118,11 @@ def add_finishing(model, g: SpriteGenerator, opts: SpriteOptions, raw: str = "ra
     b.op("Identity", [x], out="image")
     levels = b.op("Round", [b.op("Mul", [b.op("Add", [x, b.const(1.0)]), b.const(127.5)])], "levels")  # 0..255
     rgb = b.op("Slice", [levels, b.const([0], np.int64), b.const([3], np.int64), b.const([1], np.int64)], "rgb")
-    if c == 4:  # binary alpha at the threshold; colour cleared where transparent (assets.clean_alpha)
+    if c == 4:  # binary alpha at the threshold; colour cleared where transparent (pixels.clean_alpha)
         alpha = b.op("Slice", [levels, b.const([3], np.int64), b.const([4], np.int64), b.const([1], np.int64)])
         opaque = b.op("Cast", [b.op("GreaterOrEqual", [alpha, b.const(float(opts.alpha_threshold))])],
                       to=TensorProto.FLOAT)
-    elif opts.transparent and g.background in ("white", "black"):  # assets.key_background
+    elif opts.transparent and g.background in ("white", "black"):  # pixels.key_background
         key = b.const((255.0 if g.background == "white" else 0.0))
         far = b.op("ReduceMax", [b.op("Abs", [b.op("Sub", [rgb, key])])], axes=[1], keepdims=1)
         bg = b.op("Cast", [b.op("LessOrEqual", [far, b.const(float(opts.key_tolerance))])], to=TensorProto.FLOAT)
@@ -232,8 +233,7 @@ def describe(g: SpriteGenerator, opts: SpriteOptions, opset: int) -> dict:
              "about": "the network's output in [-1, 1], the background snapped; (x + 1) * 127.5 gives levels"}],
         "postprocess": {"in_graph": {"bg_tolerance": opts.bg_tolerance, "alpha_threshold": opts.alpha_threshold,
                                      "transparent": keyed, "key_tolerance": opts.key_tolerance},
-                        "not_in_graph": ["palette", "scale (nearest neighbour)", "truncation (scale the latents)",
-                                         "dehalo", "min_fragment", "outline"]},
+                        "not_in_graph": [o.name for o in OPTIONS if not o.in_onnx]},
         "types": {"slots": list(TYPES), "seen": list(g.types_seen),
                   "about": f"after the {g.z_dim} noise values, 18 slots in this order: 1.0 for each of the sprite's "
                            "one or two types, 0.0 elsewhere (a type the model never saw gives nonsense)",

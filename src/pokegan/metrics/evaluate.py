@@ -63,7 +63,7 @@ def with_alpha(images: np.ndarray, ds: Dataset) -> np.ndarray | None:
     """Sprites with their transparency, as a game gets them: RGBA as they are; RGB (or RGBA without any
     transparency) keyed on the dataset's benchmark background as `pokegan generate --transparent` keys it.
     None where that background is not a solid colour."""
-    from pokegan.assets import key_background
+    from pokegan.pixels import key_background
     from pokegan.config import SpriteOptions
 
     if images.shape[-1] == 4 and (images[..., 3] < 255).any():
@@ -102,7 +102,7 @@ def cached_real_features(ds: Dataset, extractor: InceptionFeatures, log=print) -
 def load_image_folder(folder: Path, size: int) -> np.ndarray:
     """Every image in a folder (recursively) as RGBA uint8 at `size`x`size`; in a folder `pokegan generate`
     wrote, the sprites only (not its grids and sheet)."""
-    from pokegan.assets import GENERATE_PICTURES
+    from pokegan.files import GENERATE_PICTURES
     from pokegan.data.images import SkipImage, decode
     from pokegan.data.sources import Unreadable, folder_items
 
@@ -147,8 +147,9 @@ def generated_images(source: str, ds: Dataset, cfg: EvalConfig) -> tuple[np.ndar
            f"background snapped within {o.bg_tolerance} levels" if g.channels == 3 and o.bg_tolerance else "raw output")
     if o.transparent and g.channels == 3:
         how += f", keyed to transparency within {o.key_tolerance} levels"
-    finishing = (("dehalo", o.dehalo), ("min_fragment", o.min_fragment), ("outline", o.outline), ("palette", o.palette))
-    how += "".join(f", {k.replace('_', ' ')} {v}" for k, v in finishing if v)
+    from pokegan.steps import STEPS
+
+    how += "".join(f", {s.describe(getattr(o, s.name))}" for s in STEPS if getattr(o, s.name))
     return imgs, f"{g.family} model {source}, {how}"
 
 

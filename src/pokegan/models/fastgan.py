@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from pokegan.assets import TRAINING_PALETTE_SIZE
+from pokegan.steps.palette import TRAINING_PALETTE_SIZE
 from pokegan.errors import PokeganError
 from pokegan.losses import LeCam
 from pokegan.models.base import Family, Phase, register_family, start_side

@@ -28,7 +28,7 @@ import torch
 
 from pokegan import __version__
 from pokegan import checkpoint as ckpt
-from pokegan.assets import training_palette
+from pokegan.steps.palette import training_palette
 from pokegan.augment import Augmenter
 from pokegan.config import TrainConfig
 from pokegan.data import load_dataset

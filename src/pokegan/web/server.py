@@ -1,7 +1,7 @@
 """The ASGI app behind `pokegan serve` (Starlette): one static page and a small GET-only API.
 
 Every image comes from the library's sprite pipeline (`pokegan.sprites`, `pokegan.interpolate`,
-`pokegan.assets`): the same seed and options give the bytes `pokegan generate` writes. Models are chosen
+`pokegan.files`): the same seed and options give the bytes `pokegan generate` writes. Models are chosen
 by id from the catalog the server started with; every parameter is bounded and a bad one is answered 422
 with the limit it broke; nothing a request sends is written anywhere.
 
@@ -9,6 +9,7 @@ Routes (all GET; a sprite is named by the seed of its batch and its index in it,
 names file I):
     /                     the page
     /api/models           [{id, family, size, channels, background, kimg, conditional, types}]
+    /api/options          the sprite options (bounds, help), the recipes' settings per model, the pixel budget
     /api/sprites          a batch as JSON: {"sprites": [PNG data URIs], "width", "height", ...}
     /api/sprite           one sprite as a PNG (RGBA where transparent)
     /api/sheet            the batch as a sprite-sheet PNG; /api/sheet.json its index
@@ -30,13 +31,16 @@ from starlette.routing import Route
 from pokegan.config import SpriteOptions
 from pokegan.errors import PokeganError
 from pokegan.sprites import MAX_SEED, sprite_png
+from pokegan.steps import OPTIONS, RECIPES, as_flags, recipe
 from pokegan.web.catalog import Busy, Catalog
 
 # Bounds on every parameter (name: (lowest, highest)); a request outside one is answered 422.
-LIMITS = {"n": (1, 64), "sheet_n": (1, 256), "seed": (0, MAX_SEED), "index": (0, 4095), "scale": (1, 8),
-          "palette": (0, 64), "truncation": (0.05, 2.0), "steps": (2, 32), "strength": (0.01, 2.0),
-          "min_fragment": (0, 256), "dehalo": (0, 8),
-          "duration": (20, 2000)}
+# The sprite options' bounds come from their registry (pokegan.steps), at the server's top where it is lower.
+SERVED = [o for o in OPTIONS if o.web_hi != 0]
+LIMITS = {"n": (1, 64), "sheet_n": (1, 256), "seed": (0, MAX_SEED), "index": (0, 4095), "steps": (2, 32),
+          "strength": (0.01, 2.0), "duration": (20, 2000),
+          **{o.name: (0.05 if o.name == "truncation" else o.lo, o.hi if o.web_hi is None else o.web_hi)
+             for o in SERVED if o.kind is not bool}}
 MAX_BODY = 1024          # bytes: the API takes no bodies
 # A request's cost is known before it runs: the pixels it makes (images x (size x scale)^2). The budget lets
 # every request of a 64px model at its top through (64 sprites at 8x) and keeps the server's peak memory
@@ -107,20 +111,25 @@ class Query:
         return self.q.get(name, default)
 
     def options(self) -> SpriteOptions:
-        """The sprite pipeline's options, as `pokegan generate`'s flags of the same names."""
-        palette = self.number("palette", 0)
-        types = tuple(t for t in self.q.getlist("type") if t)
+        """The sprite pipeline's options, as `pokegan generate`'s flags of the same names; `recipe=NAME` gives
+        a named recipe's settings for this model, and options given beside it win."""
+        settings = {}
+        name = self.q.get("recipe")
+        if name:
+            try:
+                settings = recipe(name, self.size, self.channels)
+            except PokeganError as e:
+                raise BadParam(str(e)) from None
+        for o in SERVED:
+            if o.name in self.q:
+                settings[o.name] = self.flag(o.name) if o.kind is bool else self.number(o.name, o.default, o.kind)
         try:
-            return SpriteOptions(truncation=self.number("truncation", 1.0, float), palette=palette,
-                                 scale=self.number("scale", 1), transparent=self.flag("transparent"), types=types,
-                                 min_fragment=self.number("min_fragment", 0), outline=self.flag("outline"),
-                                 dehalo=self.number("dehalo", 0))
+            return SpriteOptions(**settings, types=tuple(t for t in self.q.getlist("type") if t))
         except PokeganError as e:
             raise BadParam(str(e)) from None
 
 
-SPRITE_OPTS = {"model", "truncation", "palette", "scale", "transparent", "type", "min_fragment", "outline",
-               "dehalo"}
+SPRITE_OPTS = {"model", "type", "recipe", *(o.name for o in SERVED)}
 
 
 def _uri(png: bytes) -> str:
@@ -138,7 +147,8 @@ def create_app(catalog: Catalog) -> Starlette:
             except KeyError:
                 return JSONResponse({"error": f"unknown model {model[:80]!r}; valid: {', '.join(catalog.entries)}"},
                                     status_code=404)
-            q.model, q.size = model, int(catalog.entry(model).info["size"])
+            info = catalog.entry(model).info
+            q.model, q.size, q.channels = model, int(info["size"]), int(info["channels"])
             job = work(q)  # parameters are read and checked here, before the queue
             try:
                 return await catalog.run(model, job)
@@ -158,6 +168,25 @@ def create_app(catalog: Catalog) -> Starlette:
 
     async def models(_request: Request):
         return JSONResponse(catalog.list())
+
+    async def options(_request: Request):
+        """Every sprite option the server takes, with its bounds and help, and each recipe's settings for
+        each model (what the page builds its controls from)."""
+        return JSONResponse({
+            "options": [{**o.to_json(), "min": LIMITS[o.name][0] if o.name in LIMITS else None,
+                         "max": LIMITS[o.name][1] if o.name in LIMITS else None} for o in SERVED],
+            "recipes": {name: {m["id"]: {"settings": make(m["size"], m["channels"]),
+                                         "flags": as_flags(make(m["size"], m["channels"]))}
+                               for m in catalog.list()} for name, make in RECIPES.items()},
+            "budget_pixels": MAX_REQUEST_PIXELS, "default_models": default_models()})
+
+    def default_models() -> dict:
+        """The shipped model the library picks for a plain, a transparent and a typed request, where served."""
+        from pokegan.sprites import default_model
+
+        picks = {"plain": default_model(), "transparent": default_model(transparent=True),
+                 "types": default_model(conditional=True)}
+        return {k: v if v in catalog.entries else None for k, v in picks.items()}
 
     async def sprites(request: Request):
         def work(q):
@@ -193,7 +222,7 @@ def create_app(catalog: Catalog) -> Starlette:
                 def make(g):
                     from dataclasses import asdict
 
-                    from pokegan.assets import sheet_files
+                    from pokegan.files import sheet_files
 
                     arr = g.sprites(g.latents(n, seed), opts, FORWARD_BATCH)
                     names = [f"{i:04d}" for i in range(n)]
@@ -230,10 +259,9 @@ def create_app(catalog: Catalog) -> Starlette:
             check_cost(steps, q.size, opts.scale, "interpolate")
 
             def make(g):
-                import numpy as np
                 import torch
 
-                from pokegan.assets import gif_bytes, png_bytes
+                from pokegan.files import gif_bytes, png_bytes
                 from pokegan.interpolate import strip, walk_sprites
 
                 keys = g.truncate(g.with_types(torch.cat([latent(g, *a), latent(g, *b)]), opts.types), opts.truncation)
@@ -253,7 +281,7 @@ def create_app(catalog: Catalog) -> Starlette:
         return Response(body, media_type=mime, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"})
 
     routes = [Route(p, static) for p in STATIC] + [
-        Route("/api/models", models), Route("/api/sprites", sprites), Route("/api/sprite", sprite),
+        Route("/api/models", models), Route("/api/options", options), Route("/api/sprites", sprites), Route("/api/sprite", sprite),
         Route("/api/sheet", sheet_route(False)), Route("/api/sheet.json", sheet_route(True)),
         Route("/api/variations", variations), Route("/api/interpolate", interpolate)]
     return Starlette(routes=routes, middleware=[Middleware(BodyLimit)])

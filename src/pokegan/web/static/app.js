@@ -3,7 +3,7 @@
 
 const $ = (id) => document.getElementById(id);
 const fields = ["model", "seed", "n", "truncation", "palette", "scale", "transparent", "clean", "preview"];
-const state = { models: [], sprites: [], chosen: null, a: null, b: null, walkFrames: [] };
+const state = { models: [], options: null, sprites: [], chosen: null, a: null, b: null, walkFrames: [] };
 
 function settings() {
   return {
@@ -15,37 +15,17 @@ function settings() {
   };
 }
 
-const ASSET_MODEL = "pretrained-sprites";  // the shipped model trained on the sprites' own alpha
-const KEYED_MODEL = "pretrained";           // the shipped default, trained on white and keyed
-
-// a model that draws its own alpha (trained with --background transparent) also draws its own dark outline
-function ownAlpha(id) {
-  const m = state.models.find((x) => x.id === id);
-  return Boolean(m && m.channels === 4);
-}
-
-// loose pieces under about half a percent of the canvas are cleared: 24 pixels at 64px, 48 at 96px and above
-function minFragment(id) {
-  const m = state.models.find((x) => x.id === id);
-  return m && m.size >= 96 ? 48 : 24;
-}
-
-// game-ready: as pokegan generate --transparent --dehalo 3 --min-fragment 24|48 (no white rim, no loose
-// bits), with --outline for a model keyed from white
-function gameReadyFlags(s) {
-  return `--transparent --dehalo 3 --min-fragment ${minFragment(s.model)}` + (ownAlpha(s.model) ? "" : " --outline");
+// what the server says of its options (/api/options): bounds, and each recipe's settings for each model
+function recipeFlags(name, id) {
+  const r = state.options && state.options.recipes[name];
+  return r && r[id] ? r[id].flags : "";
 }
 
 // the sprite options every image route takes, as a query string (without seed/index/n)
 function spriteQuery(s, extra) {
   const q = new URLSearchParams({ model: s.model, truncation: s.truncation, palette: s.palette, scale: s.scale,
                                   transparent: s.transparent });
-  if (s.clean === "1") {
-    q.set("transparent", "1");
-    q.set("dehalo", "3");
-    q.set("min_fragment", String(minFragment(s.model)));
-    if (!ownAlpha(s.model)) q.set("outline", "1");
-  }
+  if (s.clean === "1") q.set("recipe", "game-ready");  // the server applies the library's recipe for this model
   s.types.forEach((t) => q.append("type", t));
   Object.entries(extra || {}).forEach(([k, v]) => q.set(k, v));
   return q;
@@ -127,7 +107,7 @@ async function make(event) {
       b.addEventListener("click", () => choose(i, b));
       grid.appendChild(b);
     });
-    const how = s.clean === "1" ? `, game-ready: ${s.model} ${gameReadyFlags(s)}` : "";
+    const how = s.clean === "1" ? `, game-ready: ${s.model} ${recipeFlags("game-ready", s.model)}` : "";
     setStatus(`${data.sprites.length} sprites, seed ${data.seed}${how} (${Math.round(performance.now() - t0)} ms)`);
   } catch (e) {
     setStatus(e.message, true);
@@ -146,7 +126,7 @@ function choose(index, button) {
     `palette ${s.palette === "0" ? "all colours" : s.palette + " colours"}, scale ${s.scale}` +
     (s.transparent === "1" || s.clean === "1" ? ", transparent" : "") + (s.clean === "1" ? ", game-ready" : "") +
     ` — the same as: pokegan generate ${s.model} --seed ${s.seed} --n ${index + 1}` +
-    (s.clean === "1" ? " " + gameReadyFlags(s) : s.transparent === "1" ? " --transparent" : "") +
+    (s.clean === "1" ? " " + recipeFlags("game-ready", s.model) : s.transparent === "1" ? " --transparent" : "") +
     `, file ${String(index).padStart(4, "0")}.png`;
   const link = $("detail-png");
   link.href = "/api/sprite?" + spriteQuery(s, { seed: s.seed, index: index, download: "1" });
@@ -207,10 +187,15 @@ async function start() {
   const types = loadFromUrl();
   try {
     state.models = await getJson("/api/models");
+    state.options = await getJson("/api/options");
   } catch (e) {
     setStatus("could not list the models: " + e.message, true);
     return;
   }
+  state.options.options.forEach((o) => {  // the number inputs take the server's bounds
+    const el = $(o.name);
+    if (el && el.type === "number" && o.min !== null) { el.min = String(o.min); el.max = String(o.max); el.title = o.help; }
+  });
   const wanted = new URLSearchParams(location.search).get("model");
   state.models.forEach((m) => $("model").add(new Option(`${m.id} (${m.family}, ${m.size}px)`, m.id)));
   if (wanted && state.models.some((m) => m.id === wanted)) $("model").value = wanted;
@@ -220,9 +205,10 @@ async function start() {
   $("new-seed").addEventListener("click", () => { $("seed").value = String(Math.floor(Math.random() * 2 ** 31)); make(); });
   $("model").addEventListener("change", () => { showTypes(); make(); });
   $("clean").addEventListener("change", () => {
-    // game-ready sprites from the shipped default come from the asset model: its own alpha has no white halo
-    if ($("clean").checked && $("model").value === KEYED_MODEL && state.models.some((m) => m.id === ASSET_MODEL)) {
-      $("model").value = ASSET_MODEL;
+    // game-ready sprites from the shipped default come from the model the library picks for transparent sprites
+    const picks = state.options.default_models;
+    if ($("clean").checked && $("model").value === picks.plain && picks.transparent !== picks.plain) {
+      $("model").value = picks.transparent;
       showTypes();
     }
     make();

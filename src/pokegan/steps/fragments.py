@@ -1,0 +1,27 @@
+"""A finishing step: loose opaque pieces removed from a transparent sprite (its largest piece stays)."""
+from __future__ import annotations
+
+import numpy as np
+
+from pokegan.pixels import components
+from pokegan.steps import Option, register
+
+
+def remove_fragments(rgba: np.ndarray, min_pixels: int) -> np.ndarray:
+    """An RGBA sprite (H, W, 4) without the opaque pieces (8-connected) smaller than `min_pixels`; the largest
+    piece always stays. Cleared pixels get alpha 0 and colour 0, as keying clears them."""
+    opaque = rgba[..., 3] > 0
+    labels = components(opaque[None])[0]
+    ids, counts = np.unique(labels[labels > 0], return_counts=True)
+    if len(ids) <= 1:
+        return rgba
+    keep = set(ids[counts >= min_pixels]) | {ids[counts.argmax()]}
+    out = rgba.copy()
+    out[opaque & ~np.isin(labels, list(keep))] = 0
+    return out
+
+
+register(Option(
+    "min_fragment", int, 0, "transparent sprites: remove loose opaque pieces smaller than N pixels (the largest "
+    "stays)", 0, 4096, "pixels: pieces smaller than this are removed; 0 keeps every piece", web_hi=256,
+    needs_transparent=True, order=20, run=lambda img, n, ctx: remove_fragments(img, n)))
