@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test demo clean
+.PHONY: install test test-fast demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,14 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# the inner loop while developing: the tests not marked slow (under a minute on 2 cores); `make test` runs all
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
 demo: $(STAMP)
 	@echo "== 1. New sprites from the shipped pretrained model, at once =="
 	$(BIN)/pokegan generate --n 64 --seed 0 --out demo/pretrained
 	$(BIN)/pokegan generate --n 16 --seed 0 --out demo/game-assets --recipe game-ready --scale 2
-	$(BIN)/pokegan generate pretrained-sprites-96 --n 16 --seed 0 --out demo/game-assets-96 --recipe game-ready
 	$(BIN)/pokegan generate --by-type --seed 0 --out demo/by-type
 	$(BIN)/pokegan generate --type fire --type flying --n 16 --seed 0 --out demo/fire-flying
 	$(BIN)/pokegan models
@@ -36,7 +39,7 @@ demo: $(STAMP)
 	@echo "== 4. New sprites from that run, and its report =="
 	$(BIN)/pokegan generate $$(ls -d demo/runs/*/ | tail -n 1) --n 64 --seed 0 --out demo/my-run
 	$(BIN)/pokegan report $$(ls -d demo/runs/*/ | tail -n 1) --out demo/report.html
-	@echo "demo done: demo/pretrained/grid.png (pretrained), demo/by-type/by-type.png (one row per type), demo/game-assets/grid-on-dark.png and grid-on-light.png (the asset model, transparent, 2x), demo/game-assets-96/ (native 96px pixel art), demo/my-run/grid.png (your 3-minute run), demo/report.html"
+	@echo "demo done: demo/pretrained/grid.png (pretrained), demo/by-type/by-type.png (one row per type), demo/game-assets/grid-on-dark.png and grid-on-light.png (game-ready transparent sprites, 2x), demo/my-run/grid.png (your 3-minute run), demo/report.html"
 	@echo "== 5. The web page: run this, then open http://127.0.0.1:8000/ =="
 	@echo "$(BIN)/pokegan serve --runs demo/runs"
 

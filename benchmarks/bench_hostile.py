@@ -123,7 +123,7 @@ def main() -> int:
                 code, lines = in_process(argv)
                 # a report shows what it can; what only a resume reads leaves the model usable elsewhere
                 ok = clean(code, lines) or (code == 0 and (argv[0] == "report" or
-                                                           (damage in ("no optimizers", "feed a string")
+                                                           (damage in th.RESUME_ONLY
                                                             and argv[0] != "train")))
                 results["clean" if ok else "NOT clean"] += 1
                 if not ok:

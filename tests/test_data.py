@@ -168,6 +168,7 @@ def test_load_dataset_errors_name_the_file(tmp_path):
         load_dataset(tmp_path / "missing.data")
 
 
+@pytest.mark.slow
 def test_cli_prepare_and_show(sprite_folder, tmp_path):
     out = tmp_path / "cli.data"
     exe = [sys.executable, "-m", "pokegan.cli.main"]

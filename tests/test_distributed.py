@@ -61,6 +61,7 @@ def _collectives(out_dir: str) -> None:
     (Path(out_dir) / f"{rank}.json").write_text(json.dumps(res))
 
 
+@pytest.mark.slow
 def test_collectives_in_two_processes(tmp_path):
     ddp.launch(2, False, _collectives, str(tmp_path))
     for rank in (0, 1):
@@ -83,6 +84,7 @@ def _dies(out_dir: str, when: str) -> None:
     (Path(out_dir) / f"{rank}.json").write_text("{}")
 
 
+@pytest.mark.slow
 def test_a_death_after_every_rank_finished_is_not_a_failure_but_one_during_work_is(tmp_path, monkeypatch, capfd):
     meetings = tmp_path / "tmp"
     meetings.mkdir()
@@ -96,6 +98,7 @@ def test_a_death_after_every_rank_finished_is_not_a_failure_but_one_during_work_
     assert list(meetings.glob("pokegan-ranks-*")) == []
 
 
+@pytest.mark.slow
 def test_single_process_collectives_are_identity():
     net = torch.nn.Linear(2, 2)
     net(torch.ones(1, 2)).sum().backward()
@@ -112,6 +115,7 @@ def _train(tiny_data, runs, *extra):
                                  "--progress", "lines", *extra], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_train_with_two_processes_then_resume(tiny_data, tmp_path):
     runs = tmp_path / "runs"
     r = _train(tiny_data, runs, "--gpus", "2", "--kimg", "0.048")
@@ -130,17 +134,20 @@ def test_train_with_two_processes_then_resume(tiny_data, tmp_path):
     assert state["nimg"] == 80 and state["step"] == 10 and state["processes"] == 2
 
 
+@pytest.mark.slow
 def test_two_processes_refuse_an_uneven_batch(tiny_data, tmp_path):
     r = _train(tiny_data, tmp_path / "runs", "--gpus", "2", "--kimg", "0.016", "--batch", "7")
     assert r.returncode == 2, r.stderr
     assert "batch 7 does not split evenly over 2 processes" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_asking_for_more_gpus_than_there_are(tiny_data, tmp_path):
     r = _train(tiny_data, tmp_path / "runs", "--gpus", "64", "--kimg", "0.016", "--device", "cuda")
     assert r.returncode == 2 and "--gpus 64" in r.stderr, r.stderr
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_launcher_stops_every_rank_with_one_checkpoint(tiny_data, tmp_path):
     runs = tmp_path / "runs"
     rc, err, state = sigterm_after_ticks(CLI + ["train", "--data", str(tiny_data), "--batch", "8", "--set", "g_base=4",

@@ -40,6 +40,7 @@ def _assert_parity(g, folder: Path, z) -> None:
     assert np.abs(image - g.decode(z).numpy()).max() < 1e-4
 
 
+@pytest.mark.slow
 def test_the_shipped_model_exports_with_its_pipeline_in_the_graph(tmp_path):
     export_onnx(None, tmp_path)
     g = load_generator()
@@ -58,6 +59,7 @@ def test_the_shipped_model_exports_with_its_pipeline_in_the_graph(tmp_path):
     assert "Pokémon" in meta["licence"] and meta["latents"]["name"] == "pokegan-portable-1"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset,background", [("dcgan", "white"), ("wgan", "black"), ("wgan-gp", "transparent"),
                                                ("aegan", "white"), ("progan", "white"), ("fastgan", "transparent"),
                                                ("fastgan", "random")])
@@ -70,6 +72,7 @@ def test_every_family_exports_and_matches_pytorch(preset, background, tiny_data,
     _assert_parity(g, tmp_path / "onnx", g.latents(8, 0))
 
 
+@pytest.mark.slow
 def test_bad_export_requests_are_refused(tmp_path):
     with pytest.raises(PokeganError, match="--opset 12: pokegan exports opsets 13 to 17"):
         export_onnx(None, tmp_path, opset=12)
@@ -80,6 +83,7 @@ def test_bad_export_requests_are_refused(tmp_path):
     assert r.returncode == 2 and "--onnx DIR" in r.stderr
 
 
+@pytest.mark.slow
 def test_the_cli_export_and_the_engine_snippet(tmp_path):
     r = subprocess.run(CLI + ["export", "--onnx", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -90,6 +94,7 @@ def test_the_cli_export_and_the_engine_snippet(tmp_path):
     assert r.returncode == 0 and r.stdout.strip() == "[(4, 64, 64, 4), (4, 3, 64, 64)]", r.stderr
 
 
+@pytest.mark.slow
 def test_the_portable_rule_draws_known_words_and_the_cli_uses_it(tmp_path):
     from pokegan.sprites import _mulberry32
 
@@ -111,6 +116,7 @@ def test_the_portable_rule_draws_known_words_and_the_cli_uses_it(tmp_path):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.mark.slow
 @pytest.mark.network  # onnxruntime-web comes from the npm registry (once, then the cache)
 def test_the_exported_page_makes_the_cli_sprites_in_a_browser_from_disk(tmp_path):
     if not CHROMIUM:
@@ -155,6 +161,7 @@ def test_the_exported_page_makes_the_cli_sprites_in_a_browser_from_disk(tmp_path
     assert not outside, outside                                           # no request left the page
 
 
+@pytest.mark.slow
 def test_a_96_style_size_exports_too(tiny_data_48, tmp_path):
     """FastGAN at 48 (3 x 2^k, as 96): its skip-layer pooling divides the 3x3 start, so ONNX can express it."""
     t = Trainer.new(tiny_config("fastgan", kimg=0.016), str(tiny_data_48), tmp_path / "runs",

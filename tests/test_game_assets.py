@@ -44,6 +44,7 @@ def test_training_palette_is_the_sprites_colours_and_snapping_draws_in_them():
         training_palette(np.zeros((1, 4, 4, 4), np.uint8))
 
 
+@pytest.mark.slow
 def test_a_run_keeps_its_palette_and_sprites_come_out_in_it(trained, tmp_path):
     state = json.loads((trained / "config.json").read_text())
     pal = np.asarray(state["palette"], np.uint8)
@@ -75,6 +76,7 @@ def test_a_run_keeps_its_palette_and_sprites_come_out_in_it(trained, tmp_path):
     assert r.returncode == 2 and "keeps no training palette" in r.stderr and not (tmp_path / "o" / "0000.png").exists()
 
 
+@pytest.mark.slow
 def test_a_request_without_a_model_picks_the_shipped_model_that_fits():
     assert default_model() == DEFAULT_MODEL and default_model(conditional=True) == CONDITIONAL_MODEL
     assert default_model(conditional=True, transparent=True) == CONDITIONAL_MODEL   # types win: one model has them
@@ -87,6 +89,7 @@ def test_a_request_without_a_model_picks_the_shipped_model_that_fits():
     assert load_generator(ASSET_MODEL).resolution == asset.resolution
 
 
+@pytest.mark.slow
 def test_transparent_sprites_come_with_previews_on_a_dark_and_a_light_scene(trained, tmp_path):
     r = subprocess.run(CLI + ["generate", str(trained), "--n", "4", "--seed", "0", "--out", str(tmp_path)],
                        capture_output=True, text=True)

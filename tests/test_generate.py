@@ -24,6 +24,7 @@ from conftest import tiny_config
 CLI = [sys.executable, "-m", "pokegan.cli.main"]
 
 
+@pytest.mark.slow
 def test_generation_is_reproducible_and_batch_independent(trained):
     g = load_generator(trained)
     assert g.channels == 4 and g.G.training is False
@@ -38,6 +39,7 @@ def test_generation_is_reproducible_and_batch_independent(trained):
         g.generate(2, types=["fire"])
 
 
+@pytest.mark.slow
 def test_export_writes_its_two_files_into_a_folder_and_keeps_what_else_is_there(trained, tmp_path):
     out = tmp_path / "export"
     out.mkdir()
@@ -104,6 +106,7 @@ def test_key_background_clears_only_the_background_the_border_reaches():
         key_background(img, (255, 255, 255), 256)
 
 
+@pytest.mark.slow
 def test_cli_generate_transparent_keys_out_the_white_of_an_rgb_model(tiny_data, tmp_path):
     plain, keyed = tmp_path / "plain", tmp_path / "keyed"
     for out, extra in ((plain, []), (keyed, ["--transparent"])):
@@ -137,6 +140,7 @@ def test_sprite_sheet_index_matches_sheet():
         assert np.array_equal(sheet[fr["y"]:fr["y"] + fr["h"], fr["x"]:fr["x"] + fr["w"]], imgs[i])
 
 
+@pytest.mark.slow
 def test_interpolation_endpoints_equal_generator_outputs(trained):
     g = load_generator(trained)
     keys = torch.cat([g.latents(1, 1), g.latents(1, 2)])
@@ -149,6 +153,7 @@ def test_interpolation_endpoints_equal_generator_outputs(trained):
     assert abs(mid_norm - keys.norm(dim=1).mean()) < 0.2 * mid_norm  # slerp keeps the norm (lerp would not)
 
 
+@pytest.mark.slow
 def test_cli_generate_interpolate_report_and_api(trained, tmp_path):
     out = tmp_path / "sprites"
     r = subprocess.run(CLI + ["generate", str(trained), "--n", "12", "--seed", "0", "--out", str(out),
@@ -195,6 +200,7 @@ def test_cli_generate_interpolate_report_and_api(trained, tmp_path):
     assert r.returncode == 0 and r.stdout.strip() == "4"
 
 
+@pytest.mark.slow
 def test_bad_inputs_are_clear(trained, tmp_path):
     r = subprocess.run(CLI + ["generate", str(trained), "--n", "0", "--out", str(tmp_path / "x")],
                        capture_output=True, text=True)
@@ -248,6 +254,7 @@ def test_background_snap_draws_a_solid_background_exactly_and_leaves_the_rest():
         SpriteOptions(bg_tolerance=-1)
 
 
+@pytest.mark.slow
 def test_eval_scores_the_rgba_sprites_generate_writes(trained, tiny_data, tmp_path):
     from pokegan.data import load_dataset
     from pokegan.metrics.evaluate import EvalConfig, generated_images
@@ -272,6 +279,7 @@ def test_eval_scores_the_rgba_sprites_generate_writes(trained, tiny_data, tmp_pa
         SpriteOptions(alpha_threshold=300)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["pretrained", "rgba"])
 def test_the_api_and_the_cli_make_the_same_png_bytes(model, trained, tmp_path):
     """One pipeline: `g.generate(...)` with the CLI's options gives the CLI's files, byte for byte (the
@@ -292,6 +300,7 @@ def test_the_api_and_the_cli_make_the_same_png_bytes(model, trained, tmp_path):
     assert not np.array_equal(np.asarray(plain[0]), np.asarray(ims[0]))
 
 
+@pytest.mark.slow
 def test_sprite_options_are_checked_and_unknown_ones_named(trained):
     from pokegan.config import SpriteOptions
 
@@ -351,6 +360,7 @@ def test_dehalo_clears_a_white_rim_but_not_a_white_body_behind_an_outline():
     assert np.array_equal(dehalo(two, 8), two) and np.array_equal(dehalo(a, 0), a)   # nothing more to clear
 
 
+@pytest.mark.slow
 def test_game_sprite_options_run_in_the_pipeline_and_need_transparency(tmp_path):
     g = load_generator()
     plain = g.arrays(4, seed=1, transparent=True)

@@ -21,6 +21,7 @@ def _imported_after(statement: str) -> set[str]:
     return set(r.stdout.split())
 
 
+@pytest.mark.slow
 def test_every_module_imports_on_its_own():
     """Each module imported first, in a fresh interpreter: an import circle fails here (a partly initialised
     module), whichever side of it is imported first."""
@@ -32,6 +33,7 @@ def test_every_module_imports_on_its_own():
     assert not failed and len(MODULES) > 30, failed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("statement", ["from pokegan import load_generator; load_generator().arrays(2, seed=0)",
                                        "import pokegan.export.slim"])
 def test_making_sprites_does_not_load_the_training_stack(statement):
@@ -45,6 +47,7 @@ def test_the_configuration_needs_no_torch():
     assert "pokegan.config" in loaded
 
 
+@pytest.mark.slow
 def test_a_generator_file_builds_only_its_generator():
     """Loading a generator (the shipped model, or a run's) builds the class its state.json names with its own
     arguments: no discriminator is constructed and nothing of training is imported."""
@@ -60,6 +63,7 @@ def test_a_generator_file_builds_only_its_generator():
     assert not {m for m in r.stdout.split() if m.startswith("pokegan.training")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [["generate", "--n", "2", "--out", "{tmp}/g"],
                                   ["interpolate", "--seeds", "1", "2", "--steps", "3", "--out", "{tmp}/w.gif"],
                                   ["export", "--onnx", "{tmp}/onnx"], ["models"]])

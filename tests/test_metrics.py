@@ -119,6 +119,7 @@ def test_inception_loads_offline_and_gives_2048_features(inception):
     assert np.allclose(inception(imgs[:1]), f[:1], atol=1e-4)  # batch-independent
 
 
+@pytest.mark.slow
 def test_eval_cli_end_to_end(tiny_data, tmp_path):
     from pokegan.data import load_dataset
 
@@ -147,6 +148,7 @@ def test_eval_cli_end_to_end(tiny_data, tmp_path):
     assert res["real_sprite_dark_edge_share"] == measure(ds.images)["dark_edge_share"] and "one piece" in r.stdout
 
 
+@pytest.mark.slow
 def test_evaluation_during_training_writes_metrics(tiny_data, tmp_path):
     from pokegan.data import load_dataset
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays

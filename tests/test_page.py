@@ -65,6 +65,7 @@ def _sizes(page, selector: str) -> list[tuple[int, int]]:
     return page.eval_on_selector_all(selector, "els => els.map(e => [e.naturalWidth, e.naturalHeight, e.complete])")
 
 
+@pytest.mark.slow
 def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
     from playwright.sync_api import sync_playwright
 

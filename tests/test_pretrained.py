@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from pokegan.sprites import load_generator, pretrained_path
 
@@ -27,6 +28,7 @@ def test_pretrained_is_shipped_small_and_documented():
     assert "FID" in card and "kimg" in card
 
 
+@pytest.mark.slow
 def test_pretrained_generates_the_same_sprites_for_the_same_seed():
     a = load_generator().arrays(6, seed=7)
     b = load_generator().arrays(6, seed=7)
@@ -35,6 +37,7 @@ def test_pretrained_generates_the_same_sprites_for_the_same_seed():
     assert a.std() > 10  # images, not a constant
 
 
+@pytest.mark.slow
 def test_generate_without_a_run_uses_the_pretrained_model(tmp_path):
     for d in ("a", "b"):
         r = subprocess.run(CLI + ["generate", "--n", "4", "--seed", "0", "--out", str(tmp_path / d)],
@@ -53,21 +56,3 @@ def test_pretrained_draws_its_white_background_exactly():
     assert (snapped[haze] == 255).all()                # drawn as the background itself
     assert np.array_equal(snapped[~haze], raw[~haze])  # and nothing else changed
     assert not ((snapped.min(-1) >= 250) & (snapped.min(-1) < 255)).any()
-
-
-def test_the_96px_asset_model_draws_native_pixel_art():
-    from pokegan.metrics.sprite_shape import measure
-
-    folder = pretrained_path("pretrained-sprites-96")
-    assert (folder / "weights.safetensors").stat().st_size < 20 * 2**20 and "FID" in (folder / "MODEL_CARD.md").read_text()
-    g = load_generator("pretrained-sprites-96")
-    assert g.resolution == 96 and g.channels == 4 and g.G.palette_size > 0
-    made = g.arrays(8, seed=0)
-    assert made.shape == (8, 96, 96, 4) and set(np.unique(made[..., 3])) == {0, 255}   # binary alpha
-    palette = {tuple(c) for c in np.asarray(g.training_palette())}
-    assert {tuple(c) for c in made[made[..., 3] > 0][:, :3]} <= palette                 # drawn in the training palette
-    finished = g.arrays(8, seed=0, transparent=True, dehalo=3, min_fragment=48)
-    m_made, m_finished = measure(made), measure(finished)
-    assert m_finished["colours_median"] <= 32
-    assert m_finished["near_white_edge_share"] < m_made["near_white_edge_share"]
-    assert m_finished["one_piece_share"] >= m_made["one_piece_share"]

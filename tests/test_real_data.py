@@ -48,6 +48,7 @@ def test_gen5_64_is_bit_reproducible(gen5_64, tmp_path):
     assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(gen5_64.read_bytes()).digest()
 
 
+@pytest.mark.slow
 def test_dreamworld_svgs_render(tmp_path):
     """The dream-world artworks (SVG) render to RGBA sprites with their species labels."""
     from dataclasses import replace

@@ -80,6 +80,7 @@ def requests(draw):
     return route, params
 
 
+@pytest.mark.slow
 @settings(max_examples=60, **SETTINGS)
 @given(req=requests())
 def test_every_route_answers_every_declared_value_without_a_5xx(served, req):
@@ -104,14 +105,17 @@ def test_the_largest_seed_and_index_give_variations_on_the_shipped_model(served)
     assert 0 <= variation_seed(2 ** 63 - 1, 4095) < 2 ** 63
 
 
-def test_a_request_over_the_pixel_budget_is_refused_before_it_runs(served):
-    from pokegan.web.server import MAX_REQUEST_PIXELS
+def test_a_request_over_the_pixel_budget_is_refused_before_it_runs(served, monkeypatch):
+    from pokegan.web import server
+    from pokegan.web.server import BadParam, MAX_REQUEST_PIXELS, check_cost
 
-    r = served.get("/api/sprites?model=pretrained-sprites-96&n=64&scale=8")
-    assert r.status_code == 422
-    msg = r.json()["error"]
-    assert f"{MAX_REQUEST_PIXELS:,}" in msg and "at most 28 at scale 8" in msg
-    assert served.get("/api/sprites?model=pretrained&n=64&scale=8").status_code == 200   # a 64px model's top fits
+    with pytest.raises(BadParam, match="at most 28 at scale 8"):       # a 96px model at its top
+        check_cost(64, 96, 8, "sprites")
+    assert check_cost(64, 64, 8, "sprites") == MAX_REQUEST_PIXELS        # a 64px model's top fits exactly
+    assert served.get("/api/sprites?model=pretrained&n=64&scale=8").status_code == 200
+    monkeypatch.setattr(server, "MAX_REQUEST_PIXELS", 64 * 64 * 10)     # the route asks before it runs
+    r = served.get("/api/sprites?model=pretrained&n=11")
+    assert r.status_code == 422 and "40,960 a request" in r.json()["error"] and "at most 10" in r.json()["error"]
 
 
 # -- the run files -----------------------------------------------------------------------------------------------
@@ -136,6 +140,7 @@ def _copy(run, tmp_path):
     return dst
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ["[]", "null", "5", '"x"', "{", ""])
 def test_report_names_a_config_of_another_shape(a_run, tmp_path, text):
     from pokegan.report import build_report
@@ -146,6 +151,7 @@ def test_report_names_a_config_of_another_shape(a_run, tmp_path, text):
         build_report(run)
 
 
+@pytest.mark.slow
 @settings(max_examples=12, **SETTINGS)
 @given(config_field=JSON, rows=st.lists(JSON, max_size=4), per_type=JSON)
 def test_report_reads_any_json_in_the_run_files(a_run, tmp_path, config_field, rows, per_type):
@@ -251,6 +257,7 @@ def test_family_options_from_a_file_are_type_checked(options):
         assert "not supported" not in str(e)   # never Python's raw comparison error
 
 
+@pytest.mark.slow
 def test_bad_option_values_are_named(tmp_path, tiny_data):
     for kv, message in (("lecam_weight=nan", "expected a finite float"), ("g_base=1.5", "expected int")):
         r = subprocess.run(CLI + ["train", "--data", str(tiny_data), "--kimg", "0.01", "--run-dir", str(tmp_path),
@@ -263,6 +270,7 @@ def test_bad_option_values_are_named(tmp_path, tiny_data):
 
 # -- outputs bounded by what is kept -------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_generate_no_png_makes_only_the_sheet_it_keeps(a_run, tmp_path):
     out = tmp_path / "many"
     r = subprocess.run(CLI + ["generate", str(a_run), "--n", "1000000", "--no-png", "--out", str(out)],
@@ -273,6 +281,7 @@ def test_generate_no_png_makes_only_the_sheet_it_keeps(a_run, tmp_path):
     assert len(index["frames"]) == 4096 and not list(out.glob("0*.png"))
 
 
+@pytest.mark.slow
 def test_a_walk_over_the_pixel_budget_is_refused_and_long_strips_wrap(a_run, tmp_path):
     import numpy as np
 
@@ -286,6 +295,7 @@ def test_a_walk_over_the_pixel_budget_is_refused_and_long_strips_wrap(a_run, tmp
     assert s.shape == (8, 4 * STRIP_ROW, 3) and s[4, 0, 0] == STRIP_ROW and s[4, -1, 0] == 255
 
 
+@pytest.mark.slow
 def test_export_runs_what_it_writes_and_refuses_a_non_finite_graph(a_run, tmp_path):
     from safetensors.torch import load_file, save_file
 

@@ -36,18 +36,18 @@ def _png(uri: str) -> bytes:
     return base64.b64decode(uri.split(",", 1)[1])
 
 
+@pytest.mark.slow
 def test_models_lists_the_shipped_model_and_every_run(client, runs):
     models = client.get("/api/models").json()
-    assert [m["id"] for m in models] == ["pretrained", "pretrained-sprites", "pretrained-sprites-96", "pretrained-types",
-                                           "00000-dcgan-tiny"]
+    assert [m["id"] for m in models] == ["pretrained", "pretrained-sprites", "pretrained-types", "00000-dcgan-tiny"]
     assert models[0] == {"id": "pretrained", "family": "fastgan", "size": 64, "channels": 3, "background": "white",
                          "kimg": 900.0, "conditional": False, "types": []}
     assert models[1]["channels"] == 4 and models[1]["background"] == "transparent"   # the asset model
-    assert models[2]["channels"] == 4 and models[2]["size"] == 96                     # and its 96px pixel-art one
-    assert models[3]["conditional"] and len(models[3]["types"]) == 18 and "fire" in models[3]["types"]
-    assert models[4]["size"] == 32 and models[4]["channels"] == 4
+    assert models[2]["conditional"] and len(models[2]["types"]) == 18 and "fire" in models[2]["types"]
+    assert models[3]["size"] == 32 and models[3]["channels"] == 4
 
 
+@pytest.mark.slow
 def test_a_type_request_uses_the_type_and_is_checked(client):
     from pokegan.sprites import load_generator
 
@@ -64,6 +64,7 @@ def test_a_type_request_uses_the_type_and_is_checked(client):
     assert client.get("/api/sprites", params={"type": "fire"}).status_code == 422  # the default is unconditional
 
 
+@pytest.mark.slow
 def test_images_are_the_bytes_pokegan_generate_writes(client, tmp_path):
     out = tmp_path / "cli"
     r = subprocess.run(CLI + ["generate", "pretrained", "--n", "16", "--seed", "0", "--out", str(out),
@@ -83,6 +84,7 @@ def test_images_are_the_bytes_pokegan_generate_writes(client, tmp_path):
     assert 'filename="pokegan-0-3.png"' in download.headers["content-disposition"]
 
 
+@pytest.mark.slow
 def test_walks_and_variations_come_from_the_pipeline(client, runs, tmp_path):
     gif = tmp_path / "walk.gif"
     r = subprocess.run(CLI + ["interpolate", str(runs / "00000-dcgan-tiny"), "--seeds", "1", "2", "--steps", "6",
@@ -99,6 +101,7 @@ def test_walks_and_variations_come_from_the_pipeline(client, runs, tmp_path):
     assert len(near) == 5 and near == again and near != far
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("query,message", [
     ("/api/sprites?n=0", "n=0: must be between 1 and 64"), ("/api/sprites?n=65", "n=65"),
     ("/api/sheet?n=257", "n=257"), ("/api/sprites?seed=-1", "seed=-1"),
@@ -115,13 +118,15 @@ def test_every_limit_is_answered_422_naming_it(client, query, message):
     assert r.status_code == 422 and message in r.json()["error"], r.text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["nope", "../00000-dcgan-tiny", "/etc/passwd", "..%2F..%2Fetc", "pretrained/../x"])
 def test_models_are_chosen_by_id_never_by_path(client, model):
     r = client.get(f"/api/sprite?model={model}&seed=0")
-    valid = "valid: pretrained, pretrained-sprites, pretrained-sprites-96, pretrained-types, 00000-dcgan-tiny"
+    valid = "valid: pretrained, pretrained-sprites, pretrained-types, 00000-dcgan-tiny"
     assert r.status_code == 404 and valid in r.json()["error"]
 
 
+@pytest.mark.slow
 def test_bodies_are_refused_and_nothing_is_written(client, runs, tmp_path):
     before = sorted((p, p.stat().st_mtime_ns) for p in runs.rglob("*"))
     assert client.post("/api/sprites", content=b"x" * 5000).status_code == 413
@@ -130,6 +135,7 @@ def test_bodies_are_refused_and_nothing_is_written(client, runs, tmp_path):
     assert sorted((p, p.stat().st_mtime_ns) for p in runs.rglob("*")) == before
 
 
+@pytest.mark.slow
 def test_the_page_and_its_files_load_nothing_from_elsewhere(client):
     import re
 
@@ -140,6 +146,7 @@ def test_the_page_and_its_files_load_nothing_from_elsewhere(client):
         assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}|@import|url\(", r.text), path
 
 
+@pytest.mark.slow
 def test_one_generation_at_a_time_per_model_and_a_bounded_queue(runs, monkeypatch):
     """More concurrent requests for one model than the queue holds get Busy (503); the others run one at a
     time; the cache keeps at most MAX_LOADED generators."""
@@ -180,6 +187,7 @@ def test_one_generation_at_a_time_per_model_and_a_bounded_queue(runs, monkeypatc
     assert list(cat._loaded) == ["pretrained"]
 
 
+@pytest.mark.slow
 def test_serve_refuses_what_it_cannot_serve(tmp_path):
     r = subprocess.run(CLI + ["serve", "--runs", str(tmp_path / "missing")], capture_output=True, text=True)
     assert r.returncode == 2 and "--runs" in r.stderr and "not a folder" in r.stderr
@@ -189,6 +197,7 @@ def test_serve_refuses_what_it_cannot_serve(tmp_path):
     assert r.returncode == 2 and "--port 70000" in r.stderr
 
 
+@pytest.mark.slow
 def test_game_ready_options_are_the_clis(client, tmp_path):
     out = tmp_path / "cli"
     r = subprocess.run(CLI + ["generate", "pretrained", "--n", "4", "--seed", "2", "--out", str(out),

@@ -25,6 +25,7 @@ def test_the_shadow_falls_down_right_on_transparent_pixels_only():
     assert (drop_shadow(edge, 1)[..., 3] == edge[..., 3]).all()          # what falls off the canvas is cut
 
 
+@pytest.mark.slow
 def test_the_shadow_is_an_option_everywhere(tmp_path):
     img = np.full((1, 6, 6, 3), 255, np.uint8)
     img[0, 1:3, 1:3] = (10, 200, 10)

@@ -47,6 +47,7 @@ def test_recipes_are_the_librarys_for_each_model():
         recipe("x", 64, 3)
 
 
+@pytest.mark.slow
 def test_the_server_takes_its_options_and_recipes_from_the_registry():
     from starlette.testclient import TestClient
 
@@ -58,7 +59,7 @@ def test_the_server_takes_its_options_and_recipes_from_the_registry():
     served = {o["name"]: o for o in body["options"]}
     assert {"dehalo", "min_fragment", "outline", "palette", "transparent", "scale", "truncation"} <= set(served)
     assert served["palette"]["max"] == 64 and served["min_fragment"]["max"] == 256 and served["dehalo"]["max"] == 8
-    assert body["recipes"]["game-ready"]["pretrained-sprites-96"]["flags"] == "--transparent --dehalo 3 --min-fragment 48"
+    assert body["recipes"]["game-ready"]["pretrained-sprites"]["flags"] == "--transparent --dehalo 3 --min-fragment 24"
     assert c.get("/api/sprite?model=pretrained&min_fragment=257").status_code == 422
     same = c.get("/api/sprite?model=pretrained&seed=4&index=2&transparent=1&dehalo=3&min_fragment=24&outline=1")
     assert c.get("/api/sprite?model=pretrained&seed=4&index=2&recipe=game-ready").content == same.content
@@ -68,6 +69,7 @@ def test_the_server_takes_its_options_and_recipes_from_the_registry():
     assert no_outline.content != same.content
 
 
+@pytest.mark.slow
 def test_generate_recipe_equals_its_flags(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for out, flags in ((a, ["--recipe", "game-ready"]), (b, ["--transparent", "--dehalo", "3", "--min-fragment", "24"])):
@@ -91,6 +93,7 @@ register(Option("redden", bool, False, "set red to 7 (a test)", needs_transparen
 '''
 
 
+@pytest.mark.slow
 def test_a_new_step_is_one_file(tmp_path):
     """A copy of the package with one more file in steps/: the step is a SpriteOptions field, a flag, a served
     option with its help, part of finish() in its order, and eval describes it; nothing else was edited."""

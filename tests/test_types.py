@@ -98,6 +98,7 @@ def test_types_round_trip_through_checkpoints_and_load_generator(cond_run):
     assert len(sets) == 4 and z.shape[1] == g.z_dim + 18
 
 
+@pytest.mark.slow
 def test_resume_is_bit_exact_for_a_conditional_run(typed_data, tmp_path):
     from pokegan import checkpoint as ckpt
     from pokegan.training.loop import Trainer
@@ -205,6 +206,7 @@ def test_bad_type_requests_get_their_messages(cond_run, typed_data, tmp_path):
         Trainer(tiny_config("fastgan", conditional="types"), str(untyped), tmp_path, progress="quiet")
 
 
+@pytest.mark.slow
 def test_generate_by_type_and_a_walk_between_types(cond_run, tmp_path):
     from PIL import Image
 
@@ -228,6 +230,7 @@ def test_generate_by_type_and_a_walk_between_types(cond_run, tmp_path):
     assert meta["model"].endswith("pretrained-types") and len(meta["rows"]) == 18
 
 
+@pytest.mark.slow
 def test_eval_per_type_reports_adherence_ceiling_and_kid(cond_run, typed_data, tmp_path):
     out = tmp_path / "e.json"
     r = pokegan("eval", cond_run, "--data", typed_data, "--per-type", "--num", "8", "--json", out)
@@ -249,6 +252,7 @@ def test_eval_per_type_reports_adherence_ceiling_and_kid(cond_run, typed_data, t
     assert "<h2>By type</h2>" in page and f"{res['per_type']['grass']['ceiling']:.1%}" in page
 
 
+@pytest.mark.slow
 def test_a_conditional_model_exports_to_onnx_with_its_type_slots(cond_run, tmp_path):
     import onnxruntime as ort
     from pokegan import load_generator
@@ -284,6 +288,7 @@ def test_portable_type_sets_follow_the_counts_word_by_word():
         portable_type_sets(np.zeros((18, 18)), 2, 0, 5)
 
 
+@pytest.mark.slow
 @pytest.mark.network  # onnxruntime-web comes from the npm registry (once, then the cache)
 def test_the_exported_page_of_a_conditional_model_picks_types(cond_run, tmp_path):
     import os

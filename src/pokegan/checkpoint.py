@@ -140,8 +140,9 @@ def _tensors(path: Path, what: str) -> dict[str, torch.Tensor]:
     damaged."""
     if not path.is_file():
         raise PokeganError(f"{path}: missing; this checkpoint has no {what}. Use an earlier snapshot from "
-                           f"{path.parent.parent}" + (" (a generator file cannot be resumed: train a new run with "
-                                                      "--init-from instead)." if path.name == TRAIN_STATE else "."))
+                           f"{path.parent.parent}" + (" (a generator file, such as a shipped model or an export, holds no "
+                                                      "training state and cannot be resumed)." if path.name == TRAIN_STATE
+                                                      else "."))
     try:
         return st_load(path.read_bytes())
     except Exception as e:  # safetensors raises its own errors for truncated files

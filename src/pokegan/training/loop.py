@@ -96,31 +96,6 @@ def trim_rows(path: Path, kimg: float) -> int:
     return dropped
 
 
-def widened(saved: dict[str, torch.Tensor], target: dict[str, torch.Tensor], where: str) -> dict[str, torch.Tensor]:
-    """An unconditional generator's weights for its conditional twin: tensors that gained inputs (the first
-    layer's, which also reads the type embedding after the noise) are zero-padded at the end, so the new
-    inputs start with no effect and the singular values (spectral norm) stay as they were; parts the
-    unconditional model lacks (the type input, the per-block modulation, zero at the start) keep the new
-    network's own start. Anything else that differs is an error."""
-    out = {}
-    for k, t in target.items():
-        v = saved.get(k)
-        if v is None:
-            if not k.startswith(("cond.", "type_mods.")):
-                raise PokeganError(f"{where}: its generator has no {k}; it is not this family's unconditional twin")
-            out[k] = t
-        elif v.shape == t.shape:
-            out[k] = v
-        elif v.ndim == t.ndim and sum(a != b for a, b in zip(v.shape, t.shape)) == 1 and \
-                all(a <= b for a, b in zip(v.shape, t.shape)):
-            pad = torch.zeros_like(t, dtype=v.dtype)
-            pad[tuple(slice(0, n) for n in v.shape)] = v
-            out[k] = pad
-        else:
-            raise PokeganError(f"{where}: {k} is {tuple(v.shape)} there and {tuple(t.shape)} here")
-    return out
-
-
 def next_run_dir(root: Path, name: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     ids = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"^(\d{5})-", p.name))]
@@ -258,10 +233,7 @@ class Trainer:
     # -- run folder ------------------------------------------------------------------------------------
     @classmethod
     def new(cls, cfg: TrainConfig, data: str, runs_root: str | Path, **kw) -> "Trainer":
-        init_from = kw.pop("init_from", None)
         t = cls(cfg, os.path.abspath(data), Path(runs_root), **kw)  # bad data fails here, before any folder
-        if init_from:
-            t.init_generator(init_from)
         run_dir = None
         if t.rank == 0:
             run_dir = next_run_dir(Path(runs_root), f"{cfg.preset}-{Path(data).stem}")
@@ -306,8 +278,8 @@ class Trainer:
                 "device": str(self.device), "processes": self.world,
                 "types_seen": list(self.G.cond.seen()) if self.family.conditional else [], "bf16_autocast": self.use_amp,
                 "bf16_timing": self.bf16_timing.to_dict() if self.bf16_timing else None,
-                "palette": self.palette, "init_from": getattr(self, "init_from", None),
-                "generator": self.family.generator_spec(), "encoder": self.family.encoder_spec()}
+                "palette": self.palette, "generator": self.family.generator_spec(),
+                "encoder": self.family.encoder_spec()}
 
     # -- checkpoints -----------------------------------------------------------------------------------
     def save(self, dest: Path) -> None:
@@ -357,44 +329,11 @@ class Trainer:
             self.monitor.load_state(state["monitor"])
             self.augment.load_state(state["augment"])
             self.family.load_state(state.get("family_state", {}))
-            self.init_from = state.get("init_from")
             if state.get("bf16_timing") and self.bf16_timing is None:  # the start's figures stay in its checkpoints
                 self.bf16_timing = Timing(**state["bf16_timing"])
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:
             raise PokeganError(f"{where}: damaged training state ({type(e).__name__}: {e}); resume from an earlier "
                                f"snapshot in {self.run_dir / 'checkpoints'}") from None
-
-    def init_generator(self, source: str) -> str:
-        """Start the generator (and its EMA) from another model's generator weights: a shipped model's name,
-        a run or a checkpoint folder of the same family, size, channels and conditioning. The discriminator,
-        optimisers and kimg start fresh; returns the folder the weights came from (kept in the run's record)."""
-        from pokegan.sprites import pretrained_path, shipped_models
-
-        path = pretrained_path(source) if source in shipped_models() and not Path(source).exists() else Path(source)
-        state, weights, _ = ckpt.read(path, train_state=False)
-        where = f"--init-from {source}"
-        theirs = (state["family"], state["resolution"], state["channels"], bool(state["config"].get("conditional")))
-        ours = (self.cfg.family, self.ds.size, self.feed.channels, bool(self.cfg.conditional))
-        # an unconditional generator may start a conditional run: its conditional parts start at zero
-        widen = theirs[3] is False and ours[3] is True
-        if theirs[:3] != ours[:3] or (theirs[3] != ours[3] and not widen):
-            raise PokeganError(f"{where}: that model is a {theirs[0]} at {theirs[1]}px with {theirs[2]} channels"
-                               f"{', type-conditioned' if theirs[3] else ''}; this run trains a {ours[0]} at "
-                               f"{ours[1]}px with {ours[2]} channels{', type-conditioned' if ours[3] else ''}")
-        key = "G_ema" if any(k.startswith("G_ema.") for k in weights) else "G"
-        part = {k: v.float() for k, v in ckpt.subdict(weights, key).items()}
-        if widen:
-            part = widened(part, self.G.state_dict(), where)
-        ckpt.load_module(self.G, {f"G.{k}": v for k, v in part.items()}, "G", f"{where}: its generator")
-        if self.family.conditional:  # this run's data keeps its own type-set counts
-            from pokegan.models.conditioning import type_set_counts
-
-            self.G.cond.counts.copy_(type_set_counts([lab.get("types") or () for lab in self.ds.labels]))
-        if self.ema is not None:
-            self.ema.net.load_state_dict(self.G.state_dict())
-            self.ema.fresh = False
-        self.init_from = str(path)
-        return str(path)
 
     # -- the loop --------------------------------------------------------------------------------------
     def _target_nimg(self) -> float:
