@@ -668,6 +668,9 @@ def test_fastgan_palette_output_draws_sprites_in_the_training_palette(tiny_data_
 
     c = tiny_config("fastgan", kimg=0.016, diffaug="")
     c = replace(c, options={**c.options, "palette_output": 8})
+    with pytest.raises(PokeganError, match="palette_output needs LeCam from the first step.*add --set lecam_start=0"):
+        Trainer.new(c, str(tiny_data_48), tmp_path / "p", progress="quiet", log=lambda m: None)
+    c = replace(c, options={**c.options, "lecam_start": 0})
     t = Trainer.new(c, str(tiny_data_48), tmp_path / "p", progress="quiet", log=lambda m: None)
     t.run()
     pal = np.asarray(t.palette, np.uint8)[:8]

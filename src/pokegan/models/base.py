@@ -92,6 +92,11 @@ class Family:
             raise PokeganError(f"bad {where}: {e}") from None
 
     @classmethod
+    def check_training(cls, opts) -> None:
+        """Option combinations that load but are known not to train, refused when a run starts (naming the fix);
+        a saved model with them still loads."""
+
+    @classmethod
     def data_defaults(cls, info: dict) -> dict:
         """Options this family takes on a dataset like this one (its `info`) where the user gave none."""
         return {}

@@ -183,7 +183,7 @@ class FastDiscriminator(nn.Module):
 
 # Instance noise on data prepared without resampling (pixel art, e.g. gen5-96): in 70-minute 96px runs it took
 # FID from 132.8 (none, seed 0) to 115.6 and 122.6 (seeds 0 and 1) with fewer kimg; 0.2 gave 112.8 (seed 0);
-# benchmarks/RESULTS.md "Taking the lead from D at 96 pixels" and "Instance noise, a second seed"
+# benchmarks/ARCHIVE.md "Taking the lead from D at 96 pixels" and "Instance noise, a second seed"
 PIXEL_ART_INSTANCE_NOISE = 0.1
 
 
@@ -203,7 +203,7 @@ class FastGANOptions:
     # Type-conditioned runs only (--conditional types). > 0: D also names the types of real sprites (an
     # auxiliary head) and G is asked to make sprites it names as requested, at this weight, ramped in with
     # the rest of the condition: the projection alone left types told by shape weak (mean adherence 27% ->
-    # 42% of sprites at 300 kimg, FID 48.0 -> 46.8; benchmarks/RESULTS.md "Type conditioning")
+    # 42% of sprites at 300 kimg, FID 48.0 -> 46.8; benchmarks/ARCHIVE.md "Type conditioning")
     type_aux_weight: float = 0.5
     # the type embedding also scales and shifts every generator block (conditional norm), not only the
     # input: with the head, adherence 42% -> 46%, electric 20% -> 48%, FID 46.8 -> 46.7
@@ -214,10 +214,10 @@ class FastGANOptions:
     # PIXEL_ART_INSTANCE_NOISE (`data_defaults`)
     instance_noise: float = 0.0
     # > 0: G draws each pixel's colour from the training palette (this many of its colours, 64 at most)
-    # instead of free RGB: flat colours by construction. Use it with lecam_start=0: with LeCam switched on
+    # instead of free RGB: flat colours by construction. It needs lecam_start=0 (refused otherwise): with LeCam on
     # only after 1,000 D steps, D won outright until then and one of two seeds collapsed; from the first step,
     # on gen5-96 in 70 minutes FID 80.9 and 82.1 at 11 and 7 colours a sprite (median), against 112-133 and
-    # 1,300-1,400 colours for free RGB (benchmarks/RESULTS.md "The palette generator, three seeds")
+    # 1,300-1,400 colours for free RGB (benchmarks/ARCHIVE.md "The palette generator, three seeds")
     palette_output: int = 0
 
     # Options removed because they lost their measurement: their no-op value, and
@@ -251,6 +251,13 @@ class FastGAN(Family):
     loss = "hinge"
     d_output = "score"      # hinge: patch logits, real > 0
     paper = "Liu et al. 2021 (FastGAN) with DiffAugment (Zhao et al. 2020) and EMA"
+
+    @classmethod
+    def check_training(cls, opts) -> None:
+        if opts.palette_output and opts.lecam_start != 0:
+            raise PokeganError(f"palette_output needs LeCam from the first step: with lecam_start={opts.lecam_start} the "
+                               "discriminator wins the first thousand steps outright and one of two seeds collapsed "
+                               "(benchmarks/ARCHIVE.md); add --set lecam_start=0")
 
     @classmethod
     def data_defaults(cls, info: dict) -> dict:

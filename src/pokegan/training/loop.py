@@ -119,7 +119,7 @@ class Trainer:
         if not (cfg.kimg > 0 or cfg.epochs > 0 or cfg.minutes > 0):
             raise PokeganError("no stopping point: give --kimg, --epochs or --minutes")
         family_cls = get_family(cfg.family)
-        family_cls.check_options(cfg.options)
+        family_cls.check_training(family_cls.check_options(cfg.options))
         self.augment = Augmenter(cfg.diffaug, cfg.diffaug_p, cfg.ada_target, cfg.ada_kimg, cfg.ada_interval,
                                  cfg.batch)
         self.device = resolve_device(cfg.device)

@@ -28,7 +28,7 @@ class MonitorConfig:
     collapse_ratio: float = 0.25  # sample diversity below this fraction of the real data's
     # ... or the samples' silhouettes overlapping this many times as much as real ones (mean pairwise IoU; gen5:
     # real 0.37, a healthy model 0.38, a run drawing one shape in varying colours 0.80 while its pixel
-    # diversity stayed at 0.4-0.7 of the real data's; benchmarks/RESULTS.md "palette generator, three seeds")
+    # diversity stayed at 0.4-0.7 of the real data's; benchmarks/ARCHIVE.md "palette generator, three seeds")
     overlap_factor: float = 1.5
     collapse_checks: int = 2     # for this many checks in a row
 
