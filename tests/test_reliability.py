@@ -226,7 +226,7 @@ def test_model_lists_read_any_card_and_state_values(tmp_path, card, seen, kimg):
     got = read_card(tmp_path)
     assert all(isinstance(v, (int, float, str)) for v in got.values())
     info = model_info({"family": "fastgan", "resolution": 64, "channels": 3, "background": "white",
-                       "config": {}, "types_seen": seen, "kimg": kimg}, tmp_path)
+                       "config": {}, "types_seen": seen, "kimg": kimg})
     assert all(isinstance(t, str) for t in info["types"])
     assert info["kimg"] is None or info["kimg"] >= 0
 

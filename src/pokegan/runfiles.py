@@ -114,7 +114,7 @@ def _short(v) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def model_info(state: dict, where) -> dict:
+def model_info(state: dict) -> dict:
     """What a list of models shows of a checkpoint's (already checked) state: family, size, channels,
     background, kimg and the types it saw, each of the right kind or left out."""
     from pokegan.type_names import TYPES

@@ -144,7 +144,7 @@ def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str
                            "sprites: add transparent (--transparent)")
     if opts.training_palette and palette is None:
         raise PokeganError(f"training_palette: no training palette was given for {source}")
-    ctx = StepContext(palette=palette, source=source)
+    ctx = StepContext(palette=palette)
     out = []
     for img in images:
         if img.shape[-1] == 4 and opts.alpha_threshold:
@@ -161,7 +161,6 @@ def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str
 class StepContext:
     """What a finishing step may need beyond the sprite and its value."""
     palette: np.ndarray | None   # the training sprites' shared colours (training_palette)
-    source: str                  # the model, for messages
 
 
 def sprite_png(img: np.ndarray, opts: SpriteOptions) -> bytes:

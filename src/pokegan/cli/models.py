@@ -22,7 +22,7 @@ def describe() -> list[dict]:
     for name, path in shipped_models().items():
         state, _, _ = ckpt.read(path, train_state=False)
         card = read_card(path)
-        out.append({"name": name, "path": str(path), **model_info(state, path),
+        out.append({"name": name, "path": str(path), **model_info(state),
                     "default_for": ("requests without a type or --transparent" if name == DEFAULT_MODEL else
                                     "requests with a type (--type, --by-type, conditional=True)"
                                     if name == CONDITIONAL_MODEL else

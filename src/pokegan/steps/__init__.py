@@ -29,6 +29,7 @@ class Option:
     hi: float = 0
     rule: str = ""               # how a bad value is explained: "give ..."
     web_hi: float | None = None  # the server's top where it is lower than the library's (None: hi; 0: not served)
+    web_lo: float | None = None  # the server's bottom where it is higher (None: lo)
     cli: bool = True             # a flag of `generate` (scale and the types are the commands' own)
     walk: bool = False           # `interpolate` takes it too (the walk's frames are finished sprites)
     needs_transparent: bool = False   # works on transparent sprites only
@@ -59,10 +60,17 @@ class Option:
         label = self.name.replace("_", " ")
         return label if self.kind is bool else f"{label} {value}"
 
+    @property
+    def served(self) -> tuple[float, float] | None:
+        """The server's bounds of a number option (None for a flag)."""
+        if self.kind is bool:
+            return None
+        return (self.lo if self.web_lo is None else self.web_lo, self.hi if self.web_hi is None else self.web_hi)
+
     def to_json(self) -> dict:
-        top = self.hi if self.web_hi is None else self.web_hi
+        lo, hi = self.served or (None, None)
         return {"name": self.name, "flag": self.flag, "kind": self.kind.__name__, "default": self.default,
-                "min": None if self.kind is bool else self.lo, "max": None if self.kind is bool else top,
+                "min": lo, "max": hi,
                 "help": self.help, "needs_transparent": self.needs_transparent, "in_onnx": self.in_onnx,
                 "step": self.run is not None, "served": self.web_hi != 0}
 
@@ -71,7 +79,7 @@ class Option:
 # become pixels, transparency, and the upscale applied when files are written.
 CORE = [
     Option("truncation", float, 1.0, "< 1: safer, less varied sprites (1 = off)", 0.0, 2.0,
-           "give a number in (0, 2]; 1 = no truncation", lo_open=True, walk=True),
+           "give a number in (0, 2]; 1 = no truncation", lo_open=True, web_lo=0.05, walk=True),
     # A tanh output reaches +-1 only in the limit, so a generator trained on white paints its background at
     # 250-254: an invisible haze that breaks colour keys and that the FID network sees (the shipped model: FID
     # 43.0 -> 38.4 snapped).

@@ -63,12 +63,6 @@ def snap_to_palette(img: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return out
 
 
-def _snap(img, on, ctx):
-    if ctx.palette is None:
-        raise PokeganError("training_palette: no training palette was given for this model")
-    return snap_to_palette(img, ctx.palette)
-
-
 register(Option(
     "palette", int, 0, "reduce each sprite to K colours (pixel-art look)", 0, 256,
     "give 2 to 256 colours, or 0 for all", web_hi=64, forbid=(1,), order=40,
@@ -76,4 +70,4 @@ register(Option(
 register(Option(
     "training_palette", bool, False, "draw every sprite in the colours of the palette the training sprites share "
     "(64, kept with the model): one palette for a whole game; with --palette K, K of those colours per sprite",
-    web_hi=0, order=50, run=_snap))
+    web_hi=0, order=50, run=lambda img, on, ctx: snap_to_palette(img, ctx.palette)))   # finish checks it is given

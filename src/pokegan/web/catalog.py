@@ -34,7 +34,7 @@ def describe(model_id: str, path: Path) -> dict:
     from pokegan.runfiles import model_info
 
     state, _, _ = ckpt.read(path, train_state=False)
-    return {"id": model_id, **model_info(state, path)}
+    return {"id": model_id, **model_info(state)}
 
 
 def _model_id(path: Path, taken: set[str]) -> str:

@@ -19,6 +19,7 @@ names file I):
 from __future__ import annotations
 
 import base64
+import functools
 import math
 from importlib.resources import files
 
@@ -39,8 +40,7 @@ from pokegan.web.catalog import Busy, Catalog
 SERVED = [o for o in OPTIONS if o.web_hi != 0]
 LIMITS = {"n": (1, 64), "sheet_n": (1, 256), "seed": (0, MAX_SEED), "index": (0, 4095), "steps": (2, 32),
           "strength": (0.01, 2.0), "duration": (20, 2000),
-          **{o.name: (0.05 if o.name == "truncation" else o.lo, o.hi if o.web_hi is None else o.web_hi)
-             for o in SERVED if o.kind is not bool}}
+          **{o.name: o.served for o in SERVED if o.served}}
 MAX_BODY = 1024          # bytes: the API takes no bodies
 # A request's cost is known before it runs: the pixels it makes (images x (size x scale)^2). The budget lets
 # every request of a 64px model at its top through (64 sprites at 8x) and keeps the server's peak memory
@@ -71,12 +71,19 @@ def check_cost(images: int, size: int, scale: int, what: str) -> int:
 def give_back_memory() -> None:
     """Return freed heap pages to the system after a request (glibc keeps them otherwise, so the server's
     memory would stay at its largest request's level); a no-op where there is no glibc."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):
-        pass
+        return None
 
 
 class Query:
@@ -173,8 +180,7 @@ def create_app(catalog: Catalog) -> Starlette:
         """Every sprite option the server takes, with its bounds and help, and each recipe's settings for
         each model (what the page builds its controls from)."""
         return JSONResponse({
-            "options": [{**o.to_json(), "min": LIMITS[o.name][0] if o.name in LIMITS else None,
-                         "max": LIMITS[o.name][1] if o.name in LIMITS else None} for o in SERVED],
+            "options": [o.to_json() for o in SERVED],
             "recipes": {name: {m["id"]: {"settings": make(m["size"], m["channels"]),
                                          "flags": as_flags(make(m["size"], m["channels"]))}
                                for m in catalog.list()} for name, make in RECIPES.items()},
