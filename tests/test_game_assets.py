@@ -14,8 +14,8 @@ from pokegan.files import PREVIEWS
 from pokegan.pixels import on_background
 from pokegan.steps.palette import snap_to_palette, training_palette
 from pokegan.errors import PokeganError
-from pokegan.sprites import (ASSET_MODEL, CONDITIONAL_MODEL, DEFAULT_MODEL, default_model, load_generator,
-                             shipped_models)
+from pokegan.shipped import ASSET_MODEL, CONDITIONAL_MODEL, DEFAULT_MODEL, default_model, shipped_models
+from pokegan.sprites import load_generator
 
 CLI = [sys.executable, "-m", "pokegan.cli.main"]
 

@@ -86,7 +86,8 @@ def test_a_generator_description_that_does_not_fit_its_weights_allocates_nothing
     import shutil
 
     from pokegan.errors import PokeganError
-    from pokegan.sprites import load_generator, pretrained_path
+    from pokegan.sprites import load_generator
+    from pokegan.shipped import pretrained_path
 
     dst = tmp_path / "m"
     shutil.copytree(pretrained_path(), dst)

@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from pokegan.sprites import load_generator, pretrained_path
+from pokegan.sprites import load_generator
+from pokegan.shipped import pretrained_path
 
 CLI = [sys.executable, "-m", "pokegan.cli.main"]
 

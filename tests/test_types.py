@@ -272,7 +272,7 @@ def test_a_conditional_model_exports_to_onnx_with_its_type_slots(cond_run, tmp_p
 
 def test_portable_type_sets_follow_the_counts_word_by_word():
     from pokegan.models.conditioning import TYPES
-    from pokegan.sprites import _mulberry32, portable_type_sets
+    from pokegan.latents import _mulberry32, portable_type_sets
 
     counts = np.zeros((18, 18))
     fire, flying, water = (TYPES.index(t) for t in ("fire", "flying", "water"))

@@ -130,12 +130,12 @@ def read(path: str | Path, train_state: bool = True) -> tuple[dict, dict[str, to
     except (OSError, ValueError, RecursionError) as e:
         raise PokeganError(f"{folder / STATE}: unreadable checkpoint state ({type(e).__name__}).") from None
     check_state(state, folder / STATE)
-    weights = _tensors(folder / WEIGHTS, "network weights")
-    extra = _tensors(folder / TRAIN_STATE, "training state (optimisers, random state, data order)") if train_state else {}
+    weights = read_tensors(folder / WEIGHTS, "network weights")
+    extra = read_tensors(folder / TRAIN_STATE, "training state (optimisers, random state, data order)") if train_state else {}
     return state, weights, extra
 
 
-def _tensors(path: Path, what: str) -> dict[str, torch.Tensor]:
+def read_tensors(path: Path, what: str) -> dict[str, torch.Tensor]:
     """One safetensors file of a checkpoint, or an error that says which one and whether it is missing or
     damaged."""
     if not path.is_file():

@@ -25,7 +25,10 @@ import torch
 
 from pokegan import checkpoint as ckpt
 from pokegan.config import SpriteOptions, TrainConfig
+from pokegan.devices import resolve_device
 from pokegan.files import png_bytes
+from pokegan.latents import LATENT_RULES, portable_latents, portable_type_sets
+from pokegan.shipped import default_model, pretrained_path, shipped_models
 from pokegan.pixels import clean_alpha, key_background, upscale
 from pokegan.steps import STEPS
 from pokegan.errors import PokeganError
@@ -34,71 +37,6 @@ from pokegan.models.registry import get_family
 
 MAX_IMAGES = 1_000_000  # more than any sensible request; protects against typos like --n 1e12
 MAX_SEED = 2 ** 63 - 1  # torch.Generator's seeds are 64-bit
-LATENT_RULES = ("torch", "portable")
-
-# Latents any language can draw bit for bit (the exported web page does, in JavaScript); generator.json
-# carries this description for engines.
-PORTABLE_RULE = {
-    "name": "pokegan-portable-1", "seeds": "0 to 2^32 - 1",
-    "words": "w_j = mulberry32(seed, j): a = (seed + (j + 1) * 0x6D2B79F5) mod 2^32; t = imul(a ^ (a >> 15), a | 1); "
-             "t = ((t + imul(t ^ (t >> 7), t | 61)) mod 2^32) ^ t; w_j = t ^ (t >> 14); imul keeps the low 32 bits",
-    "uniforms": "u_j = (w_j + 0.5) / 2^32, in float64",
-    "normals": "for pair i: r = sqrt(-2 ln u_2i), theta = 2 pi u_2i+1; value 2i = r cos theta, value 2i+1 = "
-               "r sin theta; float64, rounded to float32; values fill the (n, latent_dim) latents in row order",
-    "type_sets": "a type-conditioned model's 18 type slots: the asked-for types, or (none asked for) each sprite's "
-                 "type set drawn as often as the training data has it: the stream goes on after the noise's words "
-                 "(K = n * latent_dim rounded up to even); for sprite i, r = floor(w_(K+i) * T / 2^32) with T the "
-                 "total of the 18 x 18 count table (types.counts, row order: [a, a] one type, [a, b] a < b two); "
-                 "the set is the first cell whose running total exceeds r; its one or two slots are 1.0",
-    "python": "pokegan.sprites.portable_latents(n, seed, latent_dim), portable_type_sets(counts, n, seed, "
-              "latent_dim); pokegan generate --latent-rule portable",
-}
-
-
-def _mulberry32(seed: int, count: int, start: int = 0) -> np.ndarray:
-    """`count` 32-bit words of the counter-based mulberry32 stream of `seed` from word `start` (see PORTABLE_RULE)."""
-    m = np.uint64(0xFFFFFFFF)
-
-    def imul(x, y):
-        return (x * y) & m  # low 32 bits (both below 2^32, so the product fits in 64)
-
-    j = np.arange(start + 1, start + count + 1, dtype=np.uint64)
-    a = (np.uint64(seed) + j * np.uint64(0x6D2B79F5)) & m
-    t = imul(a ^ (a >> np.uint64(15)), a | np.uint64(1))
-    t = ((t + imul(t ^ (t >> np.uint64(7)), t | np.uint64(61))) & m) ^ t
-    return (t ^ (t >> np.uint64(14))) & m
-
-
-def portable_latents(n: int, seed: int, z_dim: int) -> torch.Tensor:
-    """(n, z_dim) standard normal latents by `PORTABLE_RULE`, which JavaScript, C# or GDScript can follow."""
-    import math
-
-    if not 0 <= seed < 2 ** 32:
-        raise PokeganError(f"seed {seed}: the portable latent rule takes seeds from 0 to 2^32 - 1")
-    count = n * z_dim + (n * z_dim) % 2
-    u = (_mulberry32(seed, count).astype(np.float64) + 0.5) / 2.0 ** 32
-    out = np.empty(count, np.float64)
-    for i in range(0, count, 2):  # math's log/cos/sin: the C library's, as close to correctly rounded as JS's
-        r, th = math.sqrt(-2.0 * math.log(u[i])), 2.0 * math.pi * u[i + 1]
-        out[i], out[i + 1] = r * math.cos(th), r * math.sin(th)
-    return torch.from_numpy(out[: n * z_dim].astype(np.float32).reshape(n, z_dim))
-
-
-def portable_type_sets(counts, n: int, seed: int, z_dim: int) -> torch.Tensor:
-    """(n, 18) type sets drawn as often as `counts` (the 18 x 18 table of a conditional model) has them, by
-    `PORTABLE_RULE`'s "type_sets": the words after the noise of `portable_latents(n, seed, z_dim)`."""
-    table = np.rint(np.asarray(counts, np.float64)).astype(np.int64).ravel()
-    total = int(table.sum())
-    if total <= 0:
-        raise PokeganError("this model holds no type sets to draw from")
-    words = _mulberry32(seed, n, start=n * z_dim + (n * z_dim) % 2)
-    r = [(int(w) * total) >> 32 for w in words]                 # integers: any language gets the same cells
-    cells = np.searchsorted(np.cumsum(table), r, side="right")
-    out = torch.zeros(n, N_TYPES)
-    out[torch.arange(n), torch.as_tensor(cells // N_TYPES)] = 1.0
-    out[torch.arange(n), torch.as_tensor(cells % N_TYPES)] = 1.0
-    return out
-
 
 def snap_background(images: torch.Tensor, background: str, tolerance: int = SpriteOptions.bg_tolerance) -> torch.Tensor:
     """Images (N, 3, H, W) in [-1, 1] with near-background pixels set exactly to a white or black
@@ -274,27 +212,34 @@ class SpriteGenerator:
         return torch.cat([z[:, :self.z_dim] * truncation, z[:, self.z_dim:]], 1)
 
     @torch.inference_mode()
-    def decode(self, z: torch.Tensor, bg_tolerance: int = SpriteOptions.bg_tolerance, batch: int = 256) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, bg_tolerance: int = SpriteOptions.bg_tolerance, batch: int = 256,
+               offsets: dict | None = None) -> torch.Tensor:
         """Latents (N, z) -> images (N, C, H, W) in [-1, 1] on the CPU, in batches of `batch`, the
-        background snapped to its exact colour (`bg_tolerance` levels; 0 = raw)."""
+        background snapped to its exact colour (`bg_tolerance` levels; 0 = raw). `offsets`: a projection's
+        feature offsets ({side: (1 or N, C, side, side)}, FastGAN generators), added where the network draws."""
         outs = []
         for i in range(0, len(z), check_batch(batch)):
-            x = self.G(z[i:i + batch].to(self.device)).float().clamp(-1, 1).cpu()
+            extra = {}
+            if offsets:
+                extra["offsets"] = {k: (v if len(v) == 1 else v[i:i + batch]).to(self.device) for k, v in offsets.items()}
+            x = self.G(z[i:i + batch].to(self.device), **extra).float().clamp(-1, 1).cpu()
             if not torch.isfinite(x).all():
                 raise PokeganError(f"{self.source}: the generator's output is not finite (NaN weights?); use an "
                                    "earlier checkpoint or snapshot")
             outs.append(snap_background(x, self.background, bg_tolerance))
         return torch.cat(outs) if outs else torch.empty(0, self.channels, self.resolution, self.resolution)
 
-    def sprites(self, z: torch.Tensor, opts: SpriteOptions | None = None, batch: int = 256) -> np.ndarray:
-        """Given latents -> finished sprites, uint8 (N, H, W, C) at the model's own size (no `scale`)."""
+    def sprites(self, z: torch.Tensor, opts: SpriteOptions | None = None, batch: int = 256,
+                offsets: dict | None = None) -> np.ndarray:
+        """Given latents (and a projection's feature `offsets`) -> finished sprites, uint8 (N, H, W, C) at the
+        model's own size (no `scale`)."""
         opts = self.check(opts or SpriteOptions())
         width = self.z_dim + (N_TYPES if self.conditional else 0)
         if z.ndim != 2 or z.shape[1] != width:
             raise PokeganError(f"latents of shape {tuple(z.shape)}: this model takes (N, {width})"
                                + (f" ({self.z_dim} noise values, then 18 type slots)" if self.conditional else ""))
         z = self.truncate(self.with_types(z, opts.types), opts.truncation)
-        return finish(to_uint8(self.decode(z, opts.bg_tolerance, batch)), opts, self.background, self.source,
+        return finish(to_uint8(self.decode(z, opts.bg_tolerance, batch, offsets)), opts, self.background, self.source,
                       self.training_palette() if opts.training_palette else None)
 
     def arrays(self, n: int, seed: int = 0, options: SpriteOptions | None = None, batch: int = 256,
@@ -325,18 +270,42 @@ class SpriteGenerator:
         return self.encoder(images.to(self.device)).float().cpu()
 
     def generate(self, n: int = 16, seed: int = 0, options: SpriteOptions | None = None, batch: int = 256,
-                 **settings) -> list:
+                 near=None, spread: float | None = None, data: str | None = None, **settings) -> list:
         """n new sprites as PIL images, finished and scaled exactly as `pokegan generate` writes them.
 
         Settings are `SpriteOptions` fields: truncation, transparent, min_fragment, outline, palette,
-        training_palette, scale, bg_tolerance, alpha_threshold, key_tolerance, types.
+        training_palette, scale, bg_tolerance, alpha_threshold, key_tolerance, types. `near`: a projection, a
+        latent file, an image file or a Pokémon's name (in the dataset `data`): the first sprite is its projection,
+        the others variations `spread` away (pokegan.projection.near); with `types`, redrawn as those types.
         """
         from PIL import Image
 
         opts = SpriteOptions.of(options, **settings)
-        arr = self.arrays(n, seed, opts, batch)
+        if near is not None:
+            from pokegan.projection import DEFAULT_SPREAD, near as around, resolve
+
+            origin = resolve(self, near, data)
+            z = around(self, origin, check_count(n), DEFAULT_SPREAD if spread is None else spread, seed, opts.types)
+            arr = self.sprites(z, opts, batch, origin.offsets)
+        else:
+            arr = self.arrays(n, seed, opts, batch)
         mode = "RGBA" if arr.shape[-1] == 4 else "RGB"
         return [Image.fromarray(np.ascontiguousarray(upscale(a, opts.scale)), mode) for a in arr]
+
+
+    def project(self, source, data: str | None = None, shiny: bool = False, refine: bool = True, seed: int = 0):
+        """The projection of a Pokémon's name (in the dataset `data`) or an image file: a
+        `pokegan.projection.Projection` (latent, types, image, figures; `.save(folder)`)."""
+        from pokegan.projection import project
+
+        return project(self, source, data=data, shiny=shiny, refine=refine, seed=seed)
+
+    def fuse(self, a, b, n: int = 8, data: str | None = None) -> dict:
+        """Two Pokémon (names in `data`, image files, latent files or projections) fused: {"row": n sprites from
+        one to the other, "middle": the midpoint, "mix": shape-of-one in colours-of-the-other (FastGAN)}."""
+        from pokegan.projection import fuse, resolve
+
+        return fuse(self, resolve(self, a, data), resolve(self, b, data), n)
 
 
 def check_count(n) -> int:
@@ -357,39 +326,6 @@ def check_batch(batch) -> int:
     if not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or not 1 <= batch <= 65536:
         raise PokeganError(f"batch {batch!r}: images per forward pass, 1 to 65536")
     return int(batch)
-
-
-# The shipped models (folders under pokegan/assets/): the default, the one a request with a type picks, and the
-# one trained with its own alpha that a request for transparent sprites picks.
-DEFAULT_MODEL = "pretrained"
-CONDITIONAL_MODEL = "pretrained-types"
-ASSET_MODEL = "pretrained-sprites"
-
-
-def default_model(conditional: bool = False, transparent: bool = False) -> str:
-    """The shipped model a request without a model uses: with types the conditional one; for transparent
-    sprites the asset model (its own alpha: no halo, one piece) where it is shipped; else the default."""
-    if conditional:
-        return CONDITIONAL_MODEL
-    if transparent and ASSET_MODEL in shipped_models():
-        return ASSET_MODEL
-    return DEFAULT_MODEL
-
-
-def shipped_models() -> dict[str, Path]:
-    """Name -> folder of every pretrained generator shipped inside the package."""
-    root = Path(__file__).parent / "assets"
-    return {p.name: p for p in sorted(root.iterdir()) if (p / ckpt.STATE).is_file()} if root.is_dir() else {}
-
-
-def pretrained_path(name: str = DEFAULT_MODEL) -> Path:
-    """A pretrained generator shipped inside the package (the default one unless named), or a clear error."""
-    models = shipped_models()
-    if name not in models:
-        raise PokeganError(f"no pretrained model {name!r} is shipped in this install"
-                           + (f" (shipped: {', '.join(models)})" if models else "")
-                           + "; give a run folder or checkpoint, or train one with `pokegan train`")
-    return models[name]
 
 
 def family_from_state(state: dict, path: str | Path):
@@ -456,24 +392,3 @@ def _from_family(state: dict, weights: dict, key: str, path, where: str):
         encoder = nets["E"]
         ckpt.load_module(encoder, weights, "E", f"{path}: the aegan encoder")
     return G, encoder, family.z_dim, family.generator_spec()
-
-
-def resolve_device(name: str) -> torch.device:
-    """A torch device from a name; auto = cuda, then mps, then cpu. A clear error for one this build lacks."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, TypeError):
-        raise PokeganError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise PokeganError(f"--device {name} was asked for but this torch build sees no CUDA GPU; use --device cpu")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise PokeganError(f"--device {name}: no Apple GPU here; use --device cpu")
-    if dev.type not in ("cpu", "cuda", "mps"):
-        raise PokeganError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps")
-    return dev

@@ -56,6 +56,8 @@ def add_parser(sub) -> None:
     pr.add_argument("--frames", choices=["first", "all"], help="first frame only (default) or every frame")
     pr.add_argument("--background", choices=["white", "black", "random", "transparent"],
                     help="what a model or metric sees behind sprites by default (white)")
+    pr.add_argument("--hold-out", type=float, metavar="FRACTION",
+                    help="keep this fraction of the species out (e.g. 0.1), for testing on creatures a model never saw")
     pr.add_argument("--max-pixels", type=int, help="refuse larger images (decompression bombs)")
     pr.add_argument("--workers", type=int, default=0, help="processes (default: one per core)")
     pr.add_argument("--quiet", action="store_true", help="print only the summary")

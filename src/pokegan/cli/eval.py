@@ -87,7 +87,7 @@ def _model_shape(source: str):
 
     from pokegan import checkpoint as ckpt
     from pokegan.errors import PokeganError
-    from pokegan.sprites import shipped_models
+    from pokegan.shipped import shipped_models
 
     path = shipped_models().get(source, source) if not Path(source).exists() else source
     try:

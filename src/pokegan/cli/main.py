@@ -45,7 +45,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> Parser:
-    from pokegan.cli import data, eval as eval_cmd, generate, models, report, serve, train
+    from pokegan.cli import (data, encoder, eval as eval_cmd, export, fuse, generate, interpolate, models, project,
+                             report, serve, train)
 
     p = Parser(prog="pokegan", description=(
         "Generate new Pokémon sprites with GANs.\n\n"
@@ -60,6 +61,9 @@ def build_parser() -> Parser:
         "  pokegan generate --n 64 --seed 0 --out new-sprites/          # the pretrained model\n"
         "  pokegan generate --type fire --type flying --out fire-flying/  # the type-conditioned one\n"
         "  pokegan models                                       # the shipped models and their figures\n"
+        "  pokegan project pikachu --data data/gen5-64.data --out pikachu/   # a Pokémon as the model draws it\n"
+        "  pokegan generate --near pikachu/latent.json --n 16 --out near/    # variations of it\n"
+        "  pokegan fuse pikachu charmander --data data/gen5-64.data --out fusion/\n"
         "  pokegan interpolate runs/00000-fastgan-gen5-64 --seeds 1 2 --steps 16 --out walk.gif\n"
         "  pokegan report runs/00000-fastgan-gen5-64 --out report.html\n"
         "  pokegan serve --runs runs                            # a web page at http://127.0.0.1:8000\n"))
@@ -70,7 +74,12 @@ def build_parser() -> Parser:
     train.add_parser(sub)
     eval_cmd.add_parser(sub)
     generate.add_parser(sub)
+    interpolate.add_parser(sub)
+    export.add_parser(sub)
     models.add_parser(sub)
+    project.add_parser(sub)
+    fuse.add_parser(sub)
+    encoder.add_parser(sub)
     report.add_parser(sub)
     serve.add_parser(sub)
     return p

@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
 def describe() -> list[dict]:
     from pokegan import checkpoint as ckpt
     from pokegan.runfiles import model_info, read_card
-    from pokegan.sprites import ASSET_MODEL, CONDITIONAL_MODEL, DEFAULT_MODEL, shipped_models
+    from pokegan.shipped import ASSET_MODEL, CONDITIONAL_MODEL, DEFAULT_MODEL, shipped_models
 
     out = []
     for name, path in shipped_models().items():

@@ -37,6 +37,10 @@ class PrepareConfig:
     box: int = 96                  # the box96 canvas side: the native Black/White sprite box
     max_pixels: int = im_ops.DEFAULT_MAX_PIXELS  # larger images are refused (decompression bombs)
     svg_render: int = 0            # dreamworld: render side before canvas/resize; 0 = 2 x size
+    # > 0: keep this fraction of the species out (all their sprites: normal, shiny, female, frames), chosen by
+    # a fixed shuffle of their dex numbers, so a model trained on the file can be tested on creatures it never
+    # saw (projection benchmarks); the file's info lists them
+    hold_out: float = 0.0
 
     def validate(self) -> None:
         def bad(what: str, value, allowed) -> PokeganError:
@@ -56,6 +60,9 @@ class PrepareConfig:
             raise bad("frames", self.frames, ("first", "all"))
         if self.background not in BACKGROUNDS:
             raise bad("background", self.background, BACKGROUNDS)
+        if not (isinstance(self.hold_out, (int, float)) and 0.0 <= self.hold_out < 1.0):
+            raise PokeganError(f"hold_out {self.hold_out!r}: the fraction of species to keep out, from 0 to below 1 "
+                               "(0.1 keeps a tenth out)")
         if not 16 * 16 <= self.max_pixels <= 2 ** 31:
             raise PokeganError(f"max_pixels {self.max_pixels}: the largest image to read, in pixels, from 256 (16x16) "
                                f"to {2 ** 31:,}; the default {im_ops.DEFAULT_MAX_PIXELS:,} suits every sprite")
@@ -222,10 +229,33 @@ def collect(cfg: PrepareConfig, workers: int = 0, log=print) -> tuple[np.ndarray
     return np.stack(arrays), labels, report
 
 
+def species_key(label: dict) -> str:
+    """The species a sprite shows: its name (normal, shiny, female and frames of one species share it)."""
+    return str(label.get("name") or label.get("dex") or label.get("file") or "")
+
+
+def held_out_species(labels: list[dict], fraction: float, seed: int = 0) -> set[str]:
+    """The species `hold_out` keeps out: round(fraction x species) of them by a fixed shuffle of their keys."""
+    if fraction <= 0:
+        return set()
+    keys = sorted({species_key(lab) for lab in labels})
+    order = np.random.default_rng(seed).permutation(len(keys))
+    return {keys[i] for i in order[: int(round(fraction * len(keys)))]}
+
+
 def prepare(cfg: PrepareConfig, out: str, preset_name: str | None = None, workers: int = 0,
             log=print) -> PrepareReport:
     """Prepare a dataset file at `out`. Raises PokeganError (and writes nothing) on an empty result."""
     images, labels, report = collect(cfg, workers=workers, log=log)
+    held = held_out_species(labels, cfg.hold_out)
+    if held:
+        keep = [i for i, lab in enumerate(labels) if species_key(lab) not in held]
+        if not keep:
+            raise NothingUsable(f"hold_out {cfg.hold_out}: every species was held out; nothing was written")
+        images, labels = images[keep], [labels[i] for i in keep]
+        log(f"held out {len(held)} species ({report.images - len(keep)} images): {', '.join(sorted(held)[:8])}"
+            + (", ..." if len(held) > 8 else ""))
+        report.images = len(keep)
     info = {
         "preset": preset_name,
         "config": asdict(replace(cfg, source=cfg.source if cfg.source in sources.NAMED_SOURCES
@@ -237,5 +267,7 @@ def prepare(cfg: PrepareConfig, out: str, preset_name: str | None = None, worker
         "skipped": report.skip_counts(),
         "notes": report.note_counts(),
     }
+    if held:
+        info["held_out"] = sorted(held)
     save_dataset(out, images, labels, info)
     return report

@@ -213,7 +213,7 @@ def check_graph(data: bytes, g: SpriteGenerator, n: int = 4) -> None:
 def describe(g: SpriteGenerator, opts: SpriteOptions, opset: int) -> dict:
     """generator.json: everything an engine needs to feed the model and use what it gives."""
     from pokegan.models.conditioning import type_input
-    from pokegan.sprites import PORTABLE_RULE
+    from pokegan.latents import PORTABLE_RULE
 
     c, r = g.channels, g.resolution
     keyed = c == 3 and opts.transparent and g.background in ("white", "black")

@@ -7,7 +7,7 @@ single-threaded WebAssembly build, vendored from its npm package (fetched once w
 against the pinned sha512, cached). A page opened from file:// may not fetch files or import modules, so
 the model, the runtime's WebAssembly and its glue module are also written as plain scripts that define
 base64 strings (`model.js`, `ort-wasm.js`, `ort-glue.js`); the page hands them to the runtime as bytes and a
-blob URL. Latents follow `pokegan.sprites.PORTABLE_RULE`, so seed S gives the sprites of
+blob URL. Latents follow `pokegan.latents.PORTABLE_RULE`, so seed S gives the sprites of
 `pokegan generate --seed S --latent-rule portable --transparent`; a type-conditioned model's page has a type
 picker (one or two of the types it saw; none: type sets drawn as the data has them, by the same rule).
 """

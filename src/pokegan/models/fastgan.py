@@ -104,23 +104,49 @@ class FastGenerator(nn.Module):
         if conditional and type_norm:
             self.type_mods = nn.ModuleDict({str(r): TypeModulation(self.w[r]) for r in res[1:]})
 
-    def forward(self, z):  # (B, z) or (B, z + 18) -> (B, C, R, R) in [-1, 1]
-        e = None
-        if hasattr(self, "cond"):
-            z = self.cond(z)                      # [noise, lambda * embedding]
-            if hasattr(self, "type_mods"):
-                e = z[:, self.cond.z_dim:]        # the same embedding for every block, computed once
-        feats = {self.s0: self.init(z.reshape(z.shape[0], -1, 1, 1))}
+    def forward(self, z, style=None, offsets=None):
+        """(B, z) or (B, z + 18) -> (B, C, R, R) in [-1, 1]. `style`: latents of another sprite whose 4x4 and 8x8
+        features drive the skip-layer excitations (FastGAN's style mixing): the shape of `z`, the colours and
+        texture of `style`. `offsets`: {side: (B, C, side, side)} added to the features at that side (a
+        projection's extended latent: detail the noise alone cannot reach)."""
+        feats, e = self._start(z)
+        if offsets and self.s0 in offsets:
+            feats[self.s0] = feats[self.s0] + offsets[self.s0]
+        lows, e_style = self._start(style) if style is not None else (feats, e)
         r = self.s0
         for key, up in self.ups.items():
             r = int(key)
             h = up(feats[r // 2])
             if key in self.sles:
-                h = self.sles[key](feats[r // 8], h)
+                if style is not None and r // 8 not in lows:
+                    self._up(lows, r // 8, e_style)
+                h = self.sles[key](lows[r // 8], h)
             if e is not None:
                 h = self.type_mods[key](h, e)
+            if offsets and r in offsets:
+                h = h + offsets[r]
             feats[r] = h
-        out = self.to_rgb(feats[r])
+        return self._output(feats[r])
+
+    def _start(self, z):
+        """The first block's features ({s0: ...}) and the type embedding for the type modulations (or None)."""
+        e = None
+        if hasattr(self, "cond"):
+            z = self.cond(z)                      # [noise, lambda * embedding]
+            if hasattr(self, "type_mods"):
+                e = z[:, self.cond.z_dim:]        # the same embedding for every block, computed once
+        return {self.s0: self.init(z.reshape(z.shape[0], -1, 1, 1))}, e
+
+    def _up(self, feats: dict, side: int, e):
+        """The features at `side` of a style latent, from its lower ones (the SLE sources sit at 4 and 8, below
+        any SLE target)."""
+        if side // 2 not in feats:
+            self._up(feats, side // 2, e)
+        h = self.ups[str(side)](feats[side // 2])
+        feats[side] = self.type_mods[str(side)](h, e) if e is not None else h
+
+    def _output(self, h):
+        out = self.to_rgb(h)
         k = self.palette_size
         if not k:
             return torch.tanh(out)

@@ -14,10 +14,11 @@ from pokegan.errors import PokeganError
 from pokegan.models.aegan import Encoder
 from pokegan.models.dcgan import DCGANGenerator
 from pokegan.models.fastgan import FastGenerator
+from pokegan.models.inverter import SpriteEncoder
 from pokegan.models.progan import ProGenerator
 
 NETWORKS: dict[str, type[nn.Module]] = {cls.__name__: cls for cls in (FastGenerator, DCGANGenerator, ProGenerator,
-                                                                       Encoder)}
+                                                                       Encoder, SpriteEncoder)}
 
 
 def build_network(spec, where, weights: dict | None = None) -> nn.Module:

@@ -36,7 +36,8 @@ from pokegan.errors import PokeganError
 from pokegan.runfiles import number
 from pokegan.models.registry import get_family
 from pokegan.models.ema import EmaGenerator
-from pokegan.sprites import SpriteOptions, finish, resolve_device, snap_background, to_uint8
+from pokegan.devices import resolve_device
+from pokegan.sprites import SpriteOptions, finish, snap_background, to_uint8
 from pokegan.training import distributed as ddp
 from pokegan.training.feed import RealFeed
 from pokegan.training.monitor import HealthMonitor, diversity, silhouette_overlap

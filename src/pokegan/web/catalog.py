@@ -10,7 +10,8 @@ from pathlib import Path
 
 from pokegan import checkpoint as ckpt
 from pokegan.errors import PokeganError
-from pokegan.sprites import SpriteGenerator, load_generator, shipped_models
+from pokegan.sprites import SpriteGenerator, load_generator
+from pokegan.shipped import shipped_models
 
 MAX_LOADED = 3    # generators kept in memory at once (the least recently used is dropped)
 MAX_WAITING = 4   # requests that may wait for one model; more get 503 rather than an ever-growing backlog

@@ -188,7 +188,7 @@ def create_app(catalog: Catalog) -> Starlette:
 
     def default_models() -> dict:
         """The shipped model the library picks for a plain, a transparent and a typed request, where served."""
-        from pokegan.sprites import default_model
+        from pokegan.shipped import default_model
 
         picks = {"plain": default_model(), "transparent": default_model(transparent=True),
                  "types": default_model(conditional=True)}
