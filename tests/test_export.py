@@ -58,6 +58,16 @@ def test_the_shipped_model_exports_with_its_pipeline_in_the_graph(tmp_path):
     assert meta["postprocess"]["in_graph"] == {"bg_tolerance": 5, "alpha_threshold": 128, "transparent": True,
                                                "key_tolerance": 32}
     assert "Pokémon" in meta["licence"] and meta["latents"]["name"] == "pokegan-portable-1"
+    # its projection encoder goes along: the same guess as pokegan project's, on the Gaussian shell
+    from pokegan.projection import refine
+    from pokegan.projection.encoder import load_encoder
+
+    enc = ort.InferenceSession(str(tmp_path / meta["encoder"]["model"]))
+    x = g.decode(g.latents(3, 4))
+    z, logits = enc.run(["latent", "type_logits"], {"sprite": x[:1].numpy()})
+    want = refine.guess(g, load_encoder(g)[0], x[:1])
+    assert z.shape == (1, g.z_dim) and logits.shape == (1, 0)
+    assert np.abs(z - want.numpy()).max() < 1e-3 and abs(np.linalg.norm(z) - g.z_dim ** 0.5) < 1e-3
 
 
 @pytest.mark.slow
@@ -148,6 +158,14 @@ def test_the_exported_page_makes_the_cli_sprites_in_a_browser_from_disk(tmp_path
         with page.expect_download() as dl:
             page.locator("#grid a").nth(2).click()
         png = Image.open(dl.value.path())
+        assert page.is_visible("#start")                                  # the shipped model has an encoder:
+        mine = tmp_path / "mine.png"                                      # a sprite dropped in, variations out
+        Image.fromarray(g.arrays(1, seed=9, transparent=True)[0]).save(mine)
+        page.set_input_files("#start-file", str(mine))
+        page.wait_for_function("document.querySelectorAll('#start-grid canvas').length === 8", timeout=60_000)
+        assert "mine.png: the model's closest sprite" in page.text_content("#start-note")
+        firsts = page.evaluate("Array.from(document.querySelectorAll('#start-grid canvas')).map(c => c.toDataURL())")
+        assert len(set(firsts)) == 8                                      # the projection and 7 different ones
         browser.close()
     cli = tmp_path / "cli"
     r = subprocess.run(CLI + ["generate", "pretrained", "--n", "6", "--seed", "5", "--latent-rule", "portable",

@@ -152,3 +152,83 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
     from PIL import Image
 
     assert Image.open(downloaded).size == (128, 128) and Image.open(downloaded).mode == "RGBA"
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """pokegan serve with a tiny FastGAN and a named dataset (--data), for starting from a Pokémon."""
+    from conftest import write_tiny_dataset
+    from pokegan.data import load_dataset, save_dataset
+
+    data = write_tiny_dataset(tmp_path / "named.data", typed=True)
+    ds = load_dataset(data)
+    for lab in ds.labels:
+        lab["name"] = f"mon{lab['dex']}"
+    save_dataset(data, ds.images, ds.labels, ds.info)
+    t = Trainer.new(tiny_config("fastgan", kimg=0.032), str(data), tmp_path / "runs", progress="quiet",
+                    log=lambda m: None)
+    t.run()
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "pokegan.cli.main", "serve", str(t.run_dir), "--data", str(data),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url + "api/models", timeout=1).read()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read())
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"pokegan serve did not answer on {url} within 120 s")
+            time.sleep(0.1)
+    yield url, t.run_dir.name, tmp_path
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.mark.slow
+def test_the_page_starts_from_a_pokemon_or_an_image(start_server):
+    import json
+
+    import numpy as np
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    url, model, tmp_path = start_server
+    requested, errors = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900}, accept_downloads=True, bypass_csp=True)
+        page.on("request", lambda r: requested.append(r.url))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url + f"?model={model}&from=mon2&spread=0.5&fuse=mon3")        # a link with the settings
+        page.wait_for_function("document.querySelectorAll('#start-variations img').length === 8", timeout=120_000)
+        page.wait_for_function("document.querySelectorAll('#fusion-row img').length === 8", timeout=120_000)
+        assert page.is_visible("#start-result") and len(page.locator("#fusion-mix img").all()) == 2
+        assert "mon2" in page.text_content("#start-figures") and "silhouette IoU" in page.text_content("#start-figures")
+        assert "from=mon2" in page.url and "fuse=mon3" in page.url and "spread=0.5" in page.url
+        assert page.locator("#pokemon-names option").count() == 12                  # the dataset's names, offline
+        with page.expect_download() as dl:
+            page.click("#start-latent")
+        assert json.loads(Path(dl.value.path()).read_text())["source"]["name"] == "mon2"
+        with page.expect_download() as dl:
+            page.click("#fusion-gif")
+        assert Path(dl.value.path()).read_bytes()[:3] == b"GIF"
+        before = page.get_attribute("#start-projection", "src")
+        sprite = np.full((40, 40, 3), 255, np.uint8)                                # an image on white: keyed
+        sprite[8:34, 10:30] = (60, 120, 200)
+        Image.fromarray(sprite).save(tmp_path / "mine.png")
+        page.set_input_files("#start-file", str(tmp_path / "mine.png"))
+        page.wait_for_function(f"document.querySelector('#start-projection').src !== {before!r}", timeout=120_000)
+        assert "the uploaded image" in page.text_content("#start-figures")
+        page.set_input_files("#start-file", [])
+        page.fill("#start-name", "nobody")
+        page.click("#start-go")
+        page.wait_for_function("document.querySelector('#start-note').textContent.includes('no sprite named')")
+        browser.close()
+    assert not errors, errors
+    outside = [u for u in requested if not u.startswith((url, "data:", "blob:"))]
+    assert not outside, outside

@@ -268,3 +268,83 @@ def test_the_commands(model, tmp_path, capsys):
     capsys.readouterr()
     assert main(["generate", str(run), "--spread", "0.3", "--out", str(tmp_path / "x")]) != 0
     assert "--spread, --data and --shiny go with --near" in capsys.readouterr().err
+
+
+def test_the_servers_projection_routes(model, tmp_path, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from pokegan.sprites import load_generator
+    from pokegan.web import server
+    from pokegan.web.catalog import Catalog
+
+    run, data = model
+    cat = Catalog([str(run)], pretrained=False)
+    mid = next(iter(cat.entries))
+    client = TestClient(server.create_app(cat, data=str(data)))
+    assert "mon1" in client.get("/api/pokemon").json()["names"]
+    r = client.get("/api/project", params={"model": mid, "name": "mon1"})
+    assert r.status_code == 200, r.text
+    a = r.json()
+    assert a["name"] == "mon1" and a["target"].startswith("data:image/png") and a["figures"]["iou"] >= 0
+    body = png(tmp_path, own_sprite(load_generator(run)), "up.png").read_bytes()
+    b = client.post("/api/project", params={"model": mid}, content=body).json()
+    assert b["name"] == "the uploaded image"
+    near = client.get("/api/near", params={"model": mid, "id": a["id"], "n": 4, "spread": 0.5}).json()
+    assert len(near["sprites"]) == 4
+    f = client.get("/api/fuse", params={"model": mid, "a": a["id"], "b": b["id"], "steps": 4}).json()
+    assert len(f["row"]) == 4 and len(f["mix"]) == 2
+    assert client.get("/api/fuse", params={"model": mid, "a": a["id"], "b": b["id"], "format": "gif"}).content[:3] == b"GIF"
+    assert client.get("/api/latent", params={"id": a["id"]}).json()["format"] == "pokegan-latent/1"
+    # bad input: clear answers, nothing kept
+    r = client.post("/api/project", params={"model": mid}, content=b"not an image at all")
+    assert r.status_code == 422 and "the uploaded image: not an image" in r.json()["error"]
+    r = client.post("/api/project", params={"model": mid}, content=b"x" * (server.MAX_UPLOAD + 1))
+    assert r.status_code == 413
+    r = client.get("/api/near", params={"model": mid, "id": "feedbeef"})
+    assert r.status_code == 422 and "no projection 'feedbeef'" in r.json()["error"]
+    r = client.get("/api/project", params={"model": mid, "name": "pikachu"})
+    assert r.status_code == 422 and "no sprite named 'pikachu'" in r.json()["error"]
+    r = client.get("/api/near", params={"model": mid, "id": a["id"], "spread": "9"})
+    assert r.status_code == 422 and "spread=9" in r.json()["error"]
+    monkeypatch.setattr(server, "MAX_PROJECTIONS", 2)        # the oldest projection is dropped, not kept forever
+    for _ in range(2):
+        client.get("/api/project", params={"model": mid, "name": "mon2"})
+    assert client.get("/api/near", params={"model": mid, "id": a["id"]}).status_code == 422
+    bare = TestClient(server.create_app(cat))
+    assert bare.get("/api/pokemon").json()["names"] == []
+    r = bare.get("/api/project", params={"model": mid, "name": "mon1"})
+    assert r.status_code == 422 and "without --data" in r.json()["error"]
+
+
+def test_a_burst_of_projections_waits_in_its_own_lane(monkeypatch):
+    import anyio
+
+    from pokegan.web.catalog import Busy
+    from pokegan.web.server import PROJECT_WAITING, Projections
+
+    lane = Projections()
+    started = []
+
+    def slow():
+        import time
+
+        started.append(1)
+        time.sleep(0.2)
+        return "done"
+
+    async def burst():
+        results = []
+
+        async def one():
+            try:
+                results.append(await lane.run(slow))
+            except Busy:
+                results.append("busy")
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(PROJECT_WAITING + 3):
+                tg.start_soon(one)
+        return results
+
+    results = anyio.run(burst)
+    assert results.count("done") == PROJECT_WAITING + 1 and results.count("busy") == 2

@@ -20,6 +20,7 @@ def add_parser(sub) -> None:
                        epilog=EXAMPLES)
     p.add_argument("models", nargs="*", metavar="RUN_OR_MODEL", help="run or checkpoint folders to offer")
     p.add_argument("--runs", help="a folder of run folders (as `pokegan train --run-dir` writes); each is offered")
+    p.add_argument("--data", help="a prepared dataset whose Pokémon the page offers to start from (project by name)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (8000)")
     p.set_defaults(func=run, parser=p)
@@ -39,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     from pokegan.web.catalog import Catalog
 
     catalog = Catalog(args.models, runs=args.runs)
+    if args.data:
+        from pokegan.data import load_dataset
+
+        load_dataset(args.data)  # a clear error now, not on the first request
     import socket
 
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
@@ -54,6 +59,6 @@ def run(args: argparse.Namespace) -> int:
     url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}/"
     print(f"serving {len(catalog.entries)} model(s) ({', '.join(catalog.entries)}) at {url}  (Ctrl-C stops)",
           flush=True)
-    uvicorn.run(create_app(catalog), host=args.host, port=args.port, log_level="warning", access_log=False,
+    uvicorn.run(create_app(catalog, data=args.data), host=args.host, port=args.port, log_level="warning", access_log=False,
                 limit_concurrency=64, timeout_keep_alive=5)
     return 0

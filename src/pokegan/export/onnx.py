@@ -184,9 +184,58 @@ def export_onnx(model: str | Path | None, out: str | Path, opset: int = DEFAULT_
     onnx.checker.check_model(m)
     data = m.SerializeToString()
     check_graph(data, g)
+    encoder = encoder_onnx(g, opset)
+    meta = describe(g, opts, opset)
+    if encoder is None and (out / "encoder.onnx").is_file():
+        (out / "encoder.onnx").unlink()     # an earlier export's encoder belongs to another model
+    if encoder is not None:
+        atomic_write_bytes(out / "encoder.onnx", encoder)
+        meta["encoder"] = {"model": "encoder.onnx", "inputs": [{"name": "sprite", "shape": [1, g.channels, g.resolution,
+                                                                                         g.resolution],
+                           "dtype": "float32", "about": f"a sprite as the model draws them: on {g.background}, "
+                                                        "in [-1, 1], channels first (pokegan project's target)"}],
+                           "outputs": [{"name": "latent", "shape": [1, g.z_dim], "dtype": "float32",
+                                        "about": "the noise the generator draws closest to it (the projection "
+                                                 "encoder's guess, on the Gaussian shell)"},
+                                       {"name": "type_logits", "shape": [1, N_TYPES if g.conditional else 0],
+                                        "dtype": "float32", "about": "its types' scores (conditional models)"}]}
     atomic_write_bytes(out / "generator.onnx", data)
-    atomic_write_bytes(out / "generator.json", json.dumps(describe(g, opts, opset), indent=1).encode())
+    atomic_write_bytes(out / "generator.json", json.dumps(meta, indent=1).encode())
     return out
+
+
+def encoder_onnx(g: SpriteGenerator, opset: int) -> bytes | None:
+    """The model's projection encoder (pokegan.projection) as ONNX, its guess scaled onto the Gaussian shell in
+    the graph, or None when the model has no encoder."""
+    import io
+    import warnings
+
+    import torch
+
+    from pokegan.projection.encoder import load_encoder
+
+    E, _ = load_encoder(g, warn=lambda m: None)
+    if E is None:
+        return None
+
+    class Instant(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.E = E
+
+        def forward(self, x):
+            out = self.E(x)
+            z = out[:, :g.z_dim]
+            z = z * (g.z_dim ** 0.5) / z.norm(dim=1, keepdim=True).clamp_min(1e-6)
+            return z, out[:, g.z_dim:]
+
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Instant().eval(), (torch.zeros(1, g.channels, g.resolution, g.resolution),), buf,
+                          input_names=["sprite"], output_names=["latent", "type_logits"], opset_version=opset,
+                          dynamo=False)
+    return buf.getvalue()
 
 
 def check_graph(data: bytes, g: SpriteGenerator, n: int = 4) -> None:

@@ -7,7 +7,8 @@ single-threaded WebAssembly build, vendored from its npm package (fetched once w
 against the pinned sha512, cached). A page opened from file:// may not fetch files or import modules, so
 the model, the runtime's WebAssembly and its glue module are also written as plain scripts that define
 base64 strings (`model.js`, `ort-wasm.js`, `ort-glue.js`); the page hands them to the runtime as bytes and a
-blob URL. Latents follow `pokegan.latents.PORTABLE_RULE`, so seed S gives the sprites of
+blob URL. Where the model has a projection encoder (`encoder.onnx`, as `encoder.js`), a dropped image gets its
+instant projection and variations around it, in the browser too. Latents follow `pokegan.latents.PORTABLE_RULE`, so seed S gives the sprites of
 `pokegan generate --seed S --latent-rule portable --transparent`; a type-conditioned model's page has a type
 picker (one or two of the types it saw; none: type sets drawn as the data has them, by the same rule).
 """
@@ -74,5 +75,8 @@ def export_web(model: str | Path | None, out: str | Path, opset: int = DEFAULT_O
     atomic_write_bytes(out / "ort-glue.js", _b64_script("POKEGAN_ORT_GLUE", ort["glue"]))
     atomic_write_bytes(out / "model.js", _b64_script("POKEGAN_MODEL", onnx_bytes)
                        + f"window.POKEGAN_META = {json.dumps(meta)};\n".encode())
+    encoder = out / "encoder.onnx"
+    atomic_write_bytes(out / "encoder.js", _b64_script("POKEGAN_ENCODER", encoder.read_bytes()) if encoder.is_file()
+                       else b"window.POKEGAN_ENCODER = null;\n")
     atomic_write_bytes(out / "LICENSE-onnxruntime-web.txt", ort["licence"])
     return out

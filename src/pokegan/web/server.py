@@ -15,6 +15,12 @@ names file I):
     /api/sheet            the batch as a sprite-sheet PNG; /api/sheet.json its index
     /api/variations       sprites near one sprite, as JSON data URIs
     /api/interpolate      a walk between two sprites: format=json (frames), gif or png (a strip)
+    /api/pokemon          the names of the Pokémon of the dataset the server was given (--data), to project
+    /api/project          a projection (GET ?name=pikachu, or POST an image as the body): its id, the target,
+                          the projection and its figures; projections are kept in memory (the last few)
+    /api/near             variations of a projection (and a type swap with type=...), as JSON data URIs
+    /api/fuse             two projections fused: format=json (row, middle, mix), gif or png
+    /api/latent           a projection's latent.json, as `pokegan project` writes it
 """
 from __future__ import annotations
 
@@ -39,9 +45,12 @@ from pokegan.web.catalog import Busy, Catalog
 # The sprite options' bounds come from their registry (pokegan.steps), at the server's top where it is lower.
 SERVED = [o for o in OPTIONS if o.web_hi != 0]
 LIMITS = {"n": (1, 64), "sheet_n": (1, 256), "seed": (0, MAX_SEED), "index": (0, 4095), "steps": (2, 32),
-          "strength": (0.01, 2.0), "duration": (20, 2000),
+          "strength": (0.01, 2.0), "duration": (20, 2000), "spread": (0.0, 4.0), "fuse_steps": (3, 32),
           **{o.name: o.served for o in SERVED if o.served}}
-MAX_BODY = 1024          # bytes: the API takes no bodies
+MAX_BODY = 1024          # bytes: no route takes a body but an upload to project
+MAX_UPLOAD = 2 << 20     # bytes: an image to project (sprites are kilobytes; a photo is refused or scaled down)
+MAX_PROJECTIONS = 16     # projections kept in memory for near/fuse (the least recently used is dropped)
+PROJECT_WAITING = 2      # projections that may wait for the one running; more are answered 503
 # A request's cost is known before it runs: the pixels it makes (images x (size x scale)^2). The budget lets
 # every request of a 64px model at its top through (64 sprites at 8x) and keeps the server's peak memory
 # bounded on every model; a request beyond it is answered 422 with the budget and the way round.
@@ -143,7 +152,51 @@ def _uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def create_app(catalog: Catalog) -> Starlette:
+class Projections:
+    """The last MAX_PROJECTIONS projections, by a random id, with the model each belongs to; and the lane
+    projections run in: one at a time, at most PROJECT_WAITING waiting, outside the models' own queues, so a
+    burst of uploads neither grows memory nor holds up anyone's sprites."""
+
+    def __init__(self):
+        import asyncio
+        from collections import OrderedDict
+
+        self.items: OrderedDict = OrderedDict()
+        self.lock, self.waiting = asyncio.Lock(), 0
+
+    def add(self, model: str, projection) -> str:
+        import secrets
+
+        pid = secrets.token_hex(8)
+        self.items[pid] = (model, projection)
+        while len(self.items) > MAX_PROJECTIONS:
+            self.items.popitem(last=False)
+        return pid
+
+    def get(self, pid: str):
+        if pid not in self.items:
+            raise BadParam(f"no projection {pid[:20]!r} here (this server keeps the last {MAX_PROJECTIONS}); project "
+                           "the Pokémon again")
+        self.items.move_to_end(pid)
+        return self.items[pid]
+
+    async def run(self, work):
+        import anyio
+
+        if self.waiting >= PROJECT_WAITING + 1:
+            raise Busy("project")
+        self.waiting += 1
+        try:
+            async with self.lock:
+                return await anyio.to_thread.run_sync(work)
+        finally:
+            self.waiting -= 1
+
+
+def create_app(catalog: Catalog, data: str | None = None) -> Starlette:
+    """The app over `catalog`'s models; `data`: a prepared dataset whose Pokémon the page offers to project."""
+    projections = Projections()
+
     async def guarded(request: Request, allowed: set[str], work):
         """Parse, then run `work(query, generator)` for the request's model; every failure a clear answer."""
         try:
@@ -281,6 +334,114 @@ def create_app(catalog: Catalog) -> Starlette:
         return await guarded(request, SPRITE_OPTS | {"a_seed", "a_index", "b_seed", "b_index", "steps", "format",
                                                      "duration"}, work)
 
+    async def pokemon(_request: Request):
+        if not data:
+            return JSONResponse({"names": [], "note": "start pokegan serve with --data DATASET to pick Pokémon by name"})
+        from pokegan.data import load_dataset
+
+        ds = load_dataset(data)
+        return JSONResponse({"names": sorted({lab["name"] for lab in ds.labels if lab.get("name")})})
+
+    async def project_route(request: Request):
+        """GET ?name=NAME[&shiny=1] (from --data) or POST an image file as the body; ?fast=1 for the encoder's
+        guess alone."""
+        from pokegan.projection import project
+        from pokegan.projection.targets import decode_target, read_species
+
+        try:
+            q = Query(request, {"model", "name", "shiny", "fast"})
+            model = q.text("model", "pretrained" if "pretrained" in catalog.entries else next(iter(catalog.entries)))
+            if model not in catalog.entries:
+                return JSONResponse({"error": f"unknown model {model[:80]!r}; valid: {', '.join(catalog.entries)}"},
+                                    status_code=404)
+            size = int(catalog.entry(model).info["size"])
+            if request.method == "POST":
+                raw = await request.body()
+                if not raw:
+                    raise BadParam("send the image file as the request body (PNG, GIF, JPEG, WebP or BMP)")
+                target = decode_target(raw, size, "the uploaded image")
+            else:
+                name = q.text("name").strip()
+                if not name:
+                    raise BadParam("name=...: a Pokémon's name (see /api/pokemon), or POST an image")
+                if not data:
+                    raise BadParam("this server was started without --data, so it knows no Pokémon by name; upload "
+                                   "an image instead")
+                target = read_species(name[:80], size, data, q.flag("shiny"))
+            fast = q.flag("fast")
+            g = await catalog.run(model, lambda g: g)
+            warnings: list[str] = []
+            p = await projections.run(lambda: project(g, target, refine=not fast, warn=warnings.append))
+            fig = p.figures.get("refined") or p.figures.get("encoder")
+            from pokegan.files import png_bytes
+
+            return JSONResponse({"id": projections.add(model, p), "model": model, "name": p.source.get("name"),
+                                 "types": list(p.types), "figures": fig, "warnings": warnings,
+                                 "target": _uri(png_bytes(p.target.rgba)), "projection": _uri(png_bytes(p.image))})
+        except (BadParam, PokeganError) as e:
+            return JSONResponse({"error": str(e)}, status_code=422)
+        except Busy:
+            return JSONResponse({"error": "projections are busy; try again in a few seconds"}, status_code=503,
+                                headers={"Retry-After": "5"})
+        finally:
+            give_back_memory()
+
+    def projected(q: Query, name: str = "id"):
+        """The stored projection a request names, checked to belong to the request's model."""
+        model, p = projections.get(q.text(name))
+        if model != q.model:
+            raise BadParam(f"{name}: that projection belongs to the model {model}; ask with model={model}")
+        return p
+
+    async def near_route(request: Request):
+        def work(q):
+            p, opts = projected(q), q.options()
+            n, spread, seed = q.number("n", 8), q.number("spread", 0.4, float), q.number("seed", 0)
+            check_cost(n, q.size, opts.scale, "near")
+
+            def make(g):
+                from pokegan.projection import near
+
+                arr = g.sprites(near(g, p, n, spread, seed, opts.types), opts, FORWARD_BATCH, p.offsets)
+                return JSONResponse({"sprites": [_uri(sprite_png(a, opts)) for a in arr]})
+            return make
+        return await guarded(request, SPRITE_OPTS | {"id", "n", "spread", "seed"}, work)
+
+    async def fuse_route(request: Request):
+        def work(q):
+            a, b = projected(q, "a"), projected(q, "b")
+            steps, fmt, scale = q.number("steps", 8, limit="fuse_steps"), q.text("format", "json"), q.number("scale", 2)
+            if fmt not in ("json", "gif", "png"):
+                raise BadParam(f"format={fmt[:20]!r}: json, gif or png")
+            check_cost(steps + 3, q.size, scale, "fuse")
+
+            def make(g):
+                import numpy as np
+
+                from pokegan.files import gif_bytes, png_bytes
+                from pokegan.pixels import upscale
+                from pokegan.projection import fuse
+
+                f = fuse(g, a, b, steps)
+                row = [upscale(x, scale) for x in f["row"]]
+                if fmt == "gif":
+                    return Response(gif_bytes(row + row[-2:0:-1], 120), media_type="image/gif")
+                if fmt == "png":
+                    return Response(png_bytes(np.concatenate(row, axis=1)), media_type="image/png")
+                return JSONResponse({"row": [_uri(png_bytes(x)) for x in row],
+                                     "middle": _uri(png_bytes(upscale(f["middle"], scale))),
+                                     "mix": [_uri(png_bytes(upscale(x, scale))) for x in f.get("mix", [])]})
+            return make
+        return await guarded(request, {"a", "b", "steps", "format", "scale"}, work)
+
+    async def latent_route(request: Request):
+        try:
+            q = Query(request, {"id"})
+            _, p = projections.get(q.text("id"))
+        except BadParam as e:
+            return JSONResponse({"error": str(e)}, status_code=422)
+        return JSONResponse(p.to_json(), headers={"Content-Disposition": 'attachment; filename="latent.json"'})
+
     async def static(request: Request):
         name, mime = STATIC[request.url.path]
         body = (files("pokegan.web") / "static" / name).read_bytes()
@@ -289,12 +450,15 @@ def create_app(catalog: Catalog) -> Starlette:
     routes = [Route(p, static) for p in STATIC] + [
         Route("/api/models", models), Route("/api/options", options), Route("/api/sprites", sprites), Route("/api/sprite", sprite),
         Route("/api/sheet", sheet_route(False)), Route("/api/sheet.json", sheet_route(True)),
-        Route("/api/variations", variations), Route("/api/interpolate", interpolate)]
+        Route("/api/variations", variations), Route("/api/interpolate", interpolate),
+        Route("/api/pokemon", pokemon), Route("/api/project", project_route, methods=["GET", "POST"]),
+        Route("/api/near", near_route), Route("/api/fuse", fuse_route), Route("/api/latent", latent_route)]
     return Starlette(routes=routes, middleware=[Middleware(BodyLimit)])
 
 
 class BodyLimit:
-    """Refuses request bodies over MAX_BODY bytes (413) before anything reads them; the API takes none."""
+    """Refuses request bodies over MAX_BODY bytes (413) before anything reads them, MAX_UPLOAD for an image
+    POSTed to /api/project; a body must say its length (no chunked uploads)."""
 
     def __init__(self, app):
         self.app = app
@@ -304,8 +468,9 @@ class BodyLimit:
             headers = dict(scope.get("headers") or [])
             length = headers.get(b"content-length", b"0")
             chunked = b"chunked" in headers.get(b"transfer-encoding", b"")
-            if chunked or not length.isdigit() or int(length) > MAX_BODY:
-                await JSONResponse({"error": f"request bodies are limited to {MAX_BODY} bytes"},
+            limit = MAX_UPLOAD if scope.get("path") == "/api/project" and scope.get("method") == "POST" else MAX_BODY
+            if chunked or not length.isdigit() or int(length) > limit:
+                await JSONResponse({"error": f"request bodies are limited to {limit:,} bytes"},
                                    status_code=413)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -76,6 +76,100 @@ async function load() {
   session = await ort.InferenceSession.create(bytesOf(window.POKEGAN_MODEL), { executionProviders: ["wasm"] });
 }
 
+// ---- start from a sprite: the projection encoder's guess (encoder.onnx), then variations around it
+let encoder = null;
+
+// a dropped image as the model sees it: a sprite up to 96 pixels placed as `data prepare` places it (centred in
+// a 96-pixel box), a larger picture's opaque part scaled to 0.65 of the side; composited on white
+async function placeSprite(file, size) {
+  const bitmap = await createImageBitmap(file);
+  const w = bitmap.width, h = bitmap.height;
+  let sx = 0, sy = 0, sw = w, sh = h, scale = size / Math.max(96, w, h);
+  if (Math.max(w, h) > 96) {  // crop to the opaque box first
+    const c = document.createElement("canvas");
+    c.width = w; c.height = h;
+    const ctx = c.getContext("2d");
+    ctx.drawImage(bitmap, 0, 0);
+    const px = ctx.getImageData(0, 0, w, h).data;
+    let x0 = w, y0 = h, x1 = -1, y1 = -1;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (px[(y * w + x) * 4 + 3] >= 128) {
+      x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+    }
+    if (x1 < 0) throw new Error("the image is fully transparent: there is no sprite in it");
+    sx = x0; sy = y0; sw = x1 - x0 + 1; sh = y1 - y0 + 1;
+    scale = (0.65 * size) / Math.max(sw, sh);
+  }
+  const canvas = $("start-target");
+  canvas.width = canvas.height = size;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, size, size);
+  ctx.imageSmoothingQuality = "high";
+  const dw = sw * scale, dh = sh * scale;
+  ctx.drawImage(bitmap, sx, sy, sw, sh, (size - dw) / 2, (size - dh) / 2, dw, dh);
+  const px = ctx.getImageData(0, 0, size, size).data, x = new Float32Array(3 * size * size);
+  for (let i = 0; i < size * size; i++) for (let ch = 0; ch < 3; ch++) x[ch * size * size + i] = px[i * 4 + ch] / 127.5 - 1;
+  return x;
+}
+
+async function startFrom() {
+  const file = $("start-file").files[0];
+  if (!file) return;
+  const size = META.image_size, d = META.latent_dim;
+  try {
+    $("start-note").textContent = `reading ${file.name}…`;
+    const out = await encoder.run({ sprite: new ort.Tensor("float32", await placeSprite(file, size), [1, 3, size, size]) });
+    const z = out.latent.data, n = 8, spread = Math.max(0, Math.min(4, Number($("start-spread").value) || 0));
+    const noise = portableLatents(n, 0, d), norm = Math.hypot(...z);
+    const k = META.types ? META.types.slots.length : 0, all = new Float32Array(n * (d + k));
+    for (let i = 0; i < n; i++) {  // the first is the guess itself; the others moved by spread, back on its shell
+      const v = Array.from(z, (zj, j) => zj + (i ? spread * noise[i * d + j] : 0));
+      const len = Math.hypot(...v);
+      v.forEach((vj, j) => { all[i * (d + k) + j] = vj * (norm / len); });
+    }
+    let types = [];
+    if (META.types) {  // its own types (the encoder's top one, and a second where likely), or the chosen swap
+      const logits = Array.from(out.type_logits.data), order = logits.map((_, i) => i).sort((a, b) => logits[b] - logits[a]);
+      types = $("start-swap").value ? [$("start-swap").value]
+        : [META.types.slots[order[0]]].concat(1 / (1 + Math.exp(-logits[order[1]])) >= 0.5 ? [META.types.slots[order[1]]] : []);
+      for (let i = 0; i < n; i++) types.forEach((t) => { all[i * (d + k) + d + META.types.slots.indexOf(t)] = 1; });
+    }
+    const result = await session.run({ latents: new ort.Tensor("float32", all, [n, d + k]) });
+    const grid = $("start-grid");
+    grid.innerHTML = "";
+    for (let i = 0; i < n; i++) {
+      const c = canvasOf(result.sprites.data, i, size, 2);
+      c.setAttribute("role", "img");
+      c.setAttribute("aria-label", i ? `variation ${i}` : "the projection");
+      c.style.width = "100%";
+      c.style.imageRendering = "pixelated";
+      grid.appendChild(c);
+    }
+    $("start-note").textContent = `${file.name}: the model's closest sprite (its encoder's guess), then 7 near it` +
+      (types.length ? `, drawn as ${types.join("/")}` : "") + "; pokegan project refines it further";
+  } catch (e) {
+    $("start-note").textContent = `${file.name}: ${e.message || e}`;
+  }
+}
+
+async function setUpStart() {
+  if (!window.POKEGAN_ENCODER) return;  // a model without a projection encoder
+  encoder = await ort.InferenceSession.create(bytesOf(window.POKEGAN_ENCODER), { executionProviders: ["wasm"] });
+  $("start").hidden = false;
+  if (META.types) {
+    $("swap-box").hidden = false;
+    META.types.seen.forEach((t) => $("start-swap").add(new Option(t, t)));
+  }
+  $("start-file").addEventListener("change", startFrom);
+  $("start-spread").addEventListener("change", startFrom);
+  $("start-swap").addEventListener("change", startFrom);
+  $("start").addEventListener("dragover", (e) => e.preventDefault());
+  $("start").addEventListener("drop", (e) => {
+    e.preventDefault();
+    if (e.dataTransfer.files.length) { $("start-file").files = e.dataTransfer.files; startFrom(); }
+  });
+}
+
 // n sprites of a seed: uint8 RGBA (n, size, size, 4), and the milliseconds the model took
 async function run(seed, n, truncation, chosen = []) {
   const z = latents(n, seed, truncation, chosen);
@@ -164,6 +258,7 @@ async function start() {
   // for tests and tools: the latents and sprites of a seed, as this page computes them
   window.pokegan = { portableLatents, latents, run, ready: true };
   await make();
+  await setUpStart();
 }
 
 start();
