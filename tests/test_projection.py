@@ -151,6 +151,7 @@ def test_images_that_are_not_sprites_get_a_clear_answer(model, tmp_path, monkeyp
         targets.read_target(str(tmp_path / "missing.png"), 32)
 
 
+@pytest.mark.slow
 def test_a_latent_of_another_model_is_refused_or_flagged(model, cond_model, tmp_path):
     from pokegan.projection import project, read_latent
     from pokegan.sprites import load_generator
@@ -223,6 +224,7 @@ def test_style_and_zero_offsets_leave_the_generator_unchanged(model):
     assert not torch.equal(g.G(z, style=z.flip(0)), plain)
 
 
+@pytest.mark.slow
 def test_an_encoder_trained_on_the_models_samples_gives_an_instant_projection(model, tmp_path):
     from pokegan.projection import project
     from pokegan.projection.encoder import load_encoder, model_id, save_encoder, train_encoder
@@ -247,6 +249,7 @@ def test_an_encoder_trained_on_the_models_samples_gives_an_instant_projection(mo
     (model[0] / "encoder" / "encoder.json").unlink()
 
 
+@pytest.mark.slow
 def test_the_commands(model, tmp_path, capsys):
     from pokegan.cli.main import main
     from pokegan.sprites import load_generator
@@ -270,11 +273,12 @@ def test_the_commands(model, tmp_path, capsys):
     assert "--spread, --data and --shiny go with --near" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_servers_projection_routes(model, tmp_path, monkeypatch):
     from starlette.testclient import TestClient
 
     from pokegan.sprites import load_generator
-    from pokegan.web import server
+    from pokegan.web import server, starting
     from pokegan.web.catalog import Catalog
 
     run, data = model
@@ -298,7 +302,7 @@ def test_the_servers_projection_routes(model, tmp_path, monkeypatch):
     # bad input: clear answers, nothing kept
     r = client.post("/api/project", params={"model": mid}, content=b"not an image at all")
     assert r.status_code == 422 and "the uploaded image: not an image" in r.json()["error"]
-    r = client.post("/api/project", params={"model": mid}, content=b"x" * (server.MAX_UPLOAD + 1))
+    r = client.post("/api/project", params={"model": mid}, content=b"x" * (starting.MAX_UPLOAD + 1))
     assert r.status_code == 413
     r = client.get("/api/near", params={"model": mid, "id": "feedbeef"})
     assert r.status_code == 422 and "no projection 'feedbeef'" in r.json()["error"]
@@ -306,7 +310,7 @@ def test_the_servers_projection_routes(model, tmp_path, monkeypatch):
     assert r.status_code == 422 and "no sprite named 'pikachu'" in r.json()["error"]
     r = client.get("/api/near", params={"model": mid, "id": a["id"], "spread": "9"})
     assert r.status_code == 422 and "spread=9" in r.json()["error"]
-    monkeypatch.setattr(server, "MAX_PROJECTIONS", 2)        # the oldest projection is dropped, not kept forever
+    monkeypatch.setattr(starting, "MAX_PROJECTIONS", 2)        # the oldest projection is dropped, not kept forever
     for _ in range(2):
         client.get("/api/project", params={"model": mid, "name": "mon2"})
     assert client.get("/api/near", params={"model": mid, "id": a["id"]}).status_code == 422
@@ -320,7 +324,7 @@ def test_a_burst_of_projections_waits_in_its_own_lane(monkeypatch):
     import anyio
 
     from pokegan.web.catalog import Busy
-    from pokegan.web.server import PROJECT_WAITING, Projections
+    from pokegan.web.starting import PROJECT_WAITING, Projections
 
     lane = Projections()
     started = []

@@ -50,7 +50,7 @@ def served(tmp_path_factory):
 
 
 def _routes():
-    from pokegan.web.server import LIMITS
+    from pokegan.web.query import LIMITS
 
     def num(name, limit=None, kind=int):
         lo, hi = LIMITS[limit or name]
@@ -106,14 +106,14 @@ def test_the_largest_seed_and_index_give_variations_on_the_shipped_model(served)
 
 
 def test_a_request_over_the_pixel_budget_is_refused_before_it_runs(served, monkeypatch):
-    from pokegan.web import server
-    from pokegan.web.server import BadParam, MAX_REQUEST_PIXELS, check_cost
+    from pokegan.web import query
+    from pokegan.web.query import BadParam, MAX_REQUEST_PIXELS, check_cost
 
     with pytest.raises(BadParam, match="at most 28 at scale 8"):       # a 96px model at its top
         check_cost(64, 96, 8, "sprites")
     assert check_cost(64, 64, 8, "sprites") == MAX_REQUEST_PIXELS        # a 64px model's top fits exactly
     assert served.get("/api/sprites?model=pretrained&n=64&scale=8").status_code == 200
-    monkeypatch.setattr(server, "MAX_REQUEST_PIXELS", 64 * 64 * 10)     # the route asks before it runs
+    monkeypatch.setattr(query, "MAX_REQUEST_PIXELS", 64 * 64 * 10)     # the route asks before it runs
     r = served.get("/api/sprites?model=pretrained&n=11")
     assert r.status_code == 422 and "40,960 a request" in r.json()["error"] and "at most 10" in r.json()["error"]
 

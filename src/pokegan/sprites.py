@@ -213,15 +213,18 @@ class SpriteGenerator:
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, bg_tolerance: int = SpriteOptions.bg_tolerance, batch: int = 256,
-               offsets: dict | None = None) -> torch.Tensor:
+               offsets: dict | None = None, style: torch.Tensor | None = None) -> torch.Tensor:
         """Latents (N, z) -> images (N, C, H, W) in [-1, 1] on the CPU, in batches of `batch`, the
         background snapped to its exact colour (`bg_tolerance` levels; 0 = raw). `offsets`: a projection's
-        feature offsets ({side: (1 or N, C, side, side)}, FastGAN generators), added where the network draws."""
+        feature offsets ({side: (1 or N, C, side, side)}, FastGAN generators), added where the network draws;
+        `style`: latents (N, z) whose skip-layer excitations (colours, texture) the sprites take (FastGAN)."""
         outs = []
         for i in range(0, len(z), check_batch(batch)):
             extra = {}
             if offsets:
                 extra["offsets"] = {k: (v if len(v) == 1 else v[i:i + batch]).to(self.device) for k, v in offsets.items()}
+            if style is not None:
+                extra["style"] = style[i:i + batch].to(self.device)
             x = self.G(z[i:i + batch].to(self.device), **extra).float().clamp(-1, 1).cpu()
             if not torch.isfinite(x).all():
                 raise PokeganError(f"{self.source}: the generator's output is not finite (NaN weights?); use an "
@@ -230,16 +233,18 @@ class SpriteGenerator:
         return torch.cat(outs) if outs else torch.empty(0, self.channels, self.resolution, self.resolution)
 
     def sprites(self, z: torch.Tensor, opts: SpriteOptions | None = None, batch: int = 256,
-                offsets: dict | None = None) -> np.ndarray:
-        """Given latents (and a projection's feature `offsets`) -> finished sprites, uint8 (N, H, W, C) at the
-        model's own size (no `scale`)."""
+                offsets: dict | None = None, style: torch.Tensor | None = None) -> np.ndarray:
+        """Given latents (and a projection's feature `offsets`, another sprite's `style`: see `decode`) ->
+        finished sprites, uint8 (N, H, W, C) at the model's own size (no `scale`)."""
         opts = self.check(opts or SpriteOptions())
         width = self.z_dim + (N_TYPES if self.conditional else 0)
         if z.ndim != 2 or z.shape[1] != width:
             raise PokeganError(f"latents of shape {tuple(z.shape)}: this model takes (N, {width})"
                                + (f" ({self.z_dim} noise values, then 18 type slots)" if self.conditional else ""))
         z = self.truncate(self.with_types(z, opts.types), opts.truncation)
-        return finish(to_uint8(self.decode(z, opts.bg_tolerance, batch, offsets)), opts, self.background, self.source,
+        if style is not None:
+            style = self.truncate(self.with_types(style, opts.types), opts.truncation)
+        return finish(to_uint8(self.decode(z, opts.bg_tolerance, batch, offsets, style)), opts, self.background, self.source,
                       self.training_palette() if opts.training_palette else None)
 
     def arrays(self, n: int, seed: int = 0, options: SpriteOptions | None = None, batch: int = 256,

@@ -264,14 +264,9 @@ def blend(a: dict | None, b: dict | None, t: torch.Tensor) -> dict | None:
     return out
 
 
-@torch.inference_mode()
 def mixed(g, shape: torch.Tensor, colours: torch.Tensor, offsets: dict | None = None) -> np.ndarray:
     """Sprites with the shapes of latents `shape` (and its feature offsets) and the skip-layer excitations
     (colours, texture) of `colours`, finished as transparent sprites."""
     from pokegan.config import SpriteOptions
-    from pokegan.sprites import finish, snap_background, to_uint8
 
-    extra = {"offsets": {k: v.to(g.device) for k, v in offsets.items()}} if offsets else {}
-    x = g.G(shape.to(g.device), style=colours.to(g.device), **extra).float().clamp(-1, 1).cpu()
-    opts = SpriteOptions(transparent=True)
-    return finish(to_uint8(snap_background(x, g.background, opts.bg_tolerance)), opts, g.background, g.source)
+    return g.sprites(shape, SpriteOptions(transparent=True), offsets=offsets, style=colours)

@@ -3,7 +3,7 @@
 Each option declares its name, kind, default, bounds, one line of help, whether the server takes it (and up
 to what), whether the exported ONNX graph carries it, and how `eval` describes it. Everything that offers
 sprite options derives from here: the `SpriteOptions` dataclass (pokegan.config), the command line's flags
-(cli/options.py), the server's query parameters, limits and `/api/options` (web/server.py), `eval`'s
+(cli/options.py), the server's query parameters, limits and `/api/options` (web/query.py, web/server.py), `eval`'s
 description, the `generator.json` of an export, and the page's controls. Named recipes ("game-ready") are
 defined here once.
 
