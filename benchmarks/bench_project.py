@@ -116,7 +116,7 @@ def swap(args, g, ds) -> dict:
     rng = np.random.default_rng(1)
     names = rng.permutation(sorted({lab["name"] for lab in ds.labels if lab.get("name")}))[:args.n].tolist()
     seen = list(g.types_seen)
-    hits, ious, per_type = [], [], {}
+    hits, before, ious, per_type = [], [], [], {}
     rows = []
     for name in names:
         target = read_species(name, g.resolution, args.data)
@@ -126,6 +126,8 @@ def swap(args, g, ds) -> dict:
             img = _swapped(g, p, t)
             rgb = composite_uint8(img[None], "white")
             hit = bool(top_k_hits(clf.logits(rgb), TYPES.index(t), 2)[0])
+            own = composite_uint8(p.image[None], "white")           # the projection before the swap, as a baseline
+            before.append(bool(top_k_hits(clf.logits(own), TYPES.index(t), 2)[0]))
             ceiling = clf.ceiling["per_type"].get(t, {}).get("top2")
             iou = figures(img, p.image)["iou"]
             per_type.setdefault(t, []).append((hit, ceiling))
@@ -139,6 +141,7 @@ def swap(args, g, ds) -> dict:
     if args.grid:
         _grid(rows, args.grid)
     return {"swaps": len(hits), "hit_rate_top2": round(float(np.mean(hits)), 4),
+            "hit_rate_top2_before_the_swap": round(float(np.mean(before)), 4),
             "mean_ceiling_top2": round(float(np.mean([v[0][1] for v in per_type.values() if v[0][1]])), 4),
             "mean_ratio_over_types": round(float(np.mean(list(ratio.values()))), 4),
             "per_type_ratio": {t: round(r, 3) for t, r in sorted(ratio.items())},
@@ -172,7 +175,9 @@ def fuse(args, g, ds) -> dict:
         a, b = sorted(rng.choice(len(names), 2, replace=False).tolist())
         pairs.add((a, b))
     pairs = sorted(pairs)
-    middles = np.stack([fuse_pair(g, projections[names[a]], projections[names[b]], 3)["middle"] for a, b in pairs])
+    fused = [fuse_pair(g, projections[names[a]], projections[names[b]], 3) for a, b in pairs]
+    middles = np.stack([f["middle"] for f in fused])
+    mixes = np.stack([f["mix"][0] for f in fused]) if "mix" in fused[0] else None   # a's shape, b's colours
     extractor = InceptionFeatures("cpu")
     real = cached_real_features(ds, extractor, log=lambda m: None)
     mid = extractor(composite_uint8(middles, "white"))
@@ -181,21 +186,24 @@ def fuse(args, g, ds) -> dict:
     species = np.array([lab.get("name") for lab in ds.labels])
 
     def near_both(feats):
-        ok, each = [], []
+        """Share of pairs whose image is nearer both parents than 90% of the other reals; share of parents; the
+        median share of other reals nearer than the parent (0: the parent is the nearest)."""
+        ok, each, ranks = [], [], []
         for f, (a, b) in zip(feats, pairs):
             d = np.linalg.norm(real - f, axis=1)
-            others = ~np.isin(species, [names[a], names[b]])
-            cut = np.quantile(d[others], 0.10)
+            others = d[~np.isin(species, [names[a], names[b]])]
+            cut = np.quantile(others, 0.10)
             both = [d[index[names[a]]] < cut, d[index[names[b]]] < cut]
+            ranks += [float((others < d[index[names[a]]]).mean()), float((others < d[index[names[b]]]).mean())]
             ok.append(all(both))
             each += both
-        return float(np.mean(ok)), float(np.mean(each))
+        return {"near_both": round(float(np.mean(ok)), 4), "near_each": round(float(np.mean(each)), 4),
+                "median_parent_rank": round(float(np.median(ranks)), 4)}
 
-    both, each = near_both(mid)
-    rb, re_ = near_both(rand)
-    return {"pairs": len(pairs), "species": len(names), "midpoint_near_both": round(both, 4),
-            "midpoint_near_each": round(each, 4), "random_sprite_near_both": round(rb, 4),
-            "random_sprite_near_each": round(re_, 4)}
+    out = {"pairs": len(pairs), "species": len(names), "midpoint": near_both(mid), "random_sprite": near_both(rand)}
+    if mixes is not None:
+        out["mix_shape_of_first_colours_of_second"] = near_both(extractor(composite_uint8(mixes, "white")))
+    return out
 
 
 def main() -> int:

@@ -352,3 +352,28 @@ def test_a_burst_of_projections_waits_in_its_own_lane(monkeypatch):
 
     results = anyio.run(burst)
     assert results.count("done") == PROJECT_WAITING + 1 and results.count("busy") == 2
+
+
+def test_other_families_project_by_their_noise_and_some_cannot(tiny_data, tmp_path):
+    from pokegan.projection import fuse, project
+    from pokegan.sprites import load_generator
+
+    g = load_generator(_dcgan(tiny_data, tmp_path))
+    p = project(g, str(png(tmp_path, own_sprite(g))))
+    assert p.offsets is None and p.figures["refined"]["iou"] >= 0          # noise only: no feature offsets
+    f = fuse(g, p, p, steps=3)
+    assert "mix" not in f and f["row"].shape[0] == 3                        # no skip-layer excitation to mix
+    g.G.palette_size = 4                                                     # a palette-output generator
+    with pytest.raises(PokeganError, match="no gradient to follow"):
+        project(g, str(tmp_path / "t.png"))
+    g.G.palette_size, g.background = 0, "random"
+    with pytest.raises(PokeganError, match="trained on 'random' backgrounds"):
+        project(g, str(tmp_path / "t.png"))
+
+
+def _dcgan(data, tmp_path):
+    from pokegan.training.loop import Trainer
+
+    t = Trainer.new(tiny_config("dcgan", ema_kimg=0.0), str(data), tmp_path / "runs", progress="quiet", log=lambda m: None)
+    t.run()
+    return t.run_dir

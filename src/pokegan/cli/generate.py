@@ -43,7 +43,7 @@ def add_parser(sub) -> None:
                         "`pokegan project`: the first sprite is its projection, the others nearby; with --type, "
                         "redrawn as that type")
     g.add_argument("--spread", type=float, default=None,
-                   help="--near: how far the variations go, 0 (the projection) to 4 (0.4)")
+                   help="--near: how far the variations go, 0 (the projection) to 4 (0.3)")
     g.add_argument("--data", help="--near NAME: the prepared dataset to find the Pokémon in")
     g.add_argument("--shiny", action="store_true", help="--near NAME: its shiny sprite")
     g.add_argument("--no-png", action="store_true", help="skip the individual PNGs (large N)")

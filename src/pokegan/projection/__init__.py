@@ -4,7 +4,7 @@
     g = load_generator()
     p = g.project("pikachu", data="data/gen5-64.data")   # or an image file; p.latent, p.image, p.figures
     p.save("pikachu/")                                   # target.png, projection.png, latent.json
-    near = g.generate(near=p, n=16, spread=0.4)          # variations that keep its identity
+    near = g.generate(near=p, n=16, spread=0.3)          # variations that keep its identity
     row = g.fuse("pikachu", "charmander", data="data/gen5-64.data")
 
 A projection is the latent the generator draws closest to the target: the projection encoder's guess in one
@@ -26,7 +26,7 @@ from pokegan.errors import PokeganError
 from pokegan.projection.targets import Target, read_target
 
 LATENT_FORMAT = "pokegan-latent/1"
-DEFAULT_SPREAD = 0.4   # variations: noise of this strength added to the projection's, renormalised
+DEFAULT_SPREAD = 0.3   # variations: noise of this strength added to the projection's, renormalised
 MAX_SPREAD = 4.0
 
 

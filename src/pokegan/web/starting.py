@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pokegan.errors import PokeganError
+from pokegan.projection import DEFAULT_SPREAD
 from pokegan.sprites import sprite_png
 from pokegan.web.catalog import Busy, Catalog
 from pokegan.web.query import (FORWARD_BATCH, SPRITE_OPTS, BadParam, Query, check_cost, data_uri, give_back_memory,
@@ -125,7 +126,7 @@ def routes(catalog: Catalog, data: str | None) -> list[Route]:
     async def near_route(request: Request):
         def work(q):
             p, opts = projected(q), q.options()
-            n, spread, seed = q.number("n", 8), q.number("spread", 0.4, float), q.number("seed", 0)
+            n, spread, seed = q.number("n", 8), q.number("spread", DEFAULT_SPREAD, float), q.number("seed", 0)
             check_cost(n, q.size, opts.scale, "near")
 
             def make(g):

@@ -234,7 +234,7 @@ function keepStartInUrl(name) {
   const q = new URLSearchParams(location.search);
   ["from", "spread", "swap", "fuse"].forEach((k) => q.delete(k));
   if (name) q.set("from", name);
-  q.set("spread", $("start-spread").value || "0.4");
+  q.set("spread", $("start-spread").value || "0.3");
   if ($("start-swap").value) q.set("swap", $("start-swap").value);
   if ($("fuse-name").value) q.set("fuse", $("fuse-name").value);
   history.replaceState(null, "", "?" + q.toString());
@@ -288,7 +288,7 @@ async function startFrom(event) {
 async function startVariations() {
   const p = state.projection;
   if (!p) return;
-  const q = new URLSearchParams({ model: p.model, id: p.id, n: 8, spread: $("start-spread").value || "0.4",
+  const q = new URLSearchParams({ model: p.model, id: p.id, n: 8, spread: $("start-spread").value || "0.3",
                                   transparent: "1", scale: "2" });
   if ($("start-swap").value) q.append("type", $("start-swap").value);
   const data = await getJson("/api/near?" + q);
