@@ -211,6 +211,9 @@ def test_the_page_starts_from_a_pokemon_or_an_image(start_server):
         assert "mon2" in page.text_content("#start-figures") and "silhouette IoU" in page.text_content("#start-figures")
         assert "from=mon2" in page.url and "fuse=mon3" in page.url and "spread=0.5" in page.url
         assert page.locator("#pokemon-names option").count() == 12                  # the dataset's names, offline
+        shots = Path(os.environ.get("POKEGAN_SCREENSHOTS", tmp_path))
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "page-start.png"), full_page=True)
         with page.expect_download() as dl:
             page.click("#start-latent")
         assert json.loads(Path(dl.value.path()).read_text())["source"]["name"] == "mon2"

@@ -245,7 +245,7 @@ def test_an_encoder_trained_on_the_models_samples_gives_an_instant_projection(mo
     meta["encoder"]["args"]["z_dim"] = 7
     (model[0] / "encoder" / "encoder.json").write_text(json.dumps(meta))
     with pytest.raises(PokeganError, match="encoder.json: the weights do not fit"):
-        load_encoder(g)
+        load_encoder(load_generator(model[0]))
     (model[0] / "encoder" / "encoder.json").unlink()
 
 

@@ -17,7 +17,7 @@ training stack.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +119,7 @@ class SpriteGenerator:
     state: dict
     encoder: torch.nn.Module | None = None   # AEGAN: image -> latent, for interpolating real sprites
     spec: dict | None = None                 # the generator's class and constructor arguments (models/networks.py)
+    cache: dict = field(default_factory=dict)  # what is computed once per model: its id, its projection encoder
 
     @property
     def conditional(self) -> bool:

@@ -23,6 +23,7 @@ def describe() -> list[dict]:
         state, _, _ = ckpt.read(path, train_state=False)
         card = read_card(path)
         out.append({"name": name, "path": str(path), **model_info(state),
+                    "projection_encoder": (path / "encoder.safetensors").is_file(),
                     "default_for": ("requests without a type or --transparent" if name == DEFAULT_MODEL else
                                     "requests with a type (--type, --by-type, conditional=True)"
                                     if name == CONDITIONAL_MODEL else
@@ -57,5 +58,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {m['summary']}")
         if m["default_for"]:
             print(f"  used for {m['default_for']}")
+        if m["projection_encoder"]:
+            print("  has a projection encoder: instant projections (pokegan project --fast, the exported page)")
         print(f"  model card: {m['path']}/MODEL_CARD.md")
     return 0

@@ -29,13 +29,13 @@ FILE, META = "encoder.safetensors", "encoder.json"
 def model_id(g) -> str:
     """A short fingerprint of a generator's weights (and buffers): latents and encoders name the model they
     belong to by it."""
-    if "_model_id" not in g.state:
+    if "model_id" not in g.cache:
         h = hashlib.blake2b(digest_size=12)
         for k, v in sorted(g.G.state_dict().items()):
             h.update(k.encode())
             h.update(v.detach().float().cpu().numpy().tobytes())
-        g.state["_model_id"] = h.hexdigest()
-    return g.state["_model_id"]
+        g.cache["model_id"] = h.hexdigest()
+    return g.cache["model_id"]
 
 
 def encoder_folders(g) -> list[Path]:
@@ -64,7 +64,17 @@ def default_encoder_folder(g) -> Path:
 
 
 def load_encoder(g, warn=print):
-    """The encoder saved for `g` (None if there is none); a warning when it was trained for other weights."""
+    """The encoder saved for `g` (None if there is none), read once and kept with `g`; a warning when it was
+    trained for other weights."""
+    if "encoder" not in g.cache:
+        found = _read_encoder(g, warn)
+        if found[0] is None:
+            return found          # none yet: look again next time (one may be trained meanwhile)
+        g.cache["encoder"] = found
+    return g.cache["encoder"]
+
+
+def _read_encoder(g, warn):
     from pokegan import checkpoint as ckpt
     from pokegan.models.networks import build_network
     from pokegan.runfiles import read_object

@@ -52,22 +52,23 @@ def read_target(source: str, size: int, data: str | None = None, shiny: bool = F
     return read_species(source, size, data, shiny)
 
 
-def read_species(name: str, size: int, data: str | None, shiny: bool = False) -> Target:
-    """A Pokémon of a prepared dataset by name: its first frame, normal colours (shiny with `shiny`)."""
-    if not data:
+def read_species(name: str, size: int, data, shiny: bool = False) -> Target:
+    """A Pokémon of a prepared dataset (a path, or a loaded `Dataset`) by name: its first frame, normal colours
+    (shiny with `shiny`)."""
+    if data is None or data == "":
         raise PokeganError(f"{name!r}: to start from a Pokémon by name, give --data DATASET (made with "
                            "`pokegan data prepare --preset gen5-64 --out DATASET`), or give an image file")
-    from pokegan.data import load_dataset
+    from pokegan.data import Dataset, load_dataset
     from pokegan.interpolate import find_sprite
 
-    ds = load_dataset(data)
+    ds = data if isinstance(data, Dataset) else load_dataset(data)
     i = find_sprite(ds, name)
     lab = ds.labels[i]
     if shiny != bool(lab.get("shiny")):
         same = [j for j, other in enumerate(ds.labels) if other.get("name") == lab.get("name")
                 and bool(other.get("shiny")) == shiny]
         if not same:
-            raise PokeganError(f"{data}: {lab.get('name')} has no {'shiny' if shiny else 'normal'} sprite")
+            raise PokeganError(f"{ds.path}: {lab.get('name')} has no {'shiny' if shiny else 'normal'} sprite")
         i = min(same, key=lambda j: (ds.labels[j].get("form") is not None, ds.labels[j].get("frame", 0)))
         lab = ds.labels[i]
     rgba = ds.images[i]

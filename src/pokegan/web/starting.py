@@ -63,13 +63,19 @@ def routes(catalog: Catalog, data: str | None) -> list[Route]:
     """The routes of the page's start-from-a-Pokémon panel over `catalog`'s models; `data`: the prepared
     dataset whose Pokémon can be named (None: images only)."""
     projections = Projections()
+    dataset = []   # the dataset, read on first use and kept
+
+    def names_data():
+        from pokegan.data import load_dataset
+
+        if not dataset:
+            dataset.append(load_dataset(data))
+        return dataset[0]
 
     async def pokemon(_request: Request):
         if not data:
             return JSONResponse({"names": [], "note": "start pokegan serve with --data DATASET to pick Pokémon by name"})
-        from pokegan.data import load_dataset
-
-        ds = load_dataset(data)
+        ds = names_data()
         return JSONResponse({"names": sorted({lab["name"] for lab in ds.labels if lab.get("name")})})
 
     async def project_route(request: Request):
@@ -97,7 +103,7 @@ def routes(catalog: Catalog, data: str | None) -> list[Route]:
                 if not data:
                     raise BadParam("this server was started without --data, so it knows no Pokémon by name; upload "
                                    "an image instead")
-                target = read_species(name[:80], size, data, q.flag("shiny"))
+                target = read_species(name[:80], size, names_data(), q.flag("shiny"))
             fast = q.flag("fast")
             g = await catalog.run(model, lambda g: g)
             warnings: list[str] = []

@@ -2,18 +2,54 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const fields = ["model", "seed", "n", "truncation", "palette", "scale", "transparent", "clean", "preview"];
+// the sprite options' controls are built from /api/options (buildOptions); these are the page's own
+const ownFields = ["model", "seed", "n", "clean", "preview"];
+let fields = ownFields.slice();
 const state = { models: [], options: null, sprites: [], chosen: null, a: null, b: null, walkFrames: [],
                 projection: null };
 
+// one control per sprite option the server takes, with its bounds, default and help (the registry's)
+function buildOptions(options) {
+  options.forEach((o) => {
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    input.id = o.name;
+    input.title = o.help;
+    if (o.kind === "bool") {
+      input.type = "checkbox";
+      input.checked = Boolean(o.default);
+      label.className = "check";
+      label.append(input, " " + o.name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()));
+    } else {
+      input.type = "number";
+      input.min = String(o.min);
+      input.max = String(o.max);
+      input.step = o.kind === "int" ? "1" : "0.05";
+      input.value = String(o.default);
+      label.append(o.name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()), input);
+    }
+    $(o.step && o.name !== "palette" ? "steps" : "sprite-options").appendChild(label);
+  });
+  fields = ownFields.concat(options.map((o) => o.name));
+}
+
+function optionValue(o) {
+  const el = $(o.name);
+  return o.kind === "bool" ? (el.checked ? "1" : "0") : (el.value || String(o.default));
+}
+
 function settings() {
-  return {
+  const s = {
     model: $("model").value, seed: $("seed").value || "0", n: $("n").value || "16",
-    truncation: $("truncation").value || "1", palette: $("palette").value || "0", scale: $("scale").value,
-    transparent: $("transparent").checked ? "1" : "0", clean: $("clean").checked ? "1" : "0",
-    preview: $("preview").value,
+    clean: $("clean").checked ? "1" : "0", preview: $("preview").value,
     types: Array.from($("types").selectedOptions).map((o) => o.value),
   };
+  (state.options ? state.options.options : []).forEach((o) => { s[o.name] = optionValue(o); });
+  s.scale = s.scale || "2";
+  s.transparent = s.transparent || "0";
+  s.truncation = s.truncation || "1";
+  s.palette = s.palette || "0";
+  return s;
 }
 
 // what the server says of its options (/api/options): bounds, and each recipe's settings for each model
@@ -22,10 +58,14 @@ function recipeFlags(name, id) {
   return r && r[id] ? r[id].flags : "";
 }
 
-// the sprite options every image route takes, as a query string (without seed/index/n)
+// the sprite options every image route takes, as a query string (without seed/index/n): each option the user
+// moved from its default (a recipe's settings stand unless the user changed one), and the scale
 function spriteQuery(s, extra) {
-  const q = new URLSearchParams({ model: s.model, truncation: s.truncation, palette: s.palette, scale: s.scale,
-                                  transparent: s.transparent });
+  const q = new URLSearchParams({ model: s.model, scale: s.scale });
+  (state.options ? state.options.options : []).forEach((o) => {
+    const def = o.kind === "bool" ? (o.default ? "1" : "0") : String(o.default);
+    if (s[o.name] !== undefined && s[o.name] !== def && Number(s[o.name]) !== Number(def)) q.set(o.name, s[o.name]);
+  });
   if (s.clean === "1") q.set("recipe", "game-ready");  // the server applies the library's recipe for this model
   s.types.forEach((t) => q.append("type", t));
   Object.entries(extra || {}).forEach(([k, v]) => q.set(k, v));
@@ -44,8 +84,8 @@ function saveToUrl(s) {
 function loadFromUrl() {
   const q = new URLSearchParams(location.search);
   fields.forEach((f) => {
-    if (!q.has(f)) return;
-    if (f === "transparent" || f === "clean") $(f).checked = q.get(f) === "1";
+    if (!q.has(f) || !$(f)) return;
+    if ($(f).type === "checkbox") $(f).checked = q.get(f) === "1";
     else $(f).value = q.get(f);
   });
   return q.getAll("type");
@@ -187,7 +227,6 @@ async function pick(which) {
 }
 
 async function start() {
-  const types = loadFromUrl();
   try {
     state.models = await getJson("/api/models");
     state.options = await getJson("/api/options");
@@ -195,10 +234,9 @@ async function start() {
     setStatus("could not list the models: " + e.message, true);
     return;
   }
-  state.options.options.forEach((o) => {  // the number inputs take the server's bounds
-    const el = $(o.name);
-    if (el && el.type === "number" && o.min !== null) { el.min = String(o.min); el.max = String(o.max); el.title = o.help; }
-  });
+  buildOptions(state.options.options);   // the controls, their bounds, defaults and help: the server's
+  if (!new URLSearchParams(location.search).has("scale")) $("scale").value = "2";
+  const types = loadFromUrl();
   const wanted = new URLSearchParams(location.search).get("model");
   state.models.forEach((m) => $("model").add(new Option(`${m.id} (${m.family}, ${m.size}px)`, m.id)));
   if (wanted && state.models.some((m) => m.id === wanted)) $("model").value = wanted;
