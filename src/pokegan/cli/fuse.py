@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from pokegan.cli.project import load_for
+    from pokegan.cli.options import load_for
     from pokegan.errors import PokeganError
     from pokegan.files import check_output_dir, gif_bytes, save_png
     from pokegan.paths import atomic_write_bytes

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from pokegan.cli.options import add_sprite_options, sprite_options
+from pokegan.cli.options import add_sprite_options, load_for, load_model, sprite_options
 
 SHEET_MAX = 4096   # sprites on the sprite sheet generate writes
 
@@ -68,8 +68,6 @@ def run_generate(args: argparse.Namespace) -> int:
     check_batch(args.batch)
     opts = sprite_options(args)
     if args.near:
-        from pokegan.cli.project import load_for
-
         if args.by_type:
             raise PokeganError("--near and --by-type: pick one (a type swap of a projection is --near X --type T)")
         g = load_for([args.near], args.model, args.device, conditional=bool(opts.types))
@@ -127,16 +125,6 @@ def run_generate(args: argparse.Namespace) -> int:
           f"{' RGBA' if imgs.shape[-1] == 4 else ''}{f', x{opts.scale}' if opts.scale > 1 else ''}) to {out}/, "
           f"grid.png, {''.join(p + ', ' for p in previews)}sheet.png + sheet.json ({len(imgs)} frames)")
     return 0
-
-
-def load_model(model, device: str, conditional: bool, transparent: bool = False):
-    """The run asked for; with none, a shipped model: the type-conditioned one for a request with types, the
-    asset model (its own alpha) for transparent sprites, else the default."""
-    from pokegan.sprites import load_generator
-
-    if model:
-        return load_generator(model, device=device)
-    return load_generator(device=device, conditional=conditional, transparent=transparent)
 
 
 def write_by_type(g, args: argparse.Namespace, opts) -> int:

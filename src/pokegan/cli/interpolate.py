@@ -54,7 +54,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".gif":
         raise PokeganError(f"{out}: the output must be a .gif (a strip .png is written beside it)")
     opts = sprite_options(args)
-    from pokegan.cli.generate import load_model
+    from pokegan.cli.options import load_model
 
     g = load_model(args.model, args.device, conditional=bool(args.walk_types))
     if args.walk_types:

@@ -1,5 +1,6 @@
-"""Command-line flags shared by several commands: the sprite pipeline's options, one flag per entry of the
-registry in pokegan.steps (name, default, bounds and help come from there), `--type` and `--recipe`."""
+"""What several commands share: the sprite pipeline's options as flags, one per entry of the registry in
+pokegan.steps (name, default, bounds and help come from there), `--type` and `--recipe`; and the model a
+command loads when it names none."""
 from __future__ import annotations
 
 import argparse
@@ -43,3 +44,38 @@ def sprite_options(args: argparse.Namespace, model=None, **fixed) -> SpriteOptio
     except PokeganError as e:  # name the flag, not the field
         bad = next((k for k in names if str(e).startswith(k + " ")), None)
         raise PokeganError(f"--{bad.replace('_', '-')}{str(e)[len(bad):]}" if bad else str(e)) from None
+
+
+def load_model(model, device: str, conditional: bool, transparent: bool = False):
+    """The run asked for; with none, a shipped model: the type-conditioned one for a request with types, the
+    asset model (its own alpha) for transparent sprites, else the default."""
+    from pokegan.sprites import load_generator
+
+    if model:
+        return load_generator(model, device=device)
+    return load_generator(device=device, conditional=conditional, transparent=transparent)
+
+
+def load_for(sources, model, device: str, conditional: bool = False):
+    """The model asked for; without one, the model a latent file among `sources` names if it is shipped or
+    present, else the shipped model for the request."""
+    import json
+    from pathlib import Path
+
+    from pokegan.sprites import load_generator
+    from pokegan.shipped import shipped_models
+
+    if not model:
+        for s in sources:
+            if str(s).lower().endswith(".json") and Path(s).is_file():
+                try:
+                    named = json.loads(Path(s).read_text()).get("model", {}).get("source")
+                except (OSError, ValueError, AttributeError):
+                    named = None
+                if isinstance(named, str) and (named in shipped_models() or Path(named).exists()):
+                    g = load_generator(named, device=device)
+                    if g.conditional or not conditional:
+                        return g
+    if model:
+        return load_generator(model, device=device)
+    return load_generator(device=device, conditional=conditional)

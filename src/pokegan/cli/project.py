@@ -39,32 +39,8 @@ def add_source_options(p, model_help: str | None = None) -> None:
     p.add_argument("--device", default="cpu")
 
 
-def load_for(sources, model, device: str, conditional: bool = False):
-    """The model asked for; without one, the model a latent file among `sources` names if it is shipped or
-    present, else the shipped model for the request."""
-    import json
-    from pathlib import Path
-
-    from pokegan.sprites import load_generator
-    from pokegan.shipped import shipped_models
-
-    if not model:
-        for s in sources:
-            if str(s).lower().endswith(".json") and Path(s).is_file():
-                try:
-                    named = json.loads(Path(s).read_text()).get("model", {}).get("source")
-                except (OSError, ValueError, AttributeError):
-                    named = None
-                if isinstance(named, str) and (named in shipped_models() or Path(named).exists()):
-                    g = load_generator(named, device=device)
-                    if g.conditional or not conditional:
-                        return g
-    if model:
-        return load_generator(model, device=device)
-    return load_generator(device=device, conditional=conditional)
-
-
 def run(args: argparse.Namespace) -> int:
+    from pokegan.cli.options import load_for
     from pokegan.projection import project
     from pokegan.sprites import check_seed
 
