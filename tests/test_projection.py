@@ -377,3 +377,17 @@ def _dcgan(data, tmp_path):
     t = Trainer.new(tiny_config("dcgan", ema_kimg=0.0), str(data), tmp_path / "runs", progress="quiet", log=lambda m: None)
     t.run()
     return t.run_dir
+
+
+def test_an_aegan_model_starts_from_its_own_encoder(tiny_data, tmp_path):
+    from pokegan.projection import project
+    from pokegan.sprites import load_generator
+    from pokegan.training.loop import Trainer
+
+    t = Trainer.new(tiny_config("aegan", ema_kimg=0.0), str(tiny_data), tmp_path / "runs", progress="quiet",
+                    log=lambda m: None)
+    t.run()
+    g = load_generator(t.run_dir)
+    p = project(g, str(png(tmp_path, own_sprite(g))), refine=False)     # instant: AEGAN's encoder, no training
+    assert set(p.figures) == {"encoder"} and p.latent.shape == (g.z_dim,)
+    assert abs(float(p.latent.norm()) - g.z_dim ** 0.5) < 1e-3

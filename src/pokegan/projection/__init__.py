@@ -100,7 +100,8 @@ def project(g, source, data: str | None = None, shiny: bool = False, refine: boo
     for w in target.warnings:
         warn(f"warning: {w}")
     encoder, _ = load_encoder(g, warn=warn)
-    if encoder is None and not refine:
+    reader = encoder if encoder is not None else g.encoder   # else AEGAN's own encoder, where there is one
+    if reader is None and not refine:
         raise PokeganError(f"{model_name(g)} has no projection encoder, so there is no instant projection; refine "
                            "instead, or train one: pokegan train-encoder MODEL")
     t, _ = rf.target_tensors(g, target.rgba)
@@ -122,13 +123,13 @@ def project(g, source, data: str | None = None, shiny: bool = False, refine: boo
     else:
         types = tuple(target.types)
     figures, offsets = {}, None
-    if encoder is not None:
+    if reader is not None:
         with torch.no_grad():
-            z = rf.guess(g, encoder, t)[0]
+            z = rf.guess(g, reader, t)[0]
         img = transparent_sprites(g, rf.with_types(z[None], types_vec))[0]
         figures["encoder"] = {**rf.figures(img, target.rgba), "seconds": round(time.perf_counter() - t0, 3)}
     if refine:
-        z, offsets, loss = rf.refine(g, target.rgba, rf.starts(g, t, types_vec, encoder, seed), types_vec, encoder,
+        z, offsets, loss = rf.refine(g, target.rgba, rf.starts(g, t, types_vec, reader, seed), types_vec, encoder,
                                      extended=extended)
         img = transparent_sprites(g, rf.with_types(z[None], types_vec), offsets)[0]
         figures["refined"] = {**rf.figures(img, target.rgba), "seconds": round(time.perf_counter() - t0, 3),
