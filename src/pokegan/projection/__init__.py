@@ -48,6 +48,11 @@ class Projection:
                             for k, v in (self.offsets or {}).items()},
                 "figures": self.figures}
 
+    def json_text(self) -> str:
+        """latent.json's text: one top-level field a line (the long lists of numbers stay on theirs)."""
+        fields = self.to_json()
+        return "{\n" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in fields.items()) + "\n}\n"
+
     def save(self, folder: str | Path) -> Path:
         """target.png (the source as the model saw it), projection.png and latent.json in `folder`."""
         from pokegan.files import check_output_dir, save_png
@@ -57,7 +62,7 @@ class Projection:
         if self.target is not None:
             save_png(self.target.rgba, out / "target.png")
         save_png(self.image, out / "projection.png")
-        atomic_write_bytes(out / "latent.json", json.dumps(self.to_json(), indent=1).encode())
+        atomic_write_bytes(out / "latent.json", self.json_text().encode())
         return out
 
 

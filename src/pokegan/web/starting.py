@@ -176,7 +176,8 @@ def routes(catalog: Catalog, data: str | None) -> list[Route]:
             _, p = projections.get(q.text("id"))
         except BadParam as e:
             return JSONResponse({"error": str(e)}, status_code=422)
-        return JSONResponse(p.to_json(), headers={"Content-Disposition": 'attachment; filename="latent.json"'})
+        return Response(p.json_text(), media_type="application/json",
+                        headers={"Content-Disposition": 'attachment; filename="latent.json"'})
 
     return [Route("/api/pokemon", pokemon), Route("/api/project", project_route, methods=["GET", "POST"]),
             Route("/api/near", near_route), Route("/api/fuse", fuse_route), Route("/api/latent", latent_route)]
