@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from pokegan.errors import PokeganError
+from pokegan.models.conditioning import N_TYPES
 from pokegan.paths import atomic_write_bytes
 
 FILE, META = "encoder.safetensors", "encoder.json"
@@ -82,12 +83,17 @@ def _read_encoder(g, warn):
     for folder in encoder_folders(g):
         if not (folder / META).is_file() or not (folder / FILE).is_file():
             continue
-        meta = read_object(folder / META)
-        weights = ckpt.read_tensors(folder / FILE, "encoder weights")
-        E = build_network(meta.get("encoder"), f"{folder / META}", ckpt.subdict(weights, "E"))
-        ckpt.load_module(E, weights, "E", f"{folder / FILE}")
-        want = g.z_dim + (18 if g.conditional else 0)
-        got = E.z_dim + (18 if E.types else 0)
+        try:
+            meta = read_object(folder / META, "encoder description")
+            weights = ckpt.read_tensors(folder / FILE, "encoder weights")
+            E = build_network(meta.get("encoder"), f"{folder / META}", ckpt.subdict(weights, "E"))
+            ckpt.load_module(E, weights, "E", f"{folder / FILE}")
+        except PokeganError as e:  # a damaged encoder costs the instant guess, not the projection
+            warn(f"warning: {str(e).split('; ')[0]}; projecting without it (train it again: pokegan train-encoder "
+                 "MODEL)")
+            return None, None
+        want = g.z_dim + (N_TYPES if g.conditional else 0)
+        got = E.z_dim + (N_TYPES if E.types else 0)
         if got != want or E.types != g.conditional:
             raise PokeganError(f"{folder / META}: this encoder reads latents of width {got}, the model takes {want}; "
                                "train one for it: pokegan train-encoder MODEL")
@@ -96,11 +102,6 @@ def _read_encoder(g, warn):
                  "its guesses are only a start (retrain: pokegan train-encoder MODEL)")
         return E.to(g.device).eval().requires_grad_(False), meta
     return None, None
-
-
-def encoder_input(g, images: torch.Tensor) -> torch.Tensor:
-    """What the encoder reads: the generator's own channels, in [-1, 1]."""
-    return images.to(g.device).float()
 
 
 def sample_bank(g, n: int, gen: torch.Generator, batch: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
@@ -158,7 +159,7 @@ def train_encoder(g, minutes: float = 10.0, bank: int = 16384, batch: int = 64, 
 
 
 def encoder_loss(E, g, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    out = E(encoder_input(g, x))
+    out = E(x.to(g.device).float())
     loss = F.mse_loss(out[:, :g.z_dim], z[:, :g.z_dim])
     if g.conditional:
         loss = loss + F.binary_cross_entropy_with_logits(out[:, g.z_dim:], z[:, g.z_dim:])
@@ -169,7 +170,7 @@ def encoder_loss(E, g, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 def evaluate_encoder(E, g, x: torch.Tensor, z: torch.Tensor) -> dict:
     """How well E reads samples it never trained on: latent mean squared error (1.0 = guessing zero) and,
     for a conditional model, how often the top-scored type is one of the sample's."""
-    out = E(encoder_input(g, x)).cpu()
+    out = E(x.to(g.device).float()).cpu()
     fig = {"latent_mse": round(float(F.mse_loss(out[:, :g.z_dim], z[:, :g.z_dim])), 4)}
     if g.conditional:
         top = out[:, g.z_dim:].argmax(1)
