@@ -95,7 +95,8 @@ def routes(catalog: Catalog, data: str | None) -> list[Route]:
                 raw = await request.body()
                 if not raw:
                     raise BadParam("send the image file as the request body (PNG, GIF, JPEG, WebP or BMP)")
-                target = decode_target(raw, size, "the uploaded image")
+                def target():   # decoded in the projection lane: off the event loop, one at a time
+                    return decode_target(raw, size, "the uploaded image")
             else:
                 name = q.text("name").strip()
                 if not name:
@@ -103,11 +104,14 @@ def routes(catalog: Catalog, data: str | None) -> list[Route]:
                 if not data:
                     raise BadParam("this server was started without --data, so it knows no Pokémon by name; upload "
                                    "an image instead")
-                target = read_species(name[:80], size, names_data(), q.flag("shiny"))
+                found = read_species(name[:80], size, names_data(), q.flag("shiny"))
+
+                def target():
+                    return found
             fast = q.flag("fast")
             g = await catalog.run(model, lambda g: g)
             warnings: list[str] = []
-            p = await projections.run(lambda: project(g, target, refine=not fast, warn=warnings.append))
+            p = await projections.run(lambda: project(g, target(), refine=not fast, warn=warnings.append))
             fig = p.figures.get("refined") or p.figures.get("encoder")
             from pokegan.files import png_bytes
 
