@@ -2,12 +2,15 @@
 
     .venv/bin/python benchmarks/bench_serve.py --requests 1000 --clients 4
     .venv/bin/python benchmarks/bench_serve.py --top      # every parameter at its top, on every shipped model
+    .venv/bin/python benchmarks/bench_serve.py --requests 300 --clients 2 --uploads 4   # beside a burst of uploads
 
 Starts `pokegan serve` (the shipped model) on a free port, sends REQUESTS requests drawn from a fixed mix
 (grids, single sprites, sheets, variations, walks, the model list, and bad requests that must be refused)
 from CLIENTS threads, and samples the server's resident memory every half second. Prints the status codes
 (any 5xx other than the designed 503 is a failure), latency percentiles per route, and memory at each
-tenth of the run (it must level off, not grow with requests). Prints Markdown.
+tenth of the run (it must level off, not grow with requests). `--uploads K`: K more clients POST an image to
+/api/project, one after another, for as long as the others run (the page's "start from a Pokémon"), so the
+sprite routes' latencies show what a burst of projections costs them. Prints Markdown.
 """
 from __future__ import annotations
 
@@ -60,12 +63,30 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _sprite_png() -> bytes:
+    """A 96x96 transparent sprite-like image (a body, a head, eyes) to upload."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    a = np.zeros((96, 96, 4), np.uint8)
+    yy, xx = np.mgrid[:96, :96]
+    a[((yy - 60) ** 2 + (xx - 48) ** 2) < 22 ** 2] = (230, 120, 40, 255)
+    a[((yy - 32) ** 2 + (xx - 48) ** 2) < 14 ** 2] = (240, 150, 60, 255)
+    a[((yy - 30) ** 2 + (xx - 42) ** 2) < 3 ** 2] = (20, 20, 30, 255)
+    buf = io.BytesIO()
+    Image.fromarray(a, "RGBA").save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--top", action="store_true", help="every parameter at its top on every shipped model, twice over")
+    ap.add_argument("--uploads", type=int, default=0, help="clients uploading images to project meanwhile")
     args = ap.parse_args()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -123,11 +144,36 @@ def main() -> int:
             with lock:
                 results.append((name, status, time.perf_counter() - t0))
 
-    threads = [threading.Thread(target=sampler)] + [threading.Thread(target=client, args=(k,))
-                                                    for k in range(args.clients)]
+    upload = _sprite_png()
+    clients_done = threading.Event()
+
+    def uploader():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        while not clients_done.is_set():
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", "/api/project?model=pretrained", body=upload,
+                             headers={"Content-Type": "image/png"})
+                r = conn.getresponse()
+                r.read()
+                status = r.status
+            except OSError:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                status = 0
+            with lock:
+                results.append(("project (upload)", status, time.perf_counter() - t0))
+            if status == 503:
+                time.sleep(0.5)
+
+    workers = [threading.Thread(target=client, args=(k,)) for k in range(args.clients)]
+    uploaders = [threading.Thread(target=uploader) for _ in range(args.uploads)]
+    threads = [threading.Thread(target=sampler)] + workers + uploaders
     for t in threads:
         t.start()
-    for t in threads[1:]:
+    for t in workers:
+        t.join()
+    clients_done.set()
+    for t in uploaders:
         t.join()
     done.set()
     threads[0].join()
@@ -146,7 +192,7 @@ def main() -> int:
     by = defaultdict(list)
     for name, s, dt in results:
         by[name].append((s, dt * 1000))
-    for name in dict.fromkeys(n for n, _ in queries):
+    for name in dict.fromkeys([n for n, _ in queries] + ["project (upload)"]):
         rows = by.get(name, [])
         ok = sorted(dt for s, dt in rows if s != 503)
         if not ok:

@@ -396,6 +396,11 @@ async function setUpStart() {
   $("start-spread").addEventListener("change", () => { keepStartInUrl($("start-name").value.trim()); startVariations(); });
   $("start-swap").addEventListener("change", () => { keepStartInUrl($("start-name").value.trim()); startVariations(); });
   $("fuse-go").addEventListener("click", fuseWith);
+  $("start").addEventListener("dragover", (e) => e.preventDefault());   // or drop an image onto the panel
+  $("start").addEventListener("drop", (e) => {
+    e.preventDefault();
+    if (e.dataTransfer.files.length) { $("start-file").files = e.dataTransfer.files; $("start-name").value = ""; startFrom(); }
+  });
   const q = new URLSearchParams(location.search);  // a link keeps the Pokémon and the settings
   if (q.get("spread")) $("start-spread").value = q.get("spread");
   if (q.get("fuse")) $("fuse-name").value = q.get("fuse");
