@@ -216,7 +216,10 @@ def test_every_numeric_option_refuses_bad_values_in_one_line(tmp_path, tiny_data
             "eval": ["eval", str(tmp_path), "--data", missing], "export": ["export", "--onnx", str(tmp_path / "o")],
             "serve": ["serve", "--runs", str(tmp_path / "no-runs")], "data prepare": ["data", "prepare", missing,
                                                                                     "--out", str(tmp_path / "o.data")],
-            "data show": ["data", "show", missing], "report": ["report", missing, "--out", str(tmp_path / "r.html")]}
+            "data show": ["data", "show", missing], "report": ["report", missing, "--out", str(tmp_path / "r.html")],
+            "project": ["project", "pikachu", "--data", missing, "--out", str(tmp_path / "p")],
+            "fuse": ["fuse", "pikachu", "charmander", "--data", missing, "--out", str(tmp_path / "f")],
+            "train-encoder": ["train-encoder", str(tmp_path / "no-model"), "--out", str(tmp_path / "e")]}
     options = _numeric_options()
     assert len(options) > 30
     tried = 0
@@ -227,7 +230,7 @@ def test_every_numeric_option_refuses_bad_values_in_one_line(tmp_path, tiny_data
             tried += 1
             assert code in (1, 2), (argv, option, value, code, out)
             _clean_failure(code, err.splitlines()[-1] if err.startswith("usage") else err)
-    assert not (tmp_path / "runs").exists() and not (tmp_path / "g").exists() and tried > 240
+    assert not any((tmp_path / d).exists() for d in ("runs", "g", "p", "f", "e")) and tried > 240
 
 
 @pytest.mark.slow

@@ -30,7 +30,15 @@ def run(args: argparse.Namespace) -> int:
     from pokegan.projection.refine import check_projectable
     from pokegan.sprites import check_seed, load_generator
 
+    from pokegan.errors import PokeganError
+
     check_seed(args.seed)
+    if not 0.05 <= args.minutes <= 24 * 60:   # checked before the model is loaded (NaN fails this too)
+        raise PokeganError(f"--minutes {args.minutes}: give 0.05 to 1440")
+    if not 256 <= args.bank <= 1 << 20:
+        raise PokeganError(f"--bank {args.bank}: give 256 to 1,048,576 samples")
+    if not 1 <= args.batch <= 4096:
+        raise PokeganError(f"--batch {args.batch}: give 1 to 4096")
     g = load_generator(args.model, device=args.device)
     check_projectable(g)
     folder = args.out or default_encoder_folder(g)

@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from pokegan.pixels import upscale
     from pokegan.projection import fuse, resolve
 
+    if not 3 <= args.steps <= 64:
+        raise PokeganError(f"--steps {args.steps}: give 3 to 64 frames from one to the other")
     if not 1 <= args.scale <= 16:
         raise PokeganError(f"--scale {args.scale}: give 1 to 16")
     if not 10 <= args.duration <= 60000:

@@ -67,6 +67,8 @@ def run_generate(args: argparse.Namespace) -> int:
     check_count(args.n)
     check_batch(args.batch)
     opts = sprite_options(args)
+    if args.spread is not None and not 0 <= args.spread <= 4:   # before any projection (NaN fails this too)
+        raise PokeganError(f"--spread {args.spread}: give 0 (the projection itself) to 4 (far from it)")
     if args.near:
         if args.by_type:
             raise PokeganError("--near and --by-type: pick one (a type swap of a projection is --near X --type T)")
