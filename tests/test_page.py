@@ -4,6 +4,7 @@ which installs it and where a missing browser fails. Screenshots go to $POKEGAN_
 test's temporary folder)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -35,14 +36,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tiny_data, tmp_path):
-    t = Trainer.new(tiny_config("dcgan", kimg=0.032), str(tiny_data), tmp_path / "runs", progress="quiet",
-                    log=lambda m: None)
-    t.run()
+@contextlib.contextmanager
+def serving(*args: str):
+    """`pokegan serve ARGS` on a free port until the block ends; yields its URL once it answers."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "pokegan.cli.main", "serve", "--runs", str(tmp_path / "runs"),
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "pokegan.cli.main", "serve", *args, "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120  # a loaded 2-core machine takes a while to import torch
     while True:
@@ -56,9 +55,20 @@ def server(tiny_data, tmp_path):
                 proc.kill()
                 raise RuntimeError(f"pokegan serve did not answer on {url} within 120 s")
             time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture
+def server(tiny_data, tmp_path):
+    t = Trainer.new(tiny_config("dcgan", kimg=0.032), str(tiny_data), tmp_path / "runs", progress="quiet",
+                    log=lambda m: None)
+    t.run()
+    with serving("--runs", str(tmp_path / "runs")) as url:
+        yield url
 
 
 def _sizes(page, selector: str) -> list[tuple[int, int]]:
@@ -168,25 +178,8 @@ def start_server(tmp_path):
     t = Trainer.new(tiny_config("fastgan", kimg=0.032), str(data), tmp_path / "runs", progress="quiet",
                     log=lambda m: None)
     t.run()
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "pokegan.cli.main", "serve", str(t.run_dir), "--data", str(data),
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url + "api/models", timeout=1).read()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read())
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"pokegan serve did not answer on {url} within 120 s")
-            time.sleep(0.1)
-    yield url, t.run_dir.name, tmp_path
-    proc.terminate()
-    proc.wait(timeout=20)
+    with serving(str(t.run_dir), "--data", str(data)) as url:
+        yield url, t.run_dir.name, tmp_path
 
 
 @pytest.mark.slow
