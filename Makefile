@@ -26,7 +26,7 @@ test-fast: $(STAMP)
 demo: $(STAMP)
 	@echo "== 1. New sprites from the shipped pretrained model, at once =="
 	$(BIN)/pokegan generate --n 64 --seed 0 --out demo/pretrained
-	$(BIN)/pokegan generate --n 16 --seed 0 --out demo/game-assets --recipe game-ready --scale 2
+	$(BIN)/pokegan generate --n 16 --seed 0 --out demo/game-assets --transparent --scale 2
 	$(BIN)/pokegan generate --by-type --seed 0 --out demo/by-type
 	$(BIN)/pokegan generate --type fire --type flying --n 16 --seed 0 --out demo/fire-flying
 	$(BIN)/pokegan models

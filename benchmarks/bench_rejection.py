@@ -40,7 +40,8 @@ def main() -> None:
     from pokegan.metrics.inception import InceptionFeatures
     from pokegan.metrics.kid import kid
     from pokegan.metrics.precision_recall import precision_recall
-    from pokegan.sprites import family_from_state, load_generator, to_uint8
+    from pokegan.export.legacy import family_from_state
+    from pokegan.sprites import load_generator, to_uint8
     from pokegan import checkpoint as ckpt
 
     ds = load_dataset(args.data)

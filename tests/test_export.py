@@ -16,6 +16,7 @@ from PIL import Image
 
 from pokegan.config import SpriteOptions
 from pokegan.errors import PokeganError
+from pokegan.steps import automatic_off
 from pokegan.export.onnx import export_onnx
 from pokegan.latents import portable_latents
 from pokegan.sprites import load_generator
@@ -33,7 +34,7 @@ def _onnx_sprites(folder: Path, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _assert_parity(g, folder: Path, z) -> None:
     sprites, image = _onnx_sprites(folder, z.numpy())
-    ref = g.sprites(z, SpriteOptions(transparent=g.background in ("white", "black")))
+    ref = g.sprites(z, SpriteOptions(transparent=g.background in ("white", "black"), **automatic_off()))
     ref = ref if ref.shape[-1] == 4 else np.concatenate([ref, np.full(ref.shape[:3] + (1,), 255, np.uint8)], -1)
     assert sprites.dtype == np.uint8 and sprites.shape == ref.shape
     diff = np.abs(sprites.astype(int) - ref.astype(int))
@@ -55,6 +56,7 @@ def test_the_shipped_model_exports_with_its_pipeline_in_the_graph(tmp_path):
     assert [o.name for o in s.get_outputs()] == [o["name"] for o in meta["outputs"]] == ["sprites", "image"]
     assert meta["latent_dim"] == g.z_dim == s.get_inputs()[0].shape[1] and meta["image_size"] == 64
     assert meta["kimg"] == 900.0 and meta["opset"] == 15 and meta["types"] is None
+    assert meta["postprocess"]["automatic_in_pokegan"] == {"dehalo": 2, "min_fragment": 24}
     assert meta["postprocess"]["in_graph"] == {"bg_tolerance": 5, "alpha_threshold": 128, "transparent": True,
                                                "key_tolerance": 32}
     assert "Pokémon" in meta["licence"] and meta["latents"]["name"] == "pokegan-portable-1"

@@ -14,7 +14,7 @@ from pokegan.files import PREVIEWS
 from pokegan.pixels import on_background
 from pokegan.steps.palette import snap_to_palette, training_palette
 from pokegan.errors import PokeganError
-from pokegan.shipped import ASSET_MODEL, CONDITIONAL_MODEL, DEFAULT_MODEL, default_model, shipped_models
+from pokegan.shipped import default_model, shipped_models
 from pokegan.sprites import load_generator
 
 CLI = [sys.executable, "-m", "pokegan.cli.main"]
@@ -77,16 +77,21 @@ def test_a_run_keeps_its_palette_and_sprites_come_out_in_it(trained, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_request_without_a_model_picks_the_shipped_model_that_fits():
-    assert default_model() == DEFAULT_MODEL and default_model(conditional=True) == CONDITIONAL_MODEL
-    assert default_model(conditional=True, transparent=True) == CONDITIONAL_MODEL   # types win: one model has them
-    assert ASSET_MODEL in shipped_models()
-    assert default_model(transparent=True) == ASSET_MODEL
-    asset = load_generator(transparent=True)
-    assert asset.channels == 4 and asset.background == "transparent" and not asset.conditional
-    assert load_generator().channels == 3                                # RGB requests keep the default model
-    assert load_generator("pretrained-types").conditional                # a shipped model by its name
-    assert load_generator(ASSET_MODEL).resolution == asset.resolution
+def test_a_request_without_a_model_picks_the_shipped_model_and_a_retired_name_still_answers(capsys, tmp_path):
+    from pokegan.cli.main import main
+    from pokegan.shipped import CONDITIONAL_MODEL, DEFAULT_MODEL, RETIRED, answered_by, pretrained_path
+
+    assert default_model() == default_model(transparent=True) == DEFAULT_MODEL   # transparent: keyed and cleaned
+    assert default_model(conditional=True) == default_model(conditional=True, transparent=True) == CONDITIONAL_MODEL
+    assert "pretrained-sprites" in RETIRED and "pretrained-sprites" not in shipped_models()
+    assert pretrained_path("pretrained-sprites") == shipped_models()[DEFAULT_MODEL]
+    assert "pretrained answers it" in answered_by("pretrained-sprites") and answered_by(DEFAULT_MODEL) is None
+    assert load_generator(transparent=True).channels == 3 and load_generator("pretrained-types").conditional
+    assert main(["models"]) == 0
+    assert "also answers the retired name pretrained-sprites" in capsys.readouterr().out
+    r = subprocess.run(CLI + ["generate", "pretrained-sprites", "--n", "1", "--out", str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "note: pretrained-sprites is retired" in r.stderr and "pretrained answers it" in r.stderr
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ test's temporary folder)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -129,7 +130,7 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
         assert "model=00000-dcgan-tiny" in page.url
         assert page.is_hidden("#types-box")                                      # an unconditional model: no types
 
-        page.select_option("#model", "pretrained-types")                          # the type-conditioned model
+        page.select_option("#model", "pretrained-types")                         # the type-conditioned model
         page.wait_for_selector("#types-box:not([hidden])")
         assert len(page.locator("#types option").all()) == 18
         page.select_option("#types", ["fire", "flying"])
@@ -138,20 +139,26 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
         page.wait_for_function("document.querySelectorAll('#grid img').length === 12 && Array.from("
                                "document.querySelectorAll('#grid img')).every(i => i.complete && i.naturalWidth === 128)")
         assert any("/api/sprites" in u and "type=fire" in u and "type=flying" in u for u in requested)
-
-        page.select_option("#model", "pretrained")                               # game-ready from the default:
+        # the clean-up steps are automatic on transparent sprites: empty controls, their automatic value shown
+        assert page.input_value("#dehalo") == "" and page.get_attribute("#dehalo", "placeholder") == "auto (2)"
+        assert page.input_value("#outline") == ""
+        page.select_option("#model", "pretrained")                               # game-ready from the default
         page.wait_for_function("document.querySelector('#grid img') && !location.search.includes('type=')")
-        page.check("#clean")                                                     # the asset model, its own outline
+        page.check("#clean")                                                     # the library's recipe
         page.wait_for_function("document.querySelector('#status').textContent.includes('game-ready')")
-        assert page.input_value("#model") == "pretrained-sprites" and "model=pretrained-sprites" in page.url
+        assert page.input_value("#model") == "pretrained"                       # the same model, keyed and cleaned
         last = [u for u in requested if "/api/sprites" in u][-1]
-        assert "model=pretrained-sprites" in last and "recipe=game-ready" in last   # the library's recipe, by name
-        status = page.text_content("#status")
-        assert "--transparent --dehalo 3 --min-fragment 24" in status and "--outline" not in status
-        page.select_option("#model", "00000-dcgan-tiny")                         # a keyed model: an outline drawn
-        page.wait_for_function("document.querySelector('#status').textContent.includes('--outline')")
+        assert "model=pretrained" in last and "recipe=game-ready" in last        # by name, not its settings
+        recipes = json.loads(urllib.request.urlopen(server + "api/options").read())["recipes"]["game-ready"]
+        assert recipes["pretrained"]["flags"] in page.text_content("#status")
+        page.select_option("#model", "00000-dcgan-tiny")                         # a 32px model: its own settings
+        page.wait_for_function("document.querySelector('#status').textContent.includes('--min-fragment 24')")
         last = [u for u in requested if "/api/sprites" in u][-1]
         assert "model=00000-dcgan-tiny" in last and "recipe=game-ready" in last
+        page.select_option("#outline", "0")                                      # an automatic step switched off
+        page.click("#make")
+        page.wait_for_function("location.search.includes('outline=0')")
+        assert "outline=0" in [u for u in requested if "/api/sprites" in u][-1]
         browser.close()
     assert not errors, errors
     assert wide <= 390, f"the page is {wide}px wide on a 390px phone"

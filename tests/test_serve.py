@@ -39,12 +39,11 @@ def _png(uri: str) -> bytes:
 @pytest.mark.slow
 def test_models_lists_the_shipped_model_and_every_run(client, runs):
     models = client.get("/api/models").json()
-    assert [m["id"] for m in models] == ["pretrained", "pretrained-sprites", "pretrained-types", "00000-dcgan-tiny"]
+    assert [m["id"] for m in models] == ["pretrained", "pretrained-types", "00000-dcgan-tiny"]
     assert models[0] == {"id": "pretrained", "family": "fastgan", "size": 64, "channels": 3, "background": "white",
                          "kimg": 900.0, "conditional": False, "types": []}
-    assert models[1]["channels"] == 4 and models[1]["background"] == "transparent"   # the asset model
-    assert models[2]["conditional"] and len(models[2]["types"]) == 18 and "fire" in models[2]["types"]
-    assert models[3]["size"] == 32 and models[3]["channels"] == 4
+    assert models[1]["conditional"] and len(models[1]["types"]) == 18 and "fire" in models[1]["types"]
+    assert models[2]["size"] == 32 and models[2]["channels"] == 4
 
 
 @pytest.mark.slow
@@ -62,6 +61,11 @@ def test_a_type_request_uses_the_type_and_is_checked(client):
     bad = client.get("/api/sprites", params={"model": "pretrained-types", "type": "fyre"})
     assert bad.status_code == 422 and "did you mean fire" in bad.json()["error"]
     assert client.get("/api/sprites", params={"type": "fire"}).status_code == 422  # the default is unconditional
+    tiny = client.get("/api/sprites", params={"model": "00000-dcgan-tiny", "type": "fire"})
+    assert tiny.status_code == 422 and "not type-conditioned" in tiny.json()["error"]
+    q = {"n": 2, "seed": 5, "transparent": 1}                 # an old link's retired name: the default answers it
+    assert client.get("/api/sprites", params={**q, "model": "pretrained-sprites"}).json()["sprites"] == \
+        client.get("/api/sprites", params={**q, "model": "pretrained"}).json()["sprites"]
 
 
 @pytest.mark.slow
@@ -122,7 +126,7 @@ def test_every_limit_is_answered_422_naming_it(client, query, message):
 @pytest.mark.parametrize("model", ["nope", "../00000-dcgan-tiny", "/etc/passwd", "..%2F..%2Fetc", "pretrained/../x"])
 def test_models_are_chosen_by_id_never_by_path(client, model):
     r = client.get(f"/api/sprite?model={model}&seed=0")
-    valid = "valid: pretrained, pretrained-sprites, pretrained-types, 00000-dcgan-tiny"
+    valid = "valid: pretrained, pretrained-types, 00000-dcgan-tiny"
     assert r.status_code == 404 and valid in r.json()["error"]
 
 

@@ -51,5 +51,5 @@ def test_the_shadow_is_an_option_everywhere(tmp_path):
     assert any(o["name"] == "shadow" and o["max"] == 8 for o in c.get("/api/options").json()["options"])
     import base64
 
-    uris = c.get("/api/sprites?model=pretrained-sprites&n=2&transparent=1&shadow=2").json()["sprites"]
+    uris = c.get("/api/sprites?model=pretrained&n=2&transparent=1&shadow=2").json()["sprites"]
     assert base64.b64decode(uris[1].split(",", 1)[1]) == (tmp_path / "s" / "0001.png").read_bytes()

@@ -13,7 +13,7 @@ import pytest
 
 import pokegan
 from pokegan.config import SpriteOptions
-from pokegan.steps import OPTIONS, STEPS, as_flags, recipe
+from pokegan.steps import OPTIONS, STEPS, as_flags, automatic, automatic_off, recipe
 
 CLI = [sys.executable, "-m", "pokegan.cli.main"]
 
@@ -23,7 +23,7 @@ def test_sprite_options_are_the_registry():
     assert {s.name for s in STEPS} >= {"dehalo", "min_fragment", "outline", "palette", "training_palette"}
     assert [s.order for s in STEPS] == sorted(s.order for s in STEPS)
     for o in OPTIONS:
-        assert getattr(SpriteOptions(), o.name) == o.default
+        assert getattr(SpriteOptions(), o.name) == (None if o.auto is not None else o.default)
         if o.kind is int:   # the bounds are the ones enforced
             SpriteOptions(**{o.name: int(o.hi)})
             with pytest.raises(pokegan.PokeganError, match=o.name):
@@ -39,10 +39,30 @@ def test_every_option_is_a_flag_with_its_help():
     assert "--recipe {game-ready}" in text
 
 
+def test_clean_up_is_automatic_on_transparent_sprites_unless_switched_off():
+    from pokegan.sprites import finish
+
+    img = np.full((1, 32, 32, 3), 255, np.uint8)
+    img[0, 8:24, 8:24] = (200, 60, 40)          # a body
+    img[0, 7, 8:24] = (205, 205, 205)           # a near-white rim on its top edge (not keyed: 50 levels off)
+    img[0, 2:4, 2:4] = (40, 40, 200)            # a loose 4-pixel fleck
+    autos = {s.name: s.value(SpriteOptions(transparent=True), True, 32) for s in STEPS if s.auto is not None}
+    assert autos["dehalo"] >= 1 and autos["min_fragment"] == 24
+    auto = finish(img, SpriteOptions(transparent=True), "white")
+    assert np.array_equal(auto, finish(img, SpriteOptions(transparent=True, **autos), "white"))
+    assert auto[0, 2, 2, 3] == 0 and auto[0, 7, 10, 3] == 0 and auto[0, 12, 12, 3] == 255   # fleck, rim gone
+    off = {k: (False if isinstance(v, bool) else 0) for k, v in autos.items()}
+    raw = finish(img, SpriteOptions(transparent=True, **off), "white")
+    assert raw[0, 2, 2, 3] == 255 and raw[0, 7, 10, 3] == 255                            # switched off: kept
+    assert np.array_equal(finish(img, SpriteOptions(), "white"), img)                    # not transparent: untouched
+
+
 def test_recipes_are_the_librarys_for_each_model():
-    assert recipe("game-ready", 64, 3) == {"transparent": True, "dehalo": 3, "min_fragment": 24, "outline": True}
-    assert recipe("game-ready", 96, 4) == {"transparent": True, "dehalo": 3, "min_fragment": 48}
-    assert as_flags(recipe("game-ready", 64, 4)) == "--transparent --dehalo 3 --min-fragment 24"
+    assert automatic(64) == {"dehalo": 2, "min_fragment": 24} and automatic(96)["min_fragment"] == 48
+    assert recipe("game-ready", 64, 3) == {"transparent": True, **automatic(64)} == recipe("game-ready", 64, 4)
+    assert recipe("game-ready", 96, 4) == {"transparent": True, **automatic(96)}
+    assert as_flags(recipe("game-ready", 64, 4)) == "--transparent --dehalo 2 --min-fragment 24"
+    assert automatic_off() == {"dehalo": 0, "min_fragment": 0}
     with pytest.raises(pokegan.PokeganError, match="unknown recipe 'x'"):
         recipe("x", 64, 3)
 
@@ -59,24 +79,29 @@ def test_the_server_takes_its_options_and_recipes_from_the_registry():
     served = {o["name"]: o for o in body["options"]}
     assert {"dehalo", "min_fragment", "outline", "palette", "transparent", "scale", "truncation"} <= set(served)
     assert served["palette"]["max"] == 64 and served["min_fragment"]["max"] == 256 and served["dehalo"]["max"] == 8
-    assert body["recipes"]["game-ready"]["pretrained-sprites"]["flags"] == "--transparent --dehalo 3 --min-fragment 24"
+    assert body["recipes"]["game-ready"]["pretrained"]["flags"] == as_flags(recipe("game-ready", 64, 3))
+    assert served["dehalo"]["auto"] == 2 and served["min_fragment"]["auto"] == 24 and served["palette"]["auto"] is None
     assert c.get("/api/sprite?model=pretrained&min_fragment=257").status_code == 422
-    same = c.get("/api/sprite?model=pretrained&seed=4&index=2&transparent=1&dehalo=3&min_fragment=24&outline=1")
-    assert c.get("/api/sprite?model=pretrained&seed=4&index=2&recipe=game-ready").content == same.content
-    # options beside a recipe win over its settings
-    no_outline = c.get("/api/sprite?model=pretrained&seed=4&index=2&transparent=1&dehalo=3&min_fragment=24")
-    assert c.get("/api/sprite?model=pretrained&seed=4&index=2&recipe=game-ready&outline=0").content == no_outline.content
-    assert no_outline.content != same.content
+    at = "/api/sprite?model=pretrained&seed=4&index=2&"
+    auto = c.get(at + "transparent=1").content                           # the clean-up is automatic
+    assert c.get(at + "recipe=game-ready").content == auto               # the recipe spells it out
+    spelt = "&".join(f"{k}={int(v)}" for k, v in recipe("game-ready", 64, 3).items())
+    assert c.get(at + spelt).content == auto
+    off = c.get(at + "transparent=1&dehalo=0&min_fragment=0").content     # switched off, one by one
+    assert off != auto and c.get(at + "recipe=game-ready&dehalo=0&min_fragment=0").content == off   # options win
 
 
 @pytest.mark.slow
 def test_generate_recipe_equals_its_flags(tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
-    for out, flags in ((a, ["--recipe", "game-ready"]), (b, ["--transparent", "--dehalo", "3", "--min-fragment", "24"])):
+    a, b, c, d = tmp_path / "a", tmp_path / "b", tmp_path / "c", tmp_path / "d"
+    for out, flags in ((a, ["--recipe", "game-ready"]), (b, ["--transparent", "--dehalo", "2", "--min-fragment", "24"]),
+                       (c, ["--transparent"]), (d, ["--transparent", "--dehalo", "0"])):
         r = subprocess.run(CLI + ["generate", "--n", "3", "--seed", "5", "--out", str(out), *flags],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
-    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in ("0000.png", "0001.png", "0002.png"))
+    files = ("0000.png", "0001.png", "0002.png")
+    assert all((a / f).read_bytes() == (b / f).read_bytes() == (c / f).read_bytes() for f in files)
+    assert any((a / f).read_bytes() != (d / f).read_bytes() for f in files)        # switched off: not the same
 
 
 STEP = '''"""A test step: every opaque pixel's red channel set to 7."""

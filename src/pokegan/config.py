@@ -41,9 +41,6 @@ class TrainConfig:
     # model first learns sprites from all the data, the few dozen per type alone collapse)...
     cond_start_kimg: float = 50.0
     cond_end_kimg: float = 200.0     # ... and reaches 1 here, linearly: fully conditional for the hour's last 2/3
-    # Fine-tuning (--init-from): D trains alone against the frozen generator for this many kimg before G
-    # moves; a fresh D let loose on a trained G takes it apart first (measured: FID 38 -> 64)
-    d_warmup_kimg: float = 0.0
     background: str = "dataset"      # white | black | random | transparent (RGBA output) | dataset's own
     augment: str = ""                # classic real-image augmentation, comma list: flip,rotate,shift,zoom
     aug_prob: float = 0.5            # chance each listed augmentation is applied to an image
@@ -152,7 +149,7 @@ class TrainConfig:
         need(0 <= self.ada_target < 1, "ada_target", "0 (off) or ADA's target E[sign D(x)] below 1 (0.6 is ADA's)")
         need(self.ada_kimg > 0, "ada_kimg", "kimg for ADA's probability to go from 0 to 1: above 0")
         need(self.ada_interval >= 1, "ada_interval", "D steps between ADA's adjustments: 1 or more")
-        for k in ("d_warmup_kimg", "ema_kimg", "ema_rampup", "kimg", "epochs", "minutes", "sample_every_kimg", "save_every_kimg",
+        for k in ("ema_kimg", "ema_rampup", "kimg", "epochs", "minutes", "sample_every_kimg", "save_every_kimg",
                   "snapshot_every_kimg", "eval_every_kimg"):
             need(getattr(self, k) >= 0, k, "must be 0 or more")
         for k in ("ema_bn_images", "keep_snapshots", "eval_num", "max_rollbacks"):

@@ -7,21 +7,19 @@ from pathlib import Path
 from pokegan import checkpoint as ckpt
 from pokegan.errors import PokeganError
 
-# The shipped models (folders under pokegan/assets/): the default, the one a request with a type picks, and the
-# one trained with its own alpha that a request for transparent sprites picks.
+# The shipped models: the default, and the one a request with a type picks
 DEFAULT_MODEL = "pretrained"
 CONDITIONAL_MODEL = "pretrained-types"
-ASSET_MODEL = "pretrained-sprites"
+
+# Shipped models that were retired: the model that answers the name now, and why
+RETIRED = {"pretrained-sprites": (DEFAULT_MODEL, "the RGBA model for transparent sprites (FID 85.5): the default "
+                                                 "keyed from white and cleaned draws better ones (FID 40.6)")}
 
 
 def default_model(conditional: bool = False, transparent: bool = False) -> str:
-    """The shipped model a request without a model uses: with types the conditional one; for transparent
-    sprites the asset model (its own alpha: no halo, one piece) where it is shipped; else the default."""
-    if conditional:
-        return CONDITIONAL_MODEL
-    if transparent and ASSET_MODEL in shipped_models():
-        return ASSET_MODEL
-    return DEFAULT_MODEL
+    """The shipped model a request without a model uses: with types the conditional one, else the default
+    (transparent sprites too: it is keyed from white and cleaned, `pokegan.steps`)."""
+    return CONDITIONAL_MODEL if conditional else DEFAULT_MODEL
 
 
 def shipped_models() -> dict[str, Path]:
@@ -30,11 +28,31 @@ def shipped_models() -> dict[str, Path]:
     return {p.name: p for p in sorted(root.iterdir()) if (p / ckpt.STATE).is_file()} if root.is_dir() else {}
 
 
+def shipped(name) -> Path | None:
+    """The folder of a shipped model by its name or a retired name (None for anything else: a path)."""
+    name = str(name)
+    if Path(name).exists():
+        return None
+    models = shipped_models()
+    if name in RETIRED and name not in models:
+        name = RETIRED[name][0]
+    return models.get(name)
+
+
+def answered_by(name) -> str | None:
+    """For a retired name: the line that says which model answers it now, and why."""
+    name = str(name)
+    if name in RETIRED and name not in shipped_models() and not Path(name).exists():
+        return f"{name} is retired ({RETIRED[name][1]}); {RETIRED[name][0]} answers it"
+    return None
+
+
 def pretrained_path(name: str = DEFAULT_MODEL) -> Path:
     """A pretrained generator shipped inside the package (the default one unless named), or a clear error."""
-    models = shipped_models()
-    if name not in models:
+    path = shipped(name)
+    if path is None:
+        models = shipped_models()
         raise PokeganError(f"no pretrained model {name!r} is shipped in this install"
                            + (f" (shipped: {', '.join(models)})" if models else "")
                            + "; give a run folder or checkpoint, or train one with `pokegan train`")
-    return models[name]
+    return path

@@ -24,16 +24,15 @@ import numpy as np
 import torch
 
 from pokegan import checkpoint as ckpt
-from pokegan.config import SpriteOptions, TrainConfig
+from pokegan.config import SpriteOptions
 from pokegan.devices import resolve_device
 from pokegan.files import png_bytes
 from pokegan.latents import LATENT_RULES, portable_latents, portable_type_sets
-from pokegan.shipped import default_model, pretrained_path, shipped_models
+from pokegan.shipped import default_model, pretrained_path, shipped
 from pokegan.pixels import clean_alpha, key_background, upscale
 from pokegan.steps import STEPS
 from pokegan.errors import PokeganError
 from pokegan.models.conditioning import N_TYPES, multi_hot, type_input
-from pokegan.models.registry import get_family
 
 MAX_IMAGES = 1_000_000  # more than any sensible request; protects against typos like --n 1e12
 MAX_SEED = 2 ** 63 - 1  # torch.Generator's seeds are 64-bit
@@ -75,7 +74,7 @@ def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str
     `training_palette`). `scale` is applied by the caller that writes or returns them (`upscale`), so grids
     and sheets stay at the sprites' own size."""
     key = key_colour(opts, background, images.shape[-1], source)
-    steps = [(s, getattr(opts, s.name)) for s in STEPS if getattr(opts, s.name)]
+    steps = [(s, v) for s in STEPS if (v := s.value(opts, opts.transparent, images.shape[1]))]
     alpha_only = [s.name for s, _ in steps if s.needs_transparent]
     if alpha_only and images.shape[-1] == 3 and key is None:
         raise PokeganError(f"{', '.join(alpha_only)}: work{'s' if len(alpha_only) == 1 else ''} on transparent "
@@ -334,15 +333,6 @@ def check_batch(batch) -> int:
     return int(batch)
 
 
-def family_from_state(state: dict, path: str | Path):
-    """The model family a checkpoint's state describes, ready to `build()` its networks as the run did."""
-    cfg = TrainConfig.from_dict(state["config"], where=f"{path}: configuration")
-    try:
-        return get_family(cfg.family)(cfg, int(state["resolution"]), int(state["channels"]))
-    except PokeganError as e:
-        raise PokeganError(f"{path}: {e}") from None
-
-
 def load_generator(path: str | Path | None = None, device: str = "cpu", ema: bool = True,
                    conditional: bool = False, transparent: bool = False) -> SpriteGenerator:
     """A generator from a run folder, a checkpoint folder or a shipped model's name (`pokegan models`);
@@ -353,26 +343,30 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
         path = pretrained_path(default_model(conditional, transparent))
     elif conditional:
         raise PokeganError("conditional=True picks the shipped type-conditioned model; give it without a path")
-    elif str(path) in shipped_models() and not Path(path).exists():
-        path = shipped_models()[str(path)]
+    elif shipped(path) is not None:
+        path = shipped(path)
     state, weights, _ = ckpt.read(path, train_state=False)
     key = "G_ema" if ema and state.get("ema") and any(k.startswith("G_ema.") for k in weights) else "G"
     where = f"{path}: the {state['family']} generator for {state['resolution']}px"
-    encoder = None
-    if "generator" in state:  # the generator's own class and arguments: nothing else is built
-        from pokegan.models.networks import build_network
+    if "generator" not in state:
+        raise PokeganError(f"{path}: saved before checkpoints named their generator; re-save it once with "
+                           f"`pokegan export {path} --out DIR` and use DIR")
+    from pokegan.models.networks import build_network  # the generator's own class and arguments: nothing else
 
-        spec = state["generator"]
-        G = build_network(spec, where, ckpt.subdict(weights, key))
-        ckpt.load_module(G, weights, key, where)
-        if isinstance(state.get("encoder"), dict) and any(k.startswith("E.") for k in weights):  # AEGAN's
-            encoder = build_network(state["encoder"], f"{path}: the encoder", ckpt.subdict(weights, "E"))
-            ckpt.load_module(encoder, weights, "E", f"{path}: the aegan encoder")
-        z_dim = spec["args"].get("z_dim")
-        if not isinstance(z_dim, int) or isinstance(z_dim, bool):
-            raise PokeganError(f"{where}: its description has no latent size (z_dim)")
-    else:  # a run saved before checkpoints named their generator: rebuilt through its family
-        G, encoder, z_dim, spec = _from_family(state, weights, key, path, where)
+    spec, encoder = state["generator"], None
+    G = build_network(spec, where, ckpt.subdict(weights, key))
+    ckpt.load_module(G, weights, key, where)
+    if isinstance(state.get("encoder"), dict) and any(k.startswith("E.") for k in weights):  # AEGAN's
+        encoder = build_network(state["encoder"], f"{path}: the encoder", ckpt.subdict(weights, "E"))
+        ckpt.load_module(encoder, weights, "E", f"{path}: the aegan encoder")
+    z_dim = spec["args"].get("z_dim")
+    if not isinstance(z_dim, int) or isinstance(z_dim, bool):
+        raise PokeganError(f"{where}: its description has no latent size (z_dim)")
+    return assemble(G, encoder, z_dim, spec, state, path, device)
+
+
+def assemble(G, encoder, z_dim: int, spec: dict, state: dict, path, device: str) -> SpriteGenerator:
+    """A SpriteGenerator around networks already loaded, on `device`, in eval mode."""
     dev = resolve_device(device)
     G = G.to(dev).eval().requires_grad_(False)
     if encoder is not None:
@@ -380,21 +374,3 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
     return SpriteGenerator(G=G, z_dim=z_dim, resolution=int(state["resolution"]), channels=int(state["channels"]),
                            background=state["background"], family=state["family"], source=str(path), device=dev,
                            state=state, encoder=encoder, spec=spec)
-
-
-def _from_family(state: dict, weights: dict, key: str, path, where: str):
-    """(G, encoder, z_dim, spec) of a checkpoint without a generator description, built through its family."""
-    family = family_from_state(state, path)
-    nets = family.build()
-    G = nets["G"]
-    ckpt.load_module(G, weights, key, where)
-    if key == "G_ema" and "ema_bn_images" not in state["config"]:
-        # saved before checkpoints carried the EMA generator's own batch-norm statistics: recompute them
-        from pokegan.models.ema import recalibrate_ema
-
-        recalibrate_ema(G.requires_grad_(False), family.z_dim, family.cfg)
-    encoder = None
-    if "E" in nets and any(k.startswith("E.") for k in weights):  # AEGAN keeps its encoder
-        encoder = nets["E"]
-        ckpt.load_module(encoder, weights, "E", f"{path}: the aegan encoder")
-    return G, encoder, family.z_dim, family.generator_spec()

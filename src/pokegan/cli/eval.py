@@ -87,9 +87,9 @@ def _model_shape(source: str):
 
     from pokegan import checkpoint as ckpt
     from pokegan.errors import PokeganError
-    from pokegan.shipped import shipped_models
+    from pokegan.shipped import shipped
 
-    path = shipped_models().get(source, source) if not Path(source).exists() else source
+    path = shipped(source) or source
     try:
         state, _, _ = ckpt.read(path, train_state=False)
     except PokeganError:

@@ -90,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:  # answered by the subcommand's parser, which knows the valid options to suggest
         getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    for name in (getattr(args, k, None) for k in ("model", "source")):
+        if isinstance(name, str):
+            from pokegan.shipped import answered_by
+
+            if note := answered_by(name):
+                print(f"note: {note}", file=sys.stderr)
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside these handlers, rather than at exit

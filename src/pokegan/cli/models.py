@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
 def describe() -> list[dict]:
     from pokegan import checkpoint as ckpt
     from pokegan.runfiles import model_info, read_card
-    from pokegan.shipped import ASSET_MODEL, CONDITIONAL_MODEL, DEFAULT_MODEL, shipped_models
+    from pokegan.shipped import CONDITIONAL_MODEL, DEFAULT_MODEL, RETIRED, shipped_models
 
     out = []
     for name, path in shipped_models().items():
@@ -24,11 +24,10 @@ def describe() -> list[dict]:
         card = read_card(path)
         out.append({"name": name, "path": str(path), **model_info(state),
                     "projection_encoder": (path / "encoder.safetensors").is_file(),
-                    "default_for": ("requests without a type or --transparent" if name == DEFAULT_MODEL else
+                    "default_for": ("requests without a type (plain and --transparent)" if name == DEFAULT_MODEL else
                                     "requests with a type (--type, --by-type, conditional=True)"
-                                    if name == CONDITIONAL_MODEL else
-                                    "transparent sprites (--transparent, load_generator(transparent=True))"
-                                    if name == ASSET_MODEL else ""),
+                                    if name == CONDITIONAL_MODEL else ""),
+                    "answers": sorted(k for k, (to, _) in RETIRED.items() if to == name and k not in shipped_models()),
                     **{k: card[k] for k in ("summary", "fid", "kid", "type_adherence", "adherence_ceiling",
                                             "one_piece_share", "near_white_edge_share", "dark_edge_share")
                        if k in card}})
@@ -58,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {m['summary']}")
         if m["default_for"]:
             print(f"  used for {m['default_for']}")
+        if m["answers"]:
+            print(f"  also answers the retired name{'s' if len(m['answers']) > 1 else ''} {', '.join(m['answers'])}")
         if m["projection_encoder"]:
             print("  has a projection encoder: instant projections (pokegan project --fast, the exported page)")
         print(f"  model card: {m['path']}/MODEL_CARD.md")

@@ -16,15 +16,17 @@ def add_sprite_options(p, finishing: bool = True) -> None:
     for o in OPTIONS:
         if not o.cli or not (finishing or o.walk):
             continue
+        auto = f"; with --transparent: {o.auto_help} unless given" if o.auto is not None else ""
         if o.kind is bool:
-            p.add_argument(o.flag, action="store_true", default=None, help=o.help)
+            p.add_argument(o.flag, action=argparse.BooleanOptionalAction if auto else "store_true", default=None,
+                           help=o.help + auto)
         else:
             p.add_argument(o.flag, type=o.kind, default=None, metavar="N" if o.kind is int else "X",
-                           help=f"{o.help} ({o.default})")
+                           help=f"{o.help} ({o.default}{auto})")
     if finishing:
         p.add_argument("--recipe", choices=sorted(RECIPES), default=None,
-                       help="named settings: game-ready = --transparent --dehalo 3 --min-fragment 24 (48 at 96px and "
-                            "up), and --outline for a model keyed from white; flags given beside it win")
+                       help="named settings: game-ready = --transparent with its automatic clean-up spelt out "
+                            "(see `pokegan models`' figures); flags given beside it win")
     p.add_argument("--type", dest="types", action="append", help="type conditioning (conditional models only)")
 
 
@@ -47,8 +49,8 @@ def sprite_options(args: argparse.Namespace, model=None, **fixed) -> SpriteOptio
 
 
 def load_model(model, device: str, conditional: bool, transparent: bool = False):
-    """The run asked for; with none, a shipped model: the type-conditioned one for a request with types, the
-    asset model (its own alpha) for transparent sprites, else the default."""
+    """The run asked for; with none, a shipped model: the type-conditioned one for a request with types, else
+    the default (transparent sprites too: keyed from white and cleaned)."""
     from pokegan.sprites import load_generator
 
     if model:
@@ -63,7 +65,7 @@ def load_for(sources, model, device: str, conditional: bool = False):
     from pathlib import Path
 
     from pokegan.sprites import load_generator
-    from pokegan.shipped import shipped_models
+    from pokegan.shipped import shipped
 
     if not model:
         for s in sources:
@@ -72,7 +74,7 @@ def load_for(sources, model, device: str, conditional: bool = False):
                     named = json.loads(Path(s).read_text()).get("model", {}).get("source")
                 except (OSError, ValueError, AttributeError):
                     named = None
-                if isinstance(named, str) and (named in shipped_models() or Path(named).exists()):
+                if isinstance(named, str) and (shipped(named) is not None or Path(named).exists()):
                     g = load_generator(named, device=device)
                     if g.conditional or not conditional:
                         return g

@@ -37,8 +37,6 @@ OVERRIDES = {
                    "works (fastgan, dcgan); ramped in from --cond-start-kimg to --cond-end-kimg",
     "cond_start_kimg": "conditional models: the type conditioning starts ramping in here (default 50)",
     "cond_end_kimg": "... and is fully on from here (default 200)",
-    "d_warmup_kimg": "with --init-from: the discriminator trains alone against the frozen generator for this "
-                     "many kimg before the generator moves (e.g. 40)",
     "types": "train only on the sprites of these types, a comma list, e.g. fire,water (any family)",
     "seed": "random seed",
     "device": "auto (default), cpu, cuda, cuda:N, mps",
@@ -66,10 +64,6 @@ def add_parser(sub) -> None:
     p.add_argument("--preset", default=None, help=f"named recipe (default {DEFAULT_PRESET}); see --list-presets")
     p.add_argument("--run-dir", default="runs", help="folder that gets a numbered run folder (runs)")
     p.add_argument("--resume", metavar="RUN", help="continue a run folder from its latest checkpoint")
-    p.add_argument("--init-from", metavar="MODEL",
-                   help="fine-tune a trained generator (a shipped model's name, a run or checkpoint folder of the "
-                        "same family, size and channels; an unconditional one may start a --conditional run); "
-                        "D starts fresh, so give it --d-warmup-kimg")
     p.add_argument("--list-presets", action="store_true", help="list presets with their family and source")
     types = {f.name: {"int": int, "float": float}.get(str(f.type), str) for f in dataclasses.fields(TrainConfig)}
     types["types"] = _type_list
@@ -226,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, **over)
         cfg = dataclasses.replace(cfg, options=apply_options(get_family(cfg.family).Options, cfg.options, sets))
         t = Trainer.new(cfg, args.data, args.run_dir, progress=args.progress, log=log,
-                        evaluator=evaluator_for(args.data, cfg), init_from=args.init_from)
+                        evaluator=evaluator_for(args.data, cfg))
         if not quiet:
             print(f"run folder: {t.run_dir}  ({cfg.family}, {t.ds.size}x{t.ds.size}, {len(t.ds)} images, "
                   f"{t.feed.channels} channels on {t.feed.background}, device {t.device})", flush=True)

@@ -23,7 +23,7 @@ import numpy as np
 
 from pokegan import __version__
 from pokegan.config import SpriteOptions
-from pokegan.steps import OPTIONS
+from pokegan.steps import OPTIONS, automatic
 from pokegan.errors import PokeganError
 from pokegan.type_names import TYPES
 
@@ -282,7 +282,10 @@ def describe(g: SpriteGenerator, opts: SpriteOptions, opset: int) -> dict:
              "about": "the network's output in [-1, 1], the background snapped; (x + 1) * 127.5 gives levels"}],
         "postprocess": {"in_graph": {"bg_tolerance": opts.bg_tolerance, "alpha_threshold": opts.alpha_threshold,
                                      "transparent": keyed, "key_tolerance": opts.key_tolerance},
-                        "not_in_graph": [o.name for o in OPTIONS if not o.in_onnx]},
+                        "not_in_graph": [o.name for o in OPTIONS if not o.in_onnx],
+                        "automatic_in_pokegan": automatic(r) if keyed or c == 4 else {},
+                        "automatic_about": "clean-up pokegan applies to transparent sprites unless switched off, "
+                                           "which this graph does not: a game-ready sprite needs them after it"},
         "types": {"slots": list(TYPES), "seen": list(g.types_seen),
                   "about": f"after the {g.z_dim} noise values, 18 slots in this order: 1.0 for each of the sprite's "
                            "one or two types, 0.0 elsewhere (a type the model never saw gives nonsense)",

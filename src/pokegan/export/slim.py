@@ -11,7 +11,7 @@ from safetensors.torch import save
 from pokegan import checkpoint as ckpt
 from pokegan.errors import PokeganError
 from pokegan.paths import atomic_write_bytes
-from pokegan.sprites import load_generator
+from pokegan.export.legacy import load_legacy
 
 # What an inference-only copy keeps of a checkpoint's state: enough to rebuild and describe the generator.
 KEEP = ("config", "family", "resolution", "channels", "background", "version", "kimg", "step", "num_images",
@@ -26,7 +26,7 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
     if out.exists() and not out.is_dir():
         raise PokeganError(f"export --out {out}: that is a file; give a folder (new or existing) to write the "
                            "generator into")
-    loaded = load_generator(run)
+    loaded = load_legacy(run)   # re-saved with its generator's description, so it loads like any other
     loaded.decode(loaded.latents(4, 0))   # a generator whose output is not finite is refused here, by name
     nets = {"G": loaded.G, **({"E": loaded.encoder} if loaded.encoder is not None else {})}
     g = {f"{name}.{k}": (v.half() if half and v.is_floating_point() else v).contiguous()
@@ -35,7 +35,7 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
     if big:
         raise PokeganError(f"{run}: {big[0]} holds values beyond float16's range; export it with --fp32")
     slim = {k: loaded.state[k] for k in KEEP if k in loaded.state}
-    slim["generator"] = loaded.spec   # runs from before checkpoints named their generator get it here
+    slim["generator"] = loaded.spec
     slim.update({"ema": False, "exported_from": str(run), **(extra or {})})
     if "palette" not in slim and Path(loaded.state.get("data", "")).is_file():  # trained before runs kept it
         slim["palette"] = loaded.training_palette().tolist()

@@ -149,7 +149,7 @@ def generated_images(source: str, ds: Dataset, cfg: EvalConfig) -> tuple[np.ndar
         how += f", keyed to transparency within {o.key_tolerance} levels"
     from pokegan.steps import STEPS
 
-    how += "".join(f", {s.describe(getattr(o, s.name))}" for s in STEPS if getattr(o, s.name))
+    how += "".join(f", {s.describe(v)}" for s in STEPS if (v := s.value(o, o.transparent, imgs.shape[1])))
     return imgs, f"{g.family} model {source}, {how}"
 
 

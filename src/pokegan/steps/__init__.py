@@ -38,13 +38,41 @@ class Option:
     run: Callable | None = None  # finishing steps: (sprite uint8 (H, W, C), value, context) -> sprite
     lo_open: bool = False        # a float's lower bound excluded (truncation > 0)
     forbid: tuple = ()           # values inside the bounds that are still refused (palette 1)
+    # the value on sprites asked to be transparent when the option is not given ("on unless switched off"),
+    # or a function of the sprites' size giving it; the option's field then defaults to None, "automatic"
+    auto: object = None
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    @property
+    def field_default(self):
+        """The SpriteOptions field's default: None ("automatic") for an option with an `auto` value."""
+        return None if self.auto is not None else self.default
+
+    def value(self, opts, transparent: bool, size: int = 64):
+        """This option's value in `opts`, an automatic one resolved for `size`px sprites that are (not)
+        transparent."""
+        v = getattr(opts, self.name)
+        if v is not None:
+            return v
+        if not transparent:
+            return self.default
+        return self.auto(size) if callable(self.auto) else self.auto
+
+    @property
+    def auto_help(self) -> str:
+        """How --help names the automatic value: 'on', '2', '24 at 64px'."""
+        if self.auto is None:
+            return ""
+        v = self.auto(64) if callable(self.auto) else self.auto
+        return "on" if v is True else f"{v} at 64px" if callable(self.auto) else str(v)
+
     def check(self, value) -> str | None:
         """None if `value` is allowed, else why not."""
+        if value is None and self.auto is not None:
+            return None
         if self.kind is bool:
             return None if isinstance(value, bool) else "true or false"
         whole = self.kind is int
@@ -70,7 +98,7 @@ class Option:
     def to_json(self) -> dict:
         lo, hi = self.served or (None, None)
         return {"name": self.name, "flag": self.flag, "kind": self.kind.__name__, "default": self.default,
-                "min": lo, "max": hi,
+                "auto": self.auto(64) if callable(self.auto) else self.auto, "min": lo, "max": hi,
                 "help": self.help, "needs_transparent": self.needs_transparent, "in_onnx": self.in_onnx,
                 "step": self.run is not None, "served": self.web_hi != 0}
 
@@ -99,6 +127,11 @@ CORE = [
            "a whole upscale factor from 1 to 32", web_hi=8, cli=False),
 ]
 
+def min_fragment_for(size: int) -> int:
+    """Loose pieces under about half a percent of the canvas: 24 pixels at 64px, 48 at 96px and above."""
+    return 48 if size >= 96 else 24
+
+
 _STEPS: dict[str, Option] = {}
 
 
@@ -123,16 +156,21 @@ OPTIONS: list[Option] = CORE + STEPS                                            
 BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 
 
-def min_fragment_for(size: int) -> int:
-    """Loose pieces under about half a percent of the canvas: 24 pixels at 64px, 48 at 96px and above."""
-    return 48 if size >= 96 else 24
-
-
 def game_ready(size: int, channels: int) -> dict:
-    """Transparent sprites ready for a game: no white rim, no loose bits; a model keyed from white (it draws
-    no alpha of its own) also gets an outline. (Each step's cost in FID: benchmarks/RESULTS.md.)"""
-    return {"transparent": True, "dehalo": 3, "min_fragment": min_fragment_for(size),
-            **({"outline": True} if channels == 3 else {})}
+    """Transparent sprites ready for a game: the clean-up steps that are automatic on transparent sprites
+    (`auto`), spelt out at their values for `size`px (each step's cost in FID: benchmarks/RESULTS.md)."""
+    return {"transparent": True, **automatic(size)}
+
+
+def automatic_off() -> dict:
+    """Every option with an automatic value, switched off: {'dehalo': 0, 'min_fragment': 0, ...}; what an exported
+    graph, which carries none of them, is compared with."""
+    return {s.name: s.kind(0) for s in STEPS if s.auto is not None}
+
+
+def automatic(size: int) -> dict:
+    """Every option with an automatic value, at its value for `size`px transparent sprites."""
+    return {s.name: s.auto(size) if callable(s.auto) else s.auto for s in STEPS if s.auto is not None}
 
 
 # Named recipes: settings for a model of a given size and channel count; chosen with `--recipe NAME`, the

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from pokegan.pixels import components
-from pokegan.steps import Option, register
+from pokegan.steps import Option, min_fragment_for, register
 
 
 def remove_fragments(rgba: np.ndarray, min_pixels: int) -> np.ndarray:
@@ -24,4 +24,4 @@ def remove_fragments(rgba: np.ndarray, min_pixels: int) -> np.ndarray:
 register(Option(
     "min_fragment", int, 0, "transparent sprites: remove loose opaque pieces smaller than N pixels (the largest "
     "stays)", 0, 4096, "pixels: pieces smaller than this are removed; 0 keeps every piece", web_hi=256,
-    needs_transparent=True, order=20, run=lambda img, n, ctx: remove_fragments(img, n)))
+    needs_transparent=True, order=20, auto=min_fragment_for, run=lambda img, n, ctx: remove_fragments(img, n)))

@@ -37,7 +37,6 @@ from pokegan.models.ema import EmaGenerator
 from pokegan.devices import resolve_device
 from pokegan.sprites import snap_background
 from pokegan.training import distributed as ddp
-from pokegan.training import warmstart
 from pokegan.training.feed import RealFeed
 from pokegan.training.monitor import HealthMonitor, diversity, silhouette_overlap
 from pokegan.training.progress import Progress
@@ -174,10 +173,7 @@ class Trainer(Upkeep):
     # -- run folder ------------------------------------------------------------------------------------
     @classmethod
     def new(cls, cfg: TrainConfig, data: str, runs_root: str | Path, **kw) -> "Trainer":
-        init_from = kw.pop("init_from", None)
         t = cls(cfg, os.path.abspath(data), Path(runs_root), **kw)  # bad data fails here, before any folder
-        if init_from:
-            t.init_from = warmstart.init_generator(t, init_from)
         run_dir = None
         if t.rank == 0:
             run_dir = next_run_dir(Path(runs_root), f"{cfg.preset}-{Path(data).stem}")
@@ -222,7 +218,7 @@ class Trainer(Upkeep):
                 "device": str(self.device), "processes": self.world,
                 "types_seen": list(self.G.cond.seen()) if self.family.conditional else [], "bf16_autocast": self.use_amp,
                 "bf16_timing": self.bf16_timing.to_dict() if self.bf16_timing else None,
-                "palette": self.palette, "init_from": getattr(self, "init_from", None), "generator": self.family.generator_spec(),
+                "palette": self.palette, "generator": self.family.generator_spec(),
                 "encoder": self.family.encoder_spec()}
 
     # -- checkpoints -----------------------------------------------------------------------------------
@@ -273,7 +269,6 @@ class Trainer(Upkeep):
             self.monitor.load_state(state["monitor"])
             self.augment.load_state(state["augment"])
             self.family.load_state(state.get("family_state", {}))
-            self.init_from = state.get("init_from")
             if state.get("bf16_timing") and self.bf16_timing is None:  # the start's figures stay in its checkpoints
                 self.bf16_timing = Timing(**state["bf16_timing"])
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:
@@ -289,8 +284,8 @@ class Trainer(Upkeep):
             targets.append(c.epochs * len(self.ds))
         return min(targets) if targets else math.inf
 
-    def _phase_grads(self, ph, alone: bool = False) -> None:
-        wanted = set().union(*(self._params[k] for k in ((ph.optimizer,) if alone else ph.grads or (ph.optimizer,))))
+    def _phase_grads(self, ph) -> None:
+        wanted = set().union(*(self._params[k] for k in (ph.grads or (ph.optimizer,))))
         for m in self.nets.values():
             for p in m.parameters():
                 p.requires_grad_(id(p) in wanted)
@@ -350,12 +345,11 @@ class Trainer(Upkeep):
                     reason = ddp.first_reason(why) or "stopped with the other processes"
                     break
                 self.family.set_progress(self.nimg / 1000)
-                warming = self.nimg < cfg.d_warmup_kimg * 1000  # D alone against the frozen generator
                 for ph in self.phases:
-                    if self.step < ph.start_step or (warming and ph.optimizer == "G"):
+                    if self.step < ph.start_step:
                         continue
                     opt = self.opts[ph.optimizer]
-                    self._phase_grads(ph, alone=warming)
+                    self._phase_grads(ph)
                     for _ in range(ph.steps):
                         real = self.feed.next(cfg.batch, self.rank, self.world) if ph.uses_real else None
                         self.family.real_types = self.feed.last_types if ph.uses_real else None

@@ -11,7 +11,7 @@ from pathlib import Path
 from pokegan import checkpoint as ckpt
 from pokegan.errors import PokeganError
 from pokegan.sprites import SpriteGenerator, load_generator
-from pokegan.shipped import shipped_models
+from pokegan.shipped import DEFAULT_MODEL, RETIRED, shipped_models
 
 MAX_LOADED = 3    # generators kept in memory at once (the least recently used is dropped)
 MAX_WAITING = 4   # requests that may wait for one model; more get 503 rather than an ever-growing backlog
@@ -74,10 +74,22 @@ class Catalog:
     def list(self) -> list[dict]:
         return [e.info for e in self.entries.values()]
 
+    @property
+    def default(self) -> str:
+        """The model a request without one gets: the shipped default where served, else the first."""
+        return DEFAULT_MODEL if DEFAULT_MODEL in self.entries else next(iter(self.entries))
+
+    def resolve(self, model_id: str) -> str | None:
+        """The served model's id for a requested one (a retired shipped name, from old links: the model that
+        answers it now), or None for an unknown one."""
+        if model_id not in self.entries and model_id in RETIRED and RETIRED[model_id][0] in self.entries:
+            return RETIRED[model_id][0]
+        return model_id if model_id in self.entries else None
+
     def entry(self, model_id: str) -> Entry:
-        if model_id not in self.entries:
+        if self.resolve(model_id) is None:
             raise KeyError(model_id)
-        return self.entries[model_id]
+        return self.entries[self.resolve(model_id)]
 
     def generator(self, entry: Entry) -> SpriteGenerator:
         """The loaded generator (called with the entry's lock held)."""

@@ -125,11 +125,9 @@ async def guarded(catalog, request: Request, allowed: set[str], work):
     answer: 422 for a bad parameter, 404 for an unknown model, 503 when the model's queue is full."""
     try:
         q = Query(request, allowed | {"model"})
-        model = q.text("model", "pretrained" if "pretrained" in catalog.entries else next(iter(catalog.entries)))
-        try:
-            catalog.entry(model)
-        except KeyError:
-            return JSONResponse({"error": f"unknown model {model[:80]!r}; valid: {', '.join(catalog.entries)}"},
+        model = catalog.resolve(asked := q.text("model", catalog.default))
+        if model is None:
+            return JSONResponse({"error": f"unknown model {asked[:80]!r}; valid: {', '.join(catalog.entries)}"},
                                 status_code=404)
         info = catalog.entry(model).info
         q.model, q.size, q.channels = model, int(info["size"]), int(info["channels"])

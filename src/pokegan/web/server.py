@@ -65,15 +65,7 @@ def create_app(catalog: Catalog, data: str | None = None) -> Starlette:
             "recipes": {name: {m["id"]: {"settings": make(m["size"], m["channels"]),
                                          "flags": as_flags(make(m["size"], m["channels"]))}
                                for m in catalog.list()} for name, make in RECIPES.items()},
-            "budget_pixels": MAX_REQUEST_PIXELS, "default_models": default_models()})
-
-    def default_models() -> dict:
-        """The shipped model the library picks for a plain, a transparent and a typed request, where served."""
-        from pokegan.shipped import default_model
-
-        picks = {"plain": default_model(), "transparent": default_model(transparent=True),
-                 "types": default_model(conditional=True)}
-        return {k: v if v in catalog.entries else None for k, v in picks.items()}
+            "budget_pixels": MAX_REQUEST_PIXELS})
 
     async def sprites(request: Request):
         def work(q):

@@ -86,9 +86,9 @@ def routes(catalog: Catalog, data: str | None) -> list[Route]:
 
         try:
             q = Query(request, {"model", "name", "shiny", "fast"})
-            model = q.text("model", "pretrained" if "pretrained" in catalog.entries else next(iter(catalog.entries)))
-            if model not in catalog.entries:
-                return JSONResponse({"error": f"unknown model {model[:80]!r}; valid: {', '.join(catalog.entries)}"},
+            model = catalog.resolve(asked := q.text("model", catalog.default))
+            if model is None:
+                return JSONResponse({"error": f"unknown model {asked[:80]!r}; valid: {', '.join(catalog.entries)}"},
                                     status_code=404)
             size = int(catalog.entry(model).info["size"])
             if request.method == "POST":

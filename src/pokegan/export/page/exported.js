@@ -135,10 +135,11 @@ async function startFrom() {
       for (let i = 0; i < n; i++) types.forEach((t) => { all[i * (d + k) + d + META.types.slots.indexOf(t)] = 1; });
     }
     const result = await session.run({ latents: new ort.Tensor("float32", all, [n, d + k]) });
+    const sprites = cleanUp(result.sprites.data, n, size, META.postprocess.automatic_in_pokegan || {});
     const grid = $("start-grid");
     grid.innerHTML = "";
     for (let i = 0; i < n; i++) {
-      const c = canvasOf(result.sprites.data, i, size, 2);
+      const c = canvasOf(sprites, i, size, 2);
       c.setAttribute("role", "img");
       c.setAttribute("aria-label", i ? `variation ${i}` : "the projection");
       c.style.width = "100%";
@@ -170,12 +171,72 @@ async function setUpStart() {
   });
 }
 
+// pokegan's automatic clean-up of transparent sprites (generator.json: postprocess.automatic_in_pokegan), done
+// as pokegan/steps/dehalo.py and fragments.py do it, so the page's sprites are those `generate --transparent` writes
+function cleanUp(data, n, size, auto) {
+  for (let k = 0; k < n; k++) {
+    const o = k * size * size * 4;
+    if (auto.dehalo) dehalo(data, o, size, auto.dehalo);
+    if (auto.min_fragment) fragments(data, o, size, auto.min_fragment);
+  }
+  return data;
+}
+
+function opaqueAt(d, o, size, y, x) {
+  return y >= 0 && x >= 0 && y < size && x < size && d[o + (y * size + x) * 4 + 3] > 0;
+}
+
+// near-white (every channel >= 200) pixels on the edge (opaque, a 4-neighbour transparent or off the canvas)
+// cleared, then the new edge's, `passes` times at most
+function dehalo(d, o, size, passes) {
+  for (let p = 0; p < passes; p++) {
+    const halo = [];
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const i = o + (y * size + x) * 4;
+        if (!opaqueAt(d, o, size, y, x) || d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200) continue;
+        if (!(opaqueAt(d, o, size, y - 1, x) && opaqueAt(d, o, size, y + 1, x) && opaqueAt(d, o, size, y, x - 1) &&
+              opaqueAt(d, o, size, y, x + 1))) halo.push(i);
+      }
+    }
+    if (!halo.length) return;
+    halo.forEach((i) => d.fill(0, i, i + 4));
+  }
+}
+
+// opaque pieces (8-connected) smaller than `least` pixels cleared; the largest (the first, on a tie) stays
+function fragments(d, o, size, least) {
+  const label = new Int32Array(size * size).fill(-1);
+  const pieces = [];
+  for (let start = 0; start < size * size; start++) {
+    if (label[start] >= 0 || d[o + start * 4 + 3] === 0) continue;
+    const members = [start];
+    label[start] = pieces.length;
+    for (let m = 0; m < members.length; m++) {
+      const y = Math.floor(members[m] / size), x = members[m] % size;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const j = (y + dy) * size + x + dx;
+          if (opaqueAt(d, o, size, y + dy, x + dx) && label[j] < 0) { label[j] = pieces.length; members.push(j); }
+        }
+      }
+    }
+    pieces.push(members);
+  }
+  if (pieces.length <= 1) return;
+  const largest = pieces.reduce((a, p, i) => (p.length > pieces[a].length ? i : a), 0);
+  pieces.forEach((p, i) => {
+    if (i !== largest && p.length < least) p.forEach((j) => d.fill(0, o + j * 4, o + j * 4 + 4));
+  });
+}
+
 // n sprites of a seed: uint8 RGBA (n, size, size, 4), and the milliseconds the model took
 async function run(seed, n, truncation, chosen = []) {
   const z = latents(n, seed, truncation, chosen);
   const t0 = performance.now();
   const result = await session.run({ latents: new ort.Tensor("float32", z.data, [n, z.width]) });
-  return { sprites: result.sprites.data, ms: performance.now() - t0 };
+  const auto = (META.postprocess && META.postprocess.automatic_in_pokegan) || {};
+  return { sprites: cleanUp(result.sprites.data, n, META.image_size, auto), ms: performance.now() - t0 };
 }
 
 function canvasOf(data, index, size, scale) {

@@ -12,29 +12,43 @@ const state = { models: [], options: null, sprites: [], chosen: null, a: null, b
 function buildOptions(options) {
   options.forEach((o) => {
     const label = document.createElement("label");
-    const input = document.createElement("input");
-    input.id = o.name;
-    input.title = o.help;
-    if (o.kind === "bool") {
+    const name = o.name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+    let input;
+    if (o.kind === "bool" && o.auto !== null) {  // automatic: on for transparent sprites unless switched off
+      input = document.createElement("select");
+      [["", "auto"], ["1", "on"], ["0", "off"]].forEach(([v, text]) => input.add(new Option(text, v)));
+      label.append(name, input);
+    } else if (o.kind === "bool") {
+      input = document.createElement("input");
       input.type = "checkbox";
       input.checked = Boolean(o.default);
       label.className = "check";
-      label.append(input, " " + o.name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()));
+      label.append(input, " " + name);
     } else {
+      input = document.createElement("input");
       input.type = "number";
       input.min = String(o.min);
       input.max = String(o.max);
       input.step = o.kind === "int" ? "1" : "0.05";
-      input.value = String(o.default);
-      label.append(o.name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()), input);
+      if (o.auto !== null) input.placeholder = "auto (" + o.auto + ")"; else input.value = String(o.default);
+      label.append(name, input);
     }
+    input.id = o.name;
+    input.title = o.help + (o.auto !== null ? " (empty: automatic, " + o.auto + " on transparent sprites)" : "");
     $(o.step && o.name !== "palette" ? "steps" : "sprite-options").appendChild(label);
   });
   fields = ownFields.concat(options.map((o) => o.name));
 }
 
+// an option's default as the page sends it: "" for an automatic one (the server resolves it)
+function defaultValue(o) {
+  if (o.auto !== null) return "";
+  return o.kind === "bool" ? (o.default ? "1" : "0") : String(o.default);
+}
+
 function optionValue(o) {
   const el = $(o.name);
+  if (o.auto !== null) return el.value;
   return o.kind === "bool" ? (el.checked ? "1" : "0") : (el.value || String(o.default));
 }
 
@@ -63,8 +77,10 @@ function recipeFlags(name, id) {
 function spriteQuery(s, extra) {
   const q = new URLSearchParams({ model: s.model, scale: s.scale });
   (state.options ? state.options.options : []).forEach((o) => {
-    const def = o.kind === "bool" ? (o.default ? "1" : "0") : String(o.default);
-    if (s[o.name] !== undefined && s[o.name] !== def && Number(s[o.name]) !== Number(def)) q.set(o.name, s[o.name]);
+    const def = defaultValue(o);
+    if (s[o.name] !== undefined && s[o.name] !== def && (def === "" || Number(s[o.name]) !== Number(def))) {
+      q.set(o.name, s[o.name]);
+    }
   });
   if (s.clean === "1") q.set("recipe", "game-ready");  // the server applies the library's recipe for this model
   s.types.forEach((t) => q.append("type", t));
@@ -245,15 +261,7 @@ async function start() {
   $("controls").addEventListener("submit", make);
   $("new-seed").addEventListener("click", () => { $("seed").value = String(Math.floor(Math.random() * 2 ** 31)); make(); });
   $("model").addEventListener("change", () => { showTypes(); make(); });
-  $("clean").addEventListener("change", () => {
-    // game-ready sprites from the shipped default come from the model the library picks for transparent sprites
-    const picks = state.options.default_models;
-    if ($("clean").checked && $("model").value === picks.plain && picks.transparent !== picks.plain) {
-      $("model").value = picks.transparent;
-      showTypes();
-    }
-    make();
-  });
+  $("clean").addEventListener("change", make);
   $("preview").addEventListener("change", () => { saveToUrl(settings()); setPreview(); });
   $("vary").addEventListener("click", vary);
   $("pick-a").addEventListener("click", () => pick("a"));
