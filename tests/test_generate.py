@@ -108,8 +108,9 @@ def test_key_background_clears_only_the_background_the_border_reaches():
 
 @pytest.mark.slow
 def test_cli_generate_transparent_keys_out_the_white_of_an_rgb_model(tiny_data, tmp_path):
-    plain, keyed = tmp_path / "plain", tmp_path / "keyed"
-    for out, extra in ((plain, []), (keyed, ["--transparent"])):
+    plain, keyed, clean = tmp_path / "plain", tmp_path / "keyed", tmp_path / "clean"
+    for out, extra in ((plain, []), (keyed, ["--transparent", "--dehalo", "0", "--min-fragment", "0"]),
+                       (clean, ["--transparent"])):
         r = subprocess.run(CLI + ["generate", "pretrained", "--n", "4", "--seed", "0", "--out", str(out), *extra],
                            capture_output=True, text=True)   # the shipped default model: RGB on white
         assert r.returncode == 0, r.stderr
@@ -119,6 +120,9 @@ def test_cli_generate_transparent_keys_out_the_white_of_an_rgb_model(tiny_data, 
     opaque = b[..., 3] == 255
     assert b[0, 0, 3] == 0 and 0.05 < opaque.mean() < 0.9      # the corner is background; a sprite remains
     assert np.array_equal(b[opaque][:, :3], a[opaque]) and (a[~opaque] >= 255 - 32).all()  # --key-tolerance 32
+    kept = [(np.asarray(Image.open(d / f"{i:04d}.png"))[..., 3] == 255) for d in (keyed, clean) for i in range(4)]
+    assert all((c <= k).all() for k, c in zip(kept[:4], kept[4:]))          # the automatic clean-up only clears
+    assert sum(k.sum() for k in kept[:4]) > sum(c.sum() for c in kept[4:])
     meta = json.loads((keyed / "sheet.json").read_text())["meta"]
     assert meta["transparent"] is True and meta["key_tolerance"] == 32
     r = subprocess.run(CLI + ["generate", "--n", "2", "--out", str(tmp_path / "bad"), "--transparent",

@@ -141,7 +141,6 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
         assert any("/api/sprites" in u and "type=fire" in u and "type=flying" in u for u in requested)
         # the clean-up steps are automatic on transparent sprites: empty controls, their automatic value shown
         assert page.input_value("#dehalo") == "" and page.get_attribute("#dehalo", "placeholder") == "auto (2)"
-        assert page.input_value("#outline") == ""
         page.select_option("#model", "pretrained")                               # game-ready from the default
         page.wait_for_function("document.querySelector('#grid img') && !location.search.includes('type=')")
         page.check("#clean")                                                     # the library's recipe
@@ -155,10 +154,11 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
         page.wait_for_function("document.querySelector('#status').textContent.includes('--min-fragment 24')")
         last = [u for u in requested if "/api/sprites" in u][-1]
         assert "model=00000-dcgan-tiny" in last and "recipe=game-ready" in last
-        page.select_option("#outline", "0")                                      # an automatic step switched off
+        page.click("#steps-box summary")                                         # the finishing steps' fold
+        page.fill("#dehalo", "0")                                                # an automatic step switched off
         page.click("#make")
-        page.wait_for_function("location.search.includes('outline=0')")
-        assert "outline=0" in [u for u in requested if "/api/sprites" in u][-1]
+        page.wait_for_function("location.search.includes('dehalo=0')")
+        assert "dehalo=0" in [u for u in requested if "/api/sprites" in u][-1]
         browser.close()
     assert not errors, errors
     assert wide <= 390, f"the page is {wide}px wide on a 390px phone"

@@ -11,7 +11,7 @@ from safetensors.torch import save
 from pokegan import checkpoint as ckpt
 from pokegan.errors import PokeganError
 from pokegan.paths import atomic_write_bytes
-from pokegan.export.legacy import load_legacy
+from pokegan.sprites import load_generator
 
 # What an inference-only copy keeps of a checkpoint's state: enough to rebuild and describe the generator.
 KEEP = ("config", "family", "resolution", "channels", "background", "version", "kimg", "step", "num_images",
@@ -26,7 +26,13 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
     if out.exists() and not out.is_dir():
         raise PokeganError(f"export --out {out}: that is a file; give a folder (new or existing) to write the "
                            "generator into")
-    loaded = load_legacy(run)   # re-saved with its generator's description, so it loads like any other
+    state, _, _ = ckpt.read(run, train_state=False)
+    if "generator" in state:
+        loaded = load_generator(run)
+    else:  # saved before checkpoints named their generator: re-saved with its description
+        from pokegan.export.legacy import load_legacy
+
+        loaded = load_legacy(run)
     loaded.decode(loaded.latents(4, 0))   # a generator whose output is not finite is refused here, by name
     nets = {"G": loaded.G, **({"E": loaded.encoder} if loaded.encoder is not None else {})}
     g = {f"{name}.{k}": (v.half() if half and v.is_floating_point() else v).contiguous()
