@@ -11,7 +11,7 @@ from pokegan.config import SpriteOptions
 
 def add_sprite_options(p, finishing: bool = True) -> None:
     """The registry's options as flags (`finishing`: every one `generate` takes; else a walk's subset)."""
-    from pokegan.steps import OPTIONS, RECIPES
+    from pokegan.steps import OPTIONS, RECIPES, as_flags, recipe
 
     for o in OPTIONS:
         if not o.cli or not (finishing or o.walk):
@@ -25,8 +25,8 @@ def add_sprite_options(p, finishing: bool = True) -> None:
                            help=f"{o.help} ({o.default}{auto})")
     if finishing:
         p.add_argument("--recipe", choices=sorted(RECIPES), default=None,
-                       help="named settings: game-ready = --transparent with its automatic clean-up spelt out "
-                            "(see `pokegan models`' figures); flags given beside it win")
+                       help=f"named settings: game-ready = {as_flags(recipe('game-ready', 64, 3))} at 64px (the "
+                            "automatic clean-up of --transparent, spelt out); flags given beside it win")
     p.add_argument("--type", dest="types", action="append", help="type conditioning (conditional models only)")
 
 
