@@ -343,8 +343,8 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
         path = pretrained_path(default_model(conditional, transparent))
     elif conditional:
         raise PokeganError("conditional=True picks the shipped type-conditioned model; give it without a path")
-    elif shipped(path) is not None:
-        path = shipped(path)
+    elif (folder := shipped(path)) is not None:
+        path = folder
     state, weights, _ = ckpt.read(path, train_state=False)
     key = "G_ema" if ema and state.get("ema") and any(k.startswith("G_ema.") for k in weights) else "G"
     where = f"{path}: the {state['family']} generator for {state['resolution']}px"

@@ -18,8 +18,7 @@ def add_sprite_options(p, finishing: bool = True) -> None:
             continue
         auto = f"; with --transparent: {o.auto_help} unless given" if o.auto is not None else ""
         if o.kind is bool:
-            p.add_argument(o.flag, action=argparse.BooleanOptionalAction if auto else "store_true", default=None,
-                           help=o.help + auto)
+            p.add_argument(o.flag, action="store_true", default=None, help=o.help)
         else:
             p.add_argument(o.flag, type=o.kind, default=None, metavar="N" if o.kind is int else "X",
                            help=f"{o.help} ({o.default}{auto})")

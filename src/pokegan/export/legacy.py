@@ -22,12 +22,10 @@ def family_from_state(state: dict, path: str | Path):
 
 def load_legacy(path: str | Path, device: str = "cpu"):
     """A SpriteGenerator from a checkpoint without a generator description (its EMA generator where kept),
-    built through its family; a checkpoint that has one loads through `load_generator`."""
-    from pokegan.sprites import assemble, load_generator
+    built through its family (one that has a description loads through `load_generator`)."""
+    from pokegan.sprites import assemble
 
     state, weights, _ = ckpt.read(path, train_state=False)
-    if "generator" in state:
-        return load_generator(path, device=device)
     key = "G_ema" if state.get("ema") and any(k.startswith("G_ema.") for k in weights) else "G"
     where = f"{path}: the {state['family']} generator for {state['resolution']}px"
     return assemble(*rebuild(state, weights, key, path, where), state, path, device)

@@ -57,8 +57,10 @@ class Option:
         v = getattr(opts, self.name)
         if v is not None:
             return v
-        if not transparent:
-            return self.default
+        return self.auto_at(size) if transparent else self.default
+
+    def auto_at(self, size: int):
+        """The automatic value for `size`px transparent sprites (None: the option has none)."""
         return self.auto(size) if callable(self.auto) else self.auto
 
     @property
@@ -66,7 +68,7 @@ class Option:
         """How --help names the automatic value: 'on', '2', '24 at 64px'."""
         if self.auto is None:
             return ""
-        v = self.auto(64) if callable(self.auto) else self.auto
+        v = self.auto_at(64)
         return "on" if v is True else f"{v} at 64px" if callable(self.auto) else str(v)
 
     def check(self, value) -> str | None:
@@ -98,7 +100,7 @@ class Option:
     def to_json(self) -> dict:
         lo, hi = self.served or (None, None)
         return {"name": self.name, "flag": self.flag, "kind": self.kind.__name__, "default": self.default,
-                "auto": self.auto(64) if callable(self.auto) else self.auto, "min": lo, "max": hi,
+                "auto": self.auto_at(64), "min": lo, "max": hi,
                 "help": self.help, "needs_transparent": self.needs_transparent, "in_onnx": self.in_onnx,
                 "step": self.run is not None, "served": self.web_hi != 0}
 
@@ -170,7 +172,7 @@ def automatic_off() -> dict:
 
 def automatic(size: int) -> dict:
     """Every option with an automatic value, at its value for `size`px transparent sprites."""
-    return {s.name: s.auto(size) if callable(s.auto) else s.auto for s in STEPS if s.auto is not None}
+    return {s.name: s.auto_at(size) for s in STEPS if s.auto is not None}
 
 
 # Named recipes: settings for a model of a given size and channel count; chosen with `--recipe NAME`, the

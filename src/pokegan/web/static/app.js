@@ -14,11 +14,7 @@ function buildOptions(options) {
     const label = document.createElement("label");
     const name = o.name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
     let input;
-    if (o.kind === "bool" && o.auto !== null) {  // automatic: on for transparent sprites unless switched off
-      input = document.createElement("select");
-      [["", "auto"], ["1", "on"], ["0", "off"]].forEach(([v, text]) => input.add(new Option(text, v)));
-      label.append(name, input);
-    } else if (o.kind === "bool") {
+    if (o.kind === "bool") {
       input = document.createElement("input");
       input.type = "checkbox";
       input.checked = Boolean(o.default);
@@ -30,7 +26,7 @@ function buildOptions(options) {
       input.min = String(o.min);
       input.max = String(o.max);
       input.step = o.kind === "int" ? "1" : "0.05";
-      if (o.auto !== null) input.placeholder = "auto (" + o.auto + ")"; else input.value = String(o.default);
+      if (o.auto !== null) input.placeholder = "auto (" + o.auto + ")"; else input.value = String(o.default);  // empty: automatic
       label.append(name, input);
     }
     input.id = o.name;
@@ -48,8 +44,8 @@ function defaultValue(o) {
 
 function optionValue(o) {
   const el = $(o.name);
-  if (o.auto !== null) return el.value;
-  return o.kind === "bool" ? (el.checked ? "1" : "0") : (el.value || String(o.default));
+  if (o.kind === "bool") return el.checked ? "1" : "0";
+  return o.auto !== null ? el.value : (el.value || String(o.default));
 }
 
 function settings() {
