@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_project.py reconstruct --model RUN --data data/gen5-64.data \
         --held-out data/gen5-64-holdout.data --n 30 --json rec.json --grid benchmarks/grids/projection-held-out.png
     # type swaps: each source projected, then redrawn as three other types
-    .venv/bin/python benchmarks/bench_project.py swap --model pretrained-types --data data/gen5-64.data --n 24
+    .venv/bin/python benchmarks/bench_project.py swap --model pretrained --data data/gen5-64.data --n 24
     # fusions: 100 random pairs among N projected species
     .venv/bin/python benchmarks/bench_project.py fuse --model pretrained --data data/gen5-64.data --species 40
 
@@ -123,7 +123,7 @@ def swap(args, g, ds) -> dict:
         p = project(g, target, warn=lambda m: None)
         others = [t for t in seen if t not in p.types]
         for t in rng.permutation(others)[:3].tolist():
-            img = _swapped(g, p, t)
+            img = _swapped(g, p, t, args.spread)
             rgb = composite_uint8(img[None], "white")
             hit = bool(top_k_hits(clf.logits(rgb), TYPES.index(t), 2)[0])
             own = composite_uint8(p.image[None], "white")           # the projection before the swap, as a baseline
@@ -149,11 +149,12 @@ def swap(args, g, ds) -> dict:
             "share_iou_0.6": round(float(np.mean([i >= 0.6 for i in ious])), 4)}
 
 
-def _swapped(g, p, t):
+def _swapped(g, p, t, spread):
     from pokegan.config import SpriteOptions
-    from pokegan.projection import near
+    from pokegan.projection import DEFAULT_SPREAD, near
 
-    return g.sprites(near(g, p, 1, types=(t,)), SpriteOptions(transparent=True), offsets=p.offsets)[0]
+    z = near(g, p, 1, DEFAULT_SPREAD if spread is None else spread, types=(t,))
+    return g.sprites(z, SpriteOptions(transparent=True), offsets=p.offsets)[0]
 
 
 def fuse(args, g, ds) -> dict:
@@ -220,6 +221,8 @@ def main() -> int:
     ap.add_argument("--pairs", type=int, default=100, help="fuse: random pairs among them")
     ap.add_argument("--skip-noise-on-training", action="store_true")
     ap.add_argument("--grid", help="a picture of the first results (reconstruct, swap)")
+    ap.add_argument("--spread", type=float, help="swap: the spread a type sampler looks around the projection "
+                                                  "(at least projection.SWAP_SPREAD; default: generate's)")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
     g, ds = load_generator(args.model), load_dataset(args.data)

@@ -1,6 +1,10 @@
 """Shared fixtures: tiny synthetic sprites made on the fly (no network, no real data)."""
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -116,3 +120,33 @@ def sigterm_after_ticks(cmd: list[str], runs, ticks: int = 2, wait_s: float = 12
     _, err = proc.communicate(timeout=wait_s)
     latest = next(runs.iterdir()) / "checkpoints" / "latest" / "state.json"
     return proc.returncode, err, json.loads(latest.read_text()) if latest.exists() else None
+
+
+def chromium() -> str:
+    """Debian's chromium for the browser tests: the test is skipped where it is missing, except under `.ci/run`
+    (POKEGAN_REQUIRE_BROWSER=1), where that is an error."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        if os.environ.get("POKEGAN_REQUIRE_BROWSER") == "1":
+            raise RuntimeError("chromium is not installed, and .ci/run requires the browser tests")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return path
+
+
+@contextlib.contextmanager
+def exported_page(site, query: str = ""):
+    """An exported static page (`pokegan export --web`) opened from disk in Chromium, once it has drawn its first
+    sprites: (page, the page's errors so far)."""
+    from playwright.sync_api import sync_playwright
+
+    exe = chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page, errors = browser.new_page(), []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto((site / "index.html").as_uri() + query)
+            page.wait_for_function("window.pokeganTiming !== undefined", timeout=120_000)
+            yield page, errors
+        finally:
+            browser.close()

@@ -79,16 +79,19 @@ def test_a_run_keeps_its_palette_and_sprites_come_out_in_it(trained, tmp_path):
 @pytest.mark.slow
 def test_a_request_without_a_model_picks_the_shipped_model_and_a_retired_name_still_answers(capsys, tmp_path):
     from pokegan.cli.main import main
-    from pokegan.shipped import CONDITIONAL_MODEL, DEFAULT_MODEL, RETIRED, answered_by, pretrained_path
+    from pokegan.shipped import DEFAULT_MODEL, RETIRED, answered_by, pretrained_path
 
-    assert default_model() == default_model(transparent=True) == DEFAULT_MODEL   # transparent: keyed and cleaned
-    assert default_model(conditional=True) == default_model(conditional=True, transparent=True) == CONDITIONAL_MODEL
-    assert "pretrained-sprites" in RETIRED and "pretrained-sprites" not in shipped_models()
-    assert pretrained_path("pretrained-sprites") == shipped_models()[DEFAULT_MODEL]
-    assert "pretrained answers it" in answered_by("pretrained-sprites") and answered_by(DEFAULT_MODEL) is None
-    assert load_generator(transparent=True).channels == 3 and load_generator("pretrained-types").conditional
+    assert default_model() == default_model(transparent=True) == default_model(conditional=True) == DEFAULT_MODEL
+    assert list(shipped_models()) == [DEFAULT_MODEL]                            # one flagship
+    for old in ("pretrained-sprites", "pretrained-types"):
+        assert old in RETIRED and pretrained_path(old) == shipped_models()[DEFAULT_MODEL]
+        assert "pretrained answers it" in answered_by(old)
+    assert answered_by(DEFAULT_MODEL) is None
+    g = load_generator("pretrained-types")
+    assert g.channels == 3 and g.typed and not g.conditional and len(g.types_seen) == 18
     assert main(["models"]) == 0
-    assert "also answers the retired name pretrained-sprites" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "also answers the retired names pretrained-sprites, pretrained-types" in out and "18 types" in out
     r = subprocess.run(CLI + ["generate", "pretrained-sprites", "--n", "1", "--out", str(tmp_path)],
                        capture_output=True, text=True)
     assert r.returncode == 0 and "note: pretrained-sprites is retired" in r.stderr and "pretrained answers it" in r.stderr

@@ -35,6 +35,7 @@ def test_every_module_imports_on_its_own():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("statement", ["from pokegan import load_generator; load_generator().arrays(2, seed=0)",
+                                       "from pokegan import load_generator; load_generator().arrays(2, types=('ice',))",
                                        "import pokegan.export.slim"])
 def test_making_sprites_does_not_load_the_training_stack(statement):
     loaded = _imported_after(statement)

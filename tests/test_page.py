@@ -130,7 +130,7 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
         assert "model=00000-dcgan-tiny" in page.url
         assert page.is_hidden("#types-box")                                      # an unconditional model: no types
 
-        page.select_option("#model", "pretrained-types")                         # the type-conditioned model
+        page.select_option("#model", "pretrained")                               # the flagship: it takes types
         page.wait_for_selector("#types-box:not([hidden])")
         assert len(page.locator("#types option").all()) == 18
         page.select_option("#types", ["fire", "flying"])
@@ -141,7 +141,8 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
         assert any("/api/sprites" in u and "type=fire" in u and "type=flying" in u for u in requested)
         # the clean-up steps are automatic on transparent sprites: empty controls, their automatic value shown
         assert page.input_value("#dehalo") == "" and page.get_attribute("#dehalo", "placeholder") == "auto (2)"
-        page.select_option("#model", "pretrained")                               # game-ready from the default
+        page.select_option("#types", [])                                         # no type: as the data has them
+        page.click("#make")
         page.wait_for_function("document.querySelector('#grid img') && !location.search.includes('type=')")
         page.check("#clean")                                                     # the library's recipe
         page.wait_for_function("document.querySelector('#status').textContent.includes('game-ready')")

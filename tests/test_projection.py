@@ -187,7 +187,7 @@ def test_variations_keep_the_projection_first_and_a_type_swap_needs_types(model,
     assert torch.equal(near(g, p, 3, spread=0.0)[2], p.latent)
     with pytest.raises(PokeganError, match="spread 9"):
         near(g, p, 3, spread=9)
-    with pytest.raises(PokeganError, match="a type swap needs a type-conditioned model"):
+    with pytest.raises(PokeganError, match="a type swap needs a model that can be asked for a type"):
         near(g, p, 3, types=("water",))
     c = load_generator(cond_model[0])
     q = project(c, "mon1", data=str(cond_model[1]))

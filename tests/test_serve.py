@@ -39,30 +39,33 @@ def _png(uri: str) -> bytes:
 @pytest.mark.slow
 def test_models_lists_the_shipped_model_and_every_run(client, runs):
     models = client.get("/api/models").json()
-    assert [m["id"] for m in models] == ["pretrained", "pretrained-types", "00000-dcgan-tiny"]
+    assert [m["id"] for m in models] == ["pretrained", "00000-dcgan-tiny"]
+    types = models[0].pop("types")
     assert models[0] == {"id": "pretrained", "family": "fastgan", "size": 64, "channels": 3, "background": "white",
-                         "kimg": 900.0, "conditional": False, "types": []}
-    assert models[1]["conditional"] and len(models[1]["types"]) == 18 and "fire" in models[1]["types"]
-    assert models[2]["size"] == 32 and models[2]["channels"] == 4
+                         "kimg": 900.0, "conditional": False, "typed": True}        # types by its type sampler
+    assert len(types) == 18 and "fire" in types
+    assert models[1]["size"] == 32 and models[1]["channels"] == 4 and not models[1]["typed"]
 
 
 @pytest.mark.slow
 def test_a_type_request_uses_the_type_and_is_checked(client):
     from pokegan.sprites import load_generator
 
-    r = client.get("/api/sprites", params={"model": "pretrained-types", "n": 2, "seed": 5, "type": ["fire", "flying"]})
+    r = client.get("/api/sprites", params={"model": "pretrained", "n": 2, "seed": 5, "type": ["fire", "flying"]})
     assert r.status_code == 200
-    g = load_generator(conditional=True)
+    g = load_generator()
     from pokegan.config import SpriteOptions
     from pokegan.sprites import sprite_png
 
     opts = SpriteOptions(types=("fire", "flying"))
     assert _png(r.json()["sprites"][1]) == sprite_png(g.arrays(2, seed=5, options=opts)[1], opts)
-    bad = client.get("/api/sprites", params={"model": "pretrained-types", "type": "fyre"})
+    bad = client.get("/api/sprites", params={"model": "pretrained", "type": "fyre"})
     assert bad.status_code == 422 and "did you mean fire" in bad.json()["error"]
-    assert client.get("/api/sprites", params={"type": "fire"}).status_code == 422  # the default is unconditional
+    old = {"n": 2, "seed": 5, "type": ["fire", "flying"]}                 # the retired typed model's old link
+    assert client.get("/api/sprites", params={**old, "model": "pretrained-types"}).json() == r.json()
+    assert client.get("/api/sprites", params={"type": "fire", "n": 1}).status_code == 200   # the default takes types
     tiny = client.get("/api/sprites", params={"model": "00000-dcgan-tiny", "type": "fire"})
-    assert tiny.status_code == 422 and "not type-conditioned" in tiny.json()["error"]
+    assert tiny.status_code == 422 and "cannot be asked for a type" in tiny.json()["error"]
     q = {"n": 2, "seed": 5, "transparent": 1}                 # an old link's retired name: the default answers it
     assert client.get("/api/sprites", params={**q, "model": "pretrained-sprites"}).json()["sprites"] == \
         client.get("/api/sprites", params={**q, "model": "pretrained"}).json()["sprites"]
@@ -116,9 +119,9 @@ def test_walks_and_variations_come_from_the_pipeline(client, runs, tmp_path):
     ("/api/sprites?seed=abc", "expected a whole number"), ("/api/interpolate?steps=1", "steps=1"),
     ("/api/interpolate?steps=33", "steps=33"), ("/api/interpolate?format=bmp", "format='bmp'"),
     ("/api/variations?strength=0", "strength=0"), ("/api/sprites?path=/etc/passwd", "unknown parameter 'path'"),
-    ("/api/sprites?type=fire", "not type-conditioned")])
+    ("/api/sprites?type=fire&model=00000-dcgan-tiny", "cannot be asked for a type")])
 def test_every_limit_is_answered_422_naming_it(client, query, message):
-    r = client.get(query + ("&" if "?" in query else "?") + "model=pretrained")
+    r = client.get(query + ("" if "model=" in query else ("&" if "?" in query else "?") + "model=pretrained"))
     assert r.status_code == 422 and message in r.json()["error"], r.text
 
 
@@ -126,7 +129,7 @@ def test_every_limit_is_answered_422_naming_it(client, query, message):
 @pytest.mark.parametrize("model", ["nope", "../00000-dcgan-tiny", "/etc/passwd", "..%2F..%2Fetc", "pretrained/../x"])
 def test_models_are_chosen_by_id_never_by_path(client, model):
     r = client.get(f"/api/sprite?model={model}&seed=0")
-    valid = "valid: pretrained, pretrained-types, 00000-dcgan-tiny"
+    valid = "valid: pretrained, 00000-dcgan-tiny"
     assert r.status_code == 404 and valid in r.json()["error"]
 
 

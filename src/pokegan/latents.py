@@ -26,8 +26,14 @@ PORTABLE_RULE = {
                  "(K = n * latent_dim rounded up to even); for sprite i, r = floor(w_(K+i) * T / 2^32) with T the "
                  "total of the 18 x 18 count table (types.counts, row order: [a, a] one type, [a, b] a < b two); "
                  "the set is the first cell whose running total exceeds r; its one or two slots are 1.0",
+    "type_sampler": "a model with a type sampler (generator.json types.sampler) asked for types: K (its "
+                    "candidates) latents a sprite, the noise of n * K sprites (sprite i's: rows i*K to i*K+K-1); "
+                    "s = sharpness * the sum over the asked types of type-sampler.onnx's log_p of each; Gumbel noise "
+                    "g_m = -ln(-ln u_m), u_m from word W + mask * n * K + m, W the first word after the noise's (as "
+                    "type_sets), mask the sum of 2^slot of the asked types, m = i*K + k; "
+                    "sprite i's latent is its candidate with the highest s + g, added in float64",
     "python": "pokegan.latents.portable_latents(n, seed, latent_dim), portable_type_sets(counts, n, seed, "
-              "latent_dim); pokegan generate --latent-rule portable",
+              "latent_dim), portable_gumbel(count, seed, latent_dim); pokegan generate --latent-rule portable",
 }
 
 
@@ -56,6 +62,14 @@ def portable_latents(n: int, seed: int, z_dim: int) -> torch.Tensor:
         r, th = math.sqrt(-2.0 * math.log(u[i])), 2.0 * math.pi * u[i + 1]
         out[i], out[i + 1] = r * math.cos(th), r * math.sin(th)
     return torch.from_numpy(out[: n * z_dim].astype(np.float32).reshape(n, z_dim))
+
+
+def portable_gumbel(count: int, seed: int, z_dim: int, mask: int) -> torch.Tensor:
+    """(count,) float64 Gumbel noise for a type sampler's picks among `count` candidates by `PORTABLE_RULE`'s
+    "type_sampler": after the noise of `portable_latents(count, seed, z_dim)`, the block of the type set `mask`."""
+    start = count * z_dim + (count * z_dim) % 2 + mask * count
+    u = (_mulberry32(seed, count, start=start).astype(np.float64) + 0.5) / 2.0 ** 32
+    return torch.from_numpy(-np.log(-np.log(u)))
 
 
 def portable_type_sets(counts, n: int, seed: int, z_dim: int) -> torch.Tensor:

@@ -114,17 +114,35 @@ def _short(v) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def model_info(state: dict) -> dict:
-    """What a list of models shows of a checkpoint's (already checked) state: family, size, channels,
-    background, kimg and the types it saw, each of the right kind or left out."""
+# A type sampler's files beside a generator's weights (pokegan.type_sampler)
+SAMPLER_WEIGHTS, SAMPLER_META = "type-sampler.safetensors", "type-sampler.json"
+
+
+def sampler_types(folder: str | Path) -> tuple[str, ...]:
+    """The types of the type sampler saved in `folder`, from its JSON alone (empty where there is none or it
+    is unreadable: loading the model says what is wrong)."""
     from pokegan.type_names import TYPES
 
-    seen = state.get("types_seen")
-    types = [t for t in seen if t in TYPES] if isinstance(seen, list) else []
+    try:
+        types = json.loads((Path(folder) / SAMPLER_META).read_text()).get("types")
+        return tuple(t for t in types if t in TYPES) if isinstance(types, list) else ()
+    except (OSError, ValueError, AttributeError, TypeError):
+        return ()
+
+
+def model_info(state: dict, folder: str | Path | None = None) -> dict:
+    """What a list of models shows of a checkpoint's (already checked) state: family, size, channels,
+    background, kimg and the types it can be asked for (a conditional model's, or the type sampler's in
+    `folder`), each of the right kind or left out. `typed`: it takes a type; `conditional`: as an input."""
+    from pokegan.type_names import TYPES
+
+    conditional = state["config"].get("conditional") == "types"
+    seen = state.get("types_seen") if conditional else sampler_types(folder) if folder is not None else None
+    types = [t for t in seen if t in TYPES] if isinstance(seen, (list, tuple)) else []
     kimg = state.get("kimg")
     return {"family": state["family"], "size": state["resolution"], "channels": state["channels"],
             "background": state["background"], "kimg": float(kimg) if finite(kimg) and kimg >= 0 else None,
-            "conditional": state["config"].get("conditional") == "types", "types": types}
+            "conditional": conditional, "typed": bool(conditional or types), "types": types}
 
 
 def read_card(folder: str | Path) -> dict:

@@ -7,19 +7,20 @@ from pathlib import Path
 from pokegan import checkpoint as ckpt
 from pokegan.errors import PokeganError
 
-# The shipped models: the default, and the one a request with a type picks
+# The shipped model every request without a model gets: plain, transparent (keyed from white and cleaned,
+# `pokegan.steps`) and typed (its type sampler picks, `pokegan.type_sampler`)
 DEFAULT_MODEL = "pretrained"
-CONDITIONAL_MODEL = "pretrained-types"
 
 # Shipped models that were retired: the model that answers the name now, and why
 RETIRED = {"pretrained-sprites": (DEFAULT_MODEL, "the RGBA model for transparent sprites (FID 85.5): the default "
-                                                 "keyed from white and cleaned draws better ones (FID 40.6)")}
+                                                 "keyed from white and cleaned draws better ones (FID 40.6)"),
+           "pretrained-types": (DEFAULT_MODEL, "the type-conditioned model (FID 46.7, 300 kimg): the default with its "
+                                               "type sampler draws asked-for types from its own better sprites")}
 
 
 def default_model(conditional: bool = False, transparent: bool = False) -> str:
-    """The shipped model a request without a model uses: with types the conditional one, else the default
-    (transparent sprites too: it is keyed from white and cleaned, `pokegan.steps`)."""
-    return CONDITIONAL_MODEL if conditional else DEFAULT_MODEL
+    """The shipped model a request without a model uses: one flagship for every request (types, transparency)."""
+    return DEFAULT_MODEL
 
 
 def shipped_models() -> dict[str, Path]:

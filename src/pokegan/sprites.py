@@ -27,15 +27,15 @@ from pokegan import checkpoint as ckpt
 from pokegan.config import SpriteOptions
 from pokegan.devices import resolve_device
 from pokegan.files import png_bytes
-from pokegan.latents import LATENT_RULES, portable_latents, portable_type_sets
+from pokegan.limits import check_batch, check_count, check_seed
+from pokegan.latents import LATENT_RULES, portable_gumbel, portable_latents, portable_type_sets
 from pokegan.shipped import default_model, pretrained_path, shipped
 from pokegan.pixels import clean_alpha, key_background, upscale
 from pokegan.steps import STEPS
 from pokegan.errors import PokeganError
 from pokegan.models.conditioning import N_TYPES, multi_hot, type_input
+from pokegan.type_sampler import TypeSampler, load_sampler, type_mask
 
-MAX_IMAGES = 1_000_000  # more than any sensible request; protects against typos like --n 1e12
-MAX_SEED = 2 ** 63 - 1  # torch.Generator's seeds are 64-bit
 
 def snap_background(images: torch.Tensor, background: str, tolerance: int = SpriteOptions.bg_tolerance) -> torch.Tensor:
     """Images (N, 3, H, W) in [-1, 1] with near-background pixels set exactly to a white or black
@@ -119,6 +119,7 @@ class SpriteGenerator:
     encoder: torch.nn.Module | None = None   # AEGAN: image -> latent, for interpolating real sprites
     spec: dict | None = None                 # the generator's class and constructor arguments (models/networks.py)
     cache: dict = field(default_factory=dict)  # what is computed once per model: its id, its projection encoder
+    sampler: TypeSampler | None = None       # types for a model without type inputs (pokegan.type_sampler)
 
     @property
     def conditional(self) -> bool:
@@ -126,16 +127,22 @@ class SpriteGenerator:
         return type_input(self.G) is not None
 
     @property
+    def typed(self) -> bool:
+        """Draws a type when asked: type inputs (conditional), or a type sampler that picks its latents."""
+        return self.conditional or self.sampler is not None
+
+    @property
     def types_seen(self) -> tuple[str, ...]:
-        """The types a conditional model was trained on (empty for an unconditional one)."""
+        """The types it can be asked for: a conditional model's training types, a type sampler's, else none."""
         cond = type_input(self.G)
-        return cond.seen() if cond is not None else ()
+        return cond.seen() if cond is not None else self.sampler.types if self.sampler is not None else ()
 
     def check(self, opts: SpriteOptions) -> SpriteOptions:
         """`opts` if this model can honour them; a clear error otherwise (before anything is written)."""
-        if opts.types and not self.conditional:
-            raise PokeganError(f"this {self.family} model ({self.source}) is not type-conditioned; generate without a "
-                               "type, or use a conditional model (`pokegan models`; trained with --conditional types)")
+        if opts.types and not self.typed:
+            raise PokeganError(f"this {self.family} model ({self.source}) cannot be asked for a type; generate without "
+                               f"one, fit it a type sampler (`pokegan types-fit {self.source} --data DATA`), or use a "
+                               "model trained with --conditional types")
         unseen = [t for t in opts.types if t not in self.types_seen]
         if unseen:
             raise PokeganError(f"this model never saw the type {unseen[0]!r} in training, so it cannot draw it; "
@@ -169,9 +176,11 @@ class SpriteGenerator:
         model's latents end in 18 type slots: `types` for every sprite, or (none given) type sets drawn as often
         as the training data has them, from a generator of their own seeded with `seed` (by the portable rule:
         from the words after the noise's)."""
-        z = self.noise(n, seed, rule)
         if types:
             self.check(SpriteOptions(types=types))
+            if not self.conditional:
+                return self.typed_latents(n, seed, tuple(types), rule)
+        z = self.noise(n, seed, rule)
         if not self.conditional:
             return z
         if types:
@@ -191,16 +200,32 @@ class SpriteGenerator:
             raise PokeganError(f"latent rule {rule!r}: one of {', '.join(LATENT_RULES)}")
         return torch.randn(n, self.z_dim, generator=torch.Generator().manual_seed(check_seed(seed)))
 
+    def typed_latents(self, n: int, seed: int, types: tuple[str, ...], rule: str = "torch") -> torch.Tensor:
+        """A type sampler's latents for `types` (models without type inputs): candidates from the noise rule,
+        one kept per sprite (pokegan.type_sampler)."""
+        if rule == "portable":  # as the exported page picks (latents.PORTABLE_RULE["type_sampler"])
+            count = check_count(n) * self.sampler.candidates
+            cand = portable_latents(count, check_seed(seed), self.z_dim).reshape(n, self.sampler.candidates, -1)
+            gumbel = portable_gumbel(count, seed, self.z_dim, type_mask(types)).reshape(n, -1)
+            return self.sampler.choose(cand, gumbel, types)
+        if rule != "torch":
+            self.noise(1, seed, rule)   # the same error as an untyped request
+        return self.sampler.draw(check_count(n), check_seed(seed), types, self.z_dim)
+
     def latents_of_type(self, n: int, seed: int, type_name: str) -> torch.Tensor:
         """Latents asking for `type_name`: noise from `seed`, type sets drawn from the training data's sets that
-        contain it (Fire alone, Fire/Flying, ...), as often as the data has them."""
+        contain it (Fire alone, Fire/Flying, ...), as often as the data has them; a type sampler's latents of
+        `type_name` for a model without type inputs."""
         self.check(SpriteOptions(types=(type_name,)))
+        if not self.conditional:
+            return self.typed_latents(n, seed, (type_name,))
         c = type_input(self.G).draw(n, torch.Generator().manual_seed(seed), within=type_name).cpu()
         return torch.cat([self.noise(n, seed), c], 1)
 
     def with_types(self, z: torch.Tensor, types: tuple[str, ...]) -> torch.Tensor:
-        """Latents with their type slots set to `types` (a conditional model's; unchanged without types)."""
-        if not types:
+        """Latents with their type slots set to `types` (a conditional model's; unchanged without types, and for a
+        type sampler's model, whose latents carry their type already)."""
+        if not types or not self.conditional:
             return z
         self.check(SpriteOptions(types=types))
         return torch.cat([z[:, :self.z_dim], multi_hot([tuple(types)] * len(z))], 1)
@@ -257,11 +282,15 @@ class SpriteGenerator:
                 types: tuple[str, ...] | None = None, **settings) -> tuple[list[str], np.ndarray]:
         """One row per type (every type the model saw, or `types`), the same `per_type` seeds' noise in every
         row, so a column shows one latent across types: (names, uint8 (T, per_type, H, W, C))."""
-        if not self.conditional:
-            raise PokeganError(f"by type: this {self.family} model ({self.source}) is not type-conditioned; train "
-                               "one with --conditional types, or use the shipped one (`pokegan models`)")
+        if not self.typed:
+            raise PokeganError(f"by type: this {self.family} model ({self.source}) cannot be asked for a type; fit it "
+                               f"a type sampler (`pokegan types-fit {self.source} --data DATA`) or use the shipped one")
         opts = SpriteOptions.of(options, **settings)
         names = list(types or self.types_seen)
+        if not self.conditional:  # a type sampler: each row the seed's own picks for its type
+            rows = [self.sprites(self.latents(per_type, seed, types=(t,)), SpriteOptions.of(opts, types=(t,)))
+                    for t in names]
+            return names, np.stack(rows)
         z = self.latents(per_type, seed)
         rows = [self.sprites(z, SpriteOptions.of(opts, types=(t,))) for t in names]
         return names, np.stack(rows)
@@ -313,36 +342,16 @@ class SpriteGenerator:
         return fuse(self, resolve(self, a, data), resolve(self, b, data), n)
 
 
-def check_count(n) -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
-        raise PokeganError(f"the number of images must be a whole number, not {n!r}")
-    if n < 1 or n > MAX_IMAGES:
-        raise PokeganError(f"the number of images must be between 1 and {MAX_IMAGES:,}, not {n}")
-    return int(n)
-
-
-def check_seed(seed) -> int:
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
-        raise PokeganError(f"seed {seed!r}: give a whole number from 0 to {MAX_SEED}")
-    return int(seed)
-
-
-def check_batch(batch) -> int:
-    if not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or not 1 <= batch <= 65536:
-        raise PokeganError(f"batch {batch!r}: images per forward pass, 1 to 65536")
-    return int(batch)
-
-
 def load_generator(path: str | Path | None = None, device: str = "cpu", ema: bool = True,
                    conditional: bool = False, transparent: bool = False) -> SpriteGenerator:
     """A generator from a run folder, a checkpoint folder or a shipped model's name (`pokegan models`);
-    None = a shipped pretrained model: the type-conditioned one with `conditional`, the asset model (trained
-    with its own alpha) with `transparent` (which only picks; the sprite options make sprites transparent),
-    else the default. `ema`: the EMA generator where the run kept one."""
+    None = the shipped default, which every request uses (`conditional` and `transparent` are kept for callers
+    that say what they will ask; it takes types and draws transparent sprites). `ema`: the EMA generator where
+    the run kept one."""
     if path is None:
         path = pretrained_path(default_model(conditional, transparent))
     elif conditional:
-        raise PokeganError("conditional=True picks the shipped type-conditioned model; give it without a path")
+        raise PokeganError("conditional=True asks for the shipped model that takes types; give it without a path")
     elif (folder := shipped(path)) is not None:
         path = folder
     state, weights, _ = ckpt.read(path, train_state=False)
@@ -371,6 +380,7 @@ def assemble(G, encoder, z_dim: int, spec: dict, state: dict, path, device: str)
     G = G.to(dev).eval().requires_grad_(False)
     if encoder is not None:
         encoder = encoder.to(dev).eval().requires_grad_(False)
+    sampler = None if type_input(G) is not None else load_sampler(ckpt.find(path), z_dim)
     return SpriteGenerator(G=G, z_dim=z_dim, resolution=int(state["resolution"]), channels=int(state["channels"]),
                            background=state["background"], family=state["family"], source=str(path), device=dev,
-                           state=state, encoder=encoder, spec=spec)
+                           state=state, encoder=encoder, spec=spec, sampler=sampler)

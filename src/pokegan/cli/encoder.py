@@ -28,7 +28,8 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from pokegan.projection.encoder import default_encoder_folder, save_encoder, train_encoder
     from pokegan.projection.refine import check_projectable
-    from pokegan.sprites import check_seed, load_generator
+    from pokegan.limits import check_seed
+    from pokegan.sprites import load_generator
 
     from pokegan.errors import PokeganError
 

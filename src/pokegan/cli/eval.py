@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="latent seed of the generated images")
     add_sprite_options(p)
     p.add_argument("--per-type", action="store_true",
-                   help="conditional models: per type, the share of sprites asked for it that a classifier trained on "
+                   help="models that take types: per type, the share of sprites asked for it that a classifier trained on "
                         "real sprites puts in its top 2 (beside that classifier's species-grouped ceiling), KID "
                         "against the type's real sprites, and diversity; --num sprites per type (default 200)")
     p.add_argument("--json", help="write the results here")
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from pokegan.errors import PokeganError
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays, format_table, generated_images, nearest_picture
     from pokegan.paths import atomic_write_bytes
-    from pokegan.sprites import MAX_IMAGES, check_seed
+    from pokegan.limits import MAX_IMAGES, check_seed
 
     if not 0 <= args.num <= MAX_IMAGES:
         raise PokeganError(f"--num {args.num}: give 1 to {MAX_IMAGES:,} (or 0 for the dataset's size)")
@@ -52,9 +52,11 @@ def run(args: argparse.Namespace) -> int:
     cfg = EvalConfig(num=args.num, seed=check_seed(args.seed), batch=args.batch, device=args.device,
                      sprite=sprite_options(args, _model_shape(args.source) if args.recipe else None))
     ds = load_dataset(args.data)
-    if args.per_type and not (Path(args.source) / "checkpoints").is_dir() and \
+    from pokegan.shipped import shipped
+
+    if args.per_type and shipped(args.source) is None and not (Path(args.source) / "checkpoints").is_dir() and \
             not (Path(args.source) / "state.json").is_file():
-        raise PokeganError(f"--per-type: {args.source} is a folder of images; give a type-conditioned run or checkpoint")
+        raise PokeganError(f"--per-type: {args.source} is a folder of images; give a run or checkpoint that takes types")
     gen, what = generated_images(args.source, ds, cfg)
     print(f"evaluating {what} against {args.data} ({len(ds)} images)")
     res, extra = evaluate_arrays(gen, ds, cfg)

@@ -14,7 +14,7 @@ GEN_EXAMPLES = """examples:
   pokegan generate --n 16 --out game/ --transparent --training-palette   # in the training sprites' colours
   pokegan generate runs/00000-fastgan-gen5-64 --n 16 --out new/ --palette 16 --scale 4
   pokegan generate runs/00000-fastgan-gen5-64 --n 100000 --out many/ --no-png   # sheets only
-  pokegan generate --type fire --type flying --n 16 --out fire-flying/    # the shipped type-conditioned model
+  pokegan generate --type fire --type flying --n 16 --out fire-flying/    # the shipped model's type sampler picks
   pokegan generate --by-type --seed 0 --out types/                       # one row per type
   pokegan generate --near pikachu/latent.json --n 16 --out near/        # variations of a projection
   pokegan generate --near my-sprite.png --type water --n 8 --out water/  # a type swap of an image
@@ -25,8 +25,7 @@ def add_parser(sub) -> None:
                                    "is one), or from the shipped pretrained model when no run is given.",
                        epilog=GEN_EXAMPLES)
     g.add_argument("model", nargs="?", help="run folder, checkpoint or shipped model's name (default: the "
-                                            "pretrained model; the type-conditioned one when a type is asked for, "
-                                            "the asset model with --transparent)")
+                                            "pretrained model, for every request: types and --transparent too)")
     g.add_argument("--n", type=int, default=None, help="how many sprites (64; with --by-type, per type: 8)")
     g.add_argument("--seed", type=int, default=0, help="same seed, same sprites")
     g.add_argument("--out", required=True, help="output folder")
@@ -36,8 +35,8 @@ def add_parser(sub) -> None:
                    help="how the seed becomes latents: torch (default) or portable, the rule the exported web "
                         "page and engines follow (seeds up to 2^32 - 1)")
     g.add_argument("--by-type", action="store_true",
-                   help="conditional models: a grid with one row per type (by-type.png), the same seeds in every "
-                        "row, and each type's sprites in a folder of its own")
+                   help="a grid with one row per type (by-type.png), each type's sprites in a folder of its own "
+                        "(a conditional model: the same noise in every row; a type sampler: each row the seed's picks)")
     g.add_argument("--near", metavar="SOURCE",
                    help="variations of a Pokémon (a name with --data), an image file or a latent.json from "
                         "`pokegan project`: the first sprite is its projection, the others nearby; with --type, "
@@ -60,7 +59,8 @@ def run_generate(args: argparse.Namespace) -> int:
     from pokegan.data.show import grid
     from pokegan.paths import atomic_write_bytes
     from pokegan.errors import PokeganError
-    from pokegan.sprites import check_batch, check_count, sprite_png
+    from pokegan.limits import check_batch, check_count
+    from pokegan.sprites import sprite_png
 
     if args.n is None:
         args.n = 8 if args.by_type else 64
@@ -95,7 +95,7 @@ def run_generate(args: argparse.Namespace) -> int:
         z, offsets = near(g, origin, making, spread, args.seed, opts.types), origin.offsets
         near_meta = {"near": origin.source, "spread": spread}
     else:
-        z = g.latents(making, args.seed, args.latent_rule)
+        z = g.latents(making, args.seed, args.latent_rule, types=opts.types)
     g.check(opts)  # a model that cannot honour the options says so before anything is written
     out = check_output_dir(args.out)
     digits = max(4, len(str(args.n - 1)))

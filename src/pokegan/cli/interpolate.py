@@ -10,7 +10,7 @@ INTERP_EXAMPLES = """examples:
   pokegan interpolate runs/00000-fastgan-gen5-64 --seeds 1 2 --steps 16 --out walk.gif
   pokegan interpolate runs/00000-fastgan-gen5-64 --seeds 1 2 3 4 --steps 12 --out tour.gif --scale 4
   pokegan interpolate runs/00002-aegan-gen5-64 --between pikachu bulbasaur --data data/gen5-64.data --out pb.gif
-  pokegan interpolate --types fire water --seeds 3 --steps 16 --out fire-to-water.gif   # conditional models
+  pokegan interpolate --types fire water --seeds 3 --steps 16 --out fire-to-water.gif   # the seed's Fire, then its Water
 """
 
 
@@ -24,8 +24,8 @@ def add_parser(sub) -> None:
     i.add_argument("--seeds", type=int, nargs="+", help="two or more seeds to walk through")
     i.add_argument("--between", nargs=2, metavar=("A", "B"), help="two Pokémon (names or dataset file names)")
     i.add_argument("--types", nargs="+", metavar="TYPE", dest="walk_types",
-                   help="conditional models: walk from one type to the next at a fixed seed (--seeds S), e.g. "
-                        "--types fire water, or fire/flying water for a pair")
+                   help="walk from one type to the next at a fixed seed (--seeds S), e.g. --types fire water, or "
+                        "fire/flying water for a pair (a type sampler's model: from the seed's pick of each)")
     i.add_argument("--data", help="the dataset to find --between sprites in")
     i.add_argument("--steps", type=int, default=16, help="frames per leg, endpoints included (16)")
     i.add_argument("--mode", choices=["slerp", "lerp"], default="slerp",
@@ -67,8 +67,9 @@ def run_interpolate(args: argparse.Namespace) -> int:
         sets = [check_type_set(parse_types([t])) for t in args.walk_types]
         if len(sets) < 2:
             raise PokeganError("--types: give two or more types (or pairs like fire/flying) to walk between")
-        z = g.latents(1, args.seeds[0])
-        keys = torch.cat([g.truncate(g.with_types(z, ts), opts.truncation) for ts in sets])
+        z = g.latents(1, args.seeds[0])  # type inputs: one noise, its slots changed; a type sampler: each set's pick
+        keys = torch.cat([g.truncate(g.with_types(z, ts) if g.conditional else g.latents(1, args.seeds[0], types=ts),
+                                     opts.truncation) for ts in sets])
         label = " -> ".join("/".join(ts) for ts in sets) + f" at seed {args.seeds[0]}"
     elif args.between:
         if not args.data:
@@ -85,7 +86,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
     else:
         if not args.seeds or len(args.seeds) < 2:
             raise PokeganError("give --seeds A B [C ...] (two or more), or --between A B with an aegan model")
-        keys = g.truncate(torch.cat([g.latents(1, s) for s in args.seeds]), opts.truncation)
+        keys = g.truncate(torch.cat([g.latents(1, s, types=opts.types) for s in args.seeds]), opts.truncation)
         label = " -> ".join(f"seed {s}" for s in args.seeds)
     frames = walk_sprites(g, keys, args.steps, opts, args.mode, z_dim=g.z_dim)
     atomic_write_bytes(out, gif_bytes(frames, args.duration))

@@ -46,7 +46,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> Parser:
     from pokegan.cli import (data, encoder, eval as eval_cmd, export, fuse, generate, interpolate, models, project,
-                             report, serve, train)
+                             report, serve, train, types_fit)
 
     p = Parser(prog="pokegan", description=(
         "Generate new Pokémon sprites with GANs.\n\n"
@@ -59,7 +59,7 @@ def build_parser() -> Parser:
         "  pokegan train --resume runs/00000-dcgan-gen5-64 --kimg 20\n"
         "  pokegan eval runs/00000-dcgan-gen5-64 --data data/gen5-64.data --json eval.json\n"
         "  pokegan generate --n 64 --seed 0 --out new-sprites/          # the pretrained model\n"
-        "  pokegan generate --type fire --type flying --out fire-flying/  # the type-conditioned one\n"
+        "  pokegan generate --type fire --type flying --out fire-flying/  # the default, its type sampler picking\n"
         "  pokegan models                                       # the shipped models and their figures\n"
         "  pokegan project pikachu --data data/gen5-64.data --out pikachu/   # a Pokémon as the model draws it\n"
         "  pokegan generate --near pikachu/latent.json --n 16 --out near/    # variations of it\n"
@@ -80,6 +80,7 @@ def build_parser() -> Parser:
     project.add_parser(sub)
     fuse.add_parser(sub)
     encoder.add_parser(sub)
+    types_fit.add_parser(sub)
     report.add_parser(sub)
     serve.add_parser(sub)
     return p

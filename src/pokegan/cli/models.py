@@ -16,17 +16,16 @@ def add_parser(sub) -> None:
 def describe() -> list[dict]:
     from pokegan import checkpoint as ckpt
     from pokegan.runfiles import model_info, read_card
-    from pokegan.shipped import CONDITIONAL_MODEL, DEFAULT_MODEL, RETIRED, shipped_models
+    from pokegan.shipped import DEFAULT_MODEL, RETIRED, shipped_models
 
     out = []
     for name, path in shipped_models().items():
         state, _, _ = ckpt.read(path, train_state=False)
         card = read_card(path)
-        out.append({"name": name, "path": str(path), **model_info(state),
+        out.append({"name": name, "path": str(path), **model_info(state, path),
                     "projection_encoder": (path / "encoder.safetensors").is_file(),
-                    "default_for": ("requests without a type (plain and --transparent)" if name == DEFAULT_MODEL else
-                                    "requests with a type (--type, --by-type, conditional=True)"
-                                    if name == CONDITIONAL_MODEL else ""),
+                    "default_for": ("every request: plain, --transparent, --type and --by-type"
+                                    if name == DEFAULT_MODEL else ""),
                     "answers": sorted(k for k, (to, _) in RETIRED.items() if to == name and k not in shipped_models()),
                     **{k: card[k] for k in ("summary", "fid", "kid", "type_adherence", "adherence_ceiling",
                                             "one_piece_share", "near_white_edge_share", "dark_edge_share")
@@ -50,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
             figures += (f", {m['one_piece_share']:.0%} in one piece, {m['near_white_edge_share']:.1%} near-white and "
                         f"{m['dark_edge_share']:.0%} dark edge pixels")
         what = f"{m['family']}, {m['size']}x{m['size']} {'RGBA' if m['channels'] == 4 else 'RGB on ' + m['background']}"
-        what += f", type-conditioned ({len(m['types'])} types)" if m["conditional"] else ""
+        what += (f", type-conditioned ({len(m['types'])} types)" if m["conditional"] else
+                 f", {len(m['types'])} types by its type sampler" if m["typed"] else "")
         kimg = f"{m['kimg']:.0f} kimg" if m["kimg"] is not None else "kimg not recorded"
         print(f"{m['name']}: {what}; {kimg}" + (f"; {figures}" if figures else ""))
         if m.get("summary"):

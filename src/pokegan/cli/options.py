@@ -26,7 +26,8 @@ def add_sprite_options(p, finishing: bool = True) -> None:
         p.add_argument("--recipe", choices=sorted(RECIPES), default=None,
                        help=f"named settings: game-ready = {as_flags(recipe('game-ready', 64, 3))} at 64px (the "
                             "automatic clean-up of --transparent, spelt out); flags given beside it win")
-    p.add_argument("--type", dest="types", action="append", help="type conditioning (conditional models only)")
+    p.add_argument("--type", dest="types", action="append", help="draw this type (give two for a pair): models with "
+                   "type inputs or a type sampler (the shipped one has one)")
 
 
 def sprite_options(args: argparse.Namespace, model=None, **fixed) -> SpriteOptions:
@@ -48,8 +49,8 @@ def sprite_options(args: argparse.Namespace, model=None, **fixed) -> SpriteOptio
 
 
 def load_model(model, device: str, conditional: bool, transparent: bool = False):
-    """The run asked for; with none, a shipped model: the type-conditioned one for a request with types, else
-    the default (transparent sprites too: keyed from white and cleaned)."""
+    """The run asked for; with none, the shipped default, for every request (types by its type sampler,
+    transparent sprites keyed from white and cleaned)."""
     from pokegan.sprites import load_generator
 
     if model:
@@ -75,7 +76,7 @@ def load_for(sources, model, device: str, conditional: bool = False):
                     named = None
                 if isinstance(named, str) and (shipped(named) is not None or Path(named).exists()):
                     g = load_generator(named, device=device)
-                    if g.conditional or not conditional:
+                    if g.typed or not conditional:
                         return g
     if model:
         return load_generator(model, device=device)

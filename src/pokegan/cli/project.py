@@ -10,7 +10,7 @@ EXAMPLES = """examples:
   pokegan project my-sprite.png --fast --out mine/                     # the encoder's guess only (instant)
 then:
   pokegan generate --near pikachu/latent.json --n 16 --out variations/
-  pokegan generate --near my-sprite.png --type water --n 8 --out water/   # a type swap (type-conditioned model)
+  pokegan generate --near my-sprite.png --type water --n 8 --out water/   # a type swap
   pokegan fuse pikachu charmander --data data/gen5-64.data --out fusion/
 """
 
@@ -42,7 +42,7 @@ def add_source_options(p, model_help: str | None = None) -> None:
 def run(args: argparse.Namespace) -> int:
     from pokegan.cli.options import load_for
     from pokegan.projection import project
-    from pokegan.sprites import check_seed
+    from pokegan.limits import check_seed
 
     check_seed(args.seed)
     g = load_for([args.source], args.model, args.device)

@@ -188,6 +188,11 @@ def export_onnx(model: str | Path | None, out: str | Path, opset: int = DEFAULT_
     meta = describe(g, opts, opset)
     if encoder is None and (out / "encoder.onnx").is_file():
         (out / "encoder.onnx").unlink()     # an earlier export's encoder belongs to another model
+    sampler = sampler_onnx(g, opset)
+    if sampler is None and (out / "type-sampler.onnx").is_file():
+        (out / "type-sampler.onnx").unlink()
+    if sampler is not None:
+        atomic_write_bytes(out / "type-sampler.onnx", sampler)
     if encoder is not None:
         atomic_write_bytes(out / "encoder.onnx", encoder)
         meta["encoder"] = {"model": "encoder.onnx", "inputs": [{"name": "sprite", "shape": [1, g.channels, g.resolution,
@@ -235,6 +240,24 @@ def encoder_onnx(g: SpriteGenerator, opset: int) -> bytes | None:
         torch.onnx.export(Instant().eval(), (torch.zeros(1, g.channels, g.resolution, g.resolution),), buf,
                           input_names=["sprite"], output_names=["latent", "type_logits"], opset_version=opset,
                           dynamo=False)
+    return buf.getvalue()
+
+
+def sampler_onnx(g: SpriteGenerator, opset: int) -> bytes | None:
+    """The model's type sampler (pokegan.type_sampler: latents (m, z) -> log_p (m, 18)) as ONNX, or None."""
+    import io
+    import warnings
+
+    import torch
+
+    if g.sampler is None:
+        return None
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(g.sampler.net.eval(), (torch.zeros(2, g.z_dim),), buf, input_names=["latents"],
+                          output_names=["log_p"], dynamic_axes={"latents": {0: "m"}, "log_p": {0: "m"}},
+                          opset_version=opset, dynamo=False)
     return buf.getvalue()
 
 
@@ -293,7 +316,16 @@ def describe(g: SpriteGenerator, opts: SpriteOptions, opset: int) -> dict:
                   "counts_about": "the training data's type sets, 18 x 18: [a][a] sprites of type a alone, [a][b] "
                                   "(a < b) of the pair; draw from it for sprites as varied as the data (see "
                                   "latents.type_sets)"}
-        if g.conditional else None,
+        if g.conditional else
+        {"slots": list(TYPES), "seen": list(g.types_seen),
+         "sampler": {"model": "type-sampler.onnx", "candidates": g.sampler.candidates, "sharpness": g.sampler.sharpness,
+                     "inputs": [{"name": "latents", "shape": ["m", g.z_dim], "dtype": "float32"}],
+                     "outputs": [{"name": "log_p", "shape": ["m", N_TYPES], "dtype": "float32",
+                                  "about": "log p(type | latent), slots in the order of types.slots"}],
+                     "about": "the generator takes no types; to draw a type, draw `candidates` latents a sprite and "
+                              "keep the one with the highest sharpness * (sum of log_p of the asked types) + Gumbel "
+                              "noise (latents.type_sampler says how, bit for bit); no type asked: plain latents"}}
+        if g.sampler is not None else None,
         "latents": PORTABLE_RULE,
         "licence": LICENCE,
     }

@@ -20,8 +20,8 @@ KEEP = ("config", "family", "resolution", "channels", "background", "version", "
 
 def export_generator(run: str | Path, out: str | Path, half: bool = True, extra: dict | None = None) -> Path:
     """Write a run's generator (EMA if kept, with its own batch-norm statistics) as safetensors (fp16 unless
-    `half` is False) and state.json into the folder `out` (made if missing). Only those two files are
-    written, each atomically; anything else in the folder (a model card) stays."""
+    `half` is False) and state.json into the folder `out` (made if missing), and its type sampler where it has
+    one. Only those files are written, the first two atomically; anything else in the folder (a model card) stays."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise PokeganError(f"export --out {out}: that is a file; give a folder (new or existing) to write the "
@@ -49,4 +49,6 @@ def export_generator(run: str | Path, out: str | Path, half: bool = True, extra:
         slim["types_seen"] = list(loaded.types_seen)
     atomic_write_bytes(out / ckpt.WEIGHTS, save(g))
     atomic_write_bytes(out / ckpt.STATE, json.dumps(slim, indent=1, sort_keys=True).encode())
+    if loaded.sampler is not None:  # its type sampler goes with it (it belongs to these weights)
+        loaded.sampler.save(out)
     return out

@@ -9,8 +9,9 @@ the model, the runtime's WebAssembly and its glue module are also written as pla
 base64 strings (`model.js`, `ort-wasm.js`, `ort-glue.js`); the page hands them to the runtime as bytes and a
 blob URL. Where the model has a projection encoder (`encoder.onnx`, as `encoder.js`), a dropped image gets its
 instant projection and variations around it, in the browser too. Latents follow `pokegan.latents.PORTABLE_RULE`, so seed S gives the sprites of
-`pokegan generate --seed S --latent-rule portable --transparent`; a type-conditioned model's page has a type
-picker (one or two of the types it saw; none: type sets drawn as the data has them, by the same rule).
+`pokegan generate --seed S --latent-rule portable --transparent`; a model that takes types has a type picker
+(one or two of the types it saw; none: as the data has them, by the same rule): a conditional model's slots,
+or its type sampler (`type-sampler.onnx`, in model.js) picking each sprite's latent among its candidates.
 """
 from __future__ import annotations
 
@@ -73,8 +74,11 @@ def export_web(model: str | Path | None, out: str | Path, opset: int = DEFAULT_O
     atomic_write_bytes(out / "ort.wasm.min.js", ort["runtime"])
     atomic_write_bytes(out / "ort-wasm.js", _b64_script("POKEGAN_ORT_WASM", ort["wasm"]))
     atomic_write_bytes(out / "ort-glue.js", _b64_script("POKEGAN_ORT_GLUE", ort["glue"]))
+    sampler = out / "type-sampler.onnx"
     atomic_write_bytes(out / "model.js", _b64_script("POKEGAN_MODEL", onnx_bytes)
-                       + f"window.POKEGAN_META = {json.dumps(meta)};\n".encode())
+                       + f"window.POKEGAN_META = {json.dumps(meta)};\n".encode()
+                       + (_b64_script("POKEGAN_SAMPLER", sampler.read_bytes()) if sampler.is_file()
+                          else b"window.POKEGAN_SAMPLER = null;\n"))
     encoder = out / "encoder.onnx"
     atomic_write_bytes(out / "encoder.js", _b64_script("POKEGAN_ENCODER", encoder.read_bytes()) if encoder.is_file()
                        else b"window.POKEGAN_ENCODER = null;\n")

@@ -1,7 +1,7 @@
-"""`pokegan eval --per-type`: for each type a conditional model saw, how often its sprites asked for that type
-look like it to a classifier trained on real sprites only (adherence, beside the classifier's species-grouped
-ceiling), how close they are to that type's real sprites (KID), and whether the type collapsed (the health
-monitor's diversity measure, generated over real, per type)."""
+"""`pokegan eval --per-type`: for each type a model takes (type inputs or a type sampler), how often its sprites
+asked for that type look like it to a classifier trained on real sprites only (adherence, beside the
+classifier's species-grouped ceiling), how close they are to that type's real sprites (KID), and whether the
+type collapsed (the health monitor's diversity measure, generated over real, per type)."""
 from __future__ import annotations
 
 import math
@@ -11,6 +11,7 @@ import torch
 
 from pokegan.data import Dataset
 from pokegan.errors import PokeganError
+from pokegan.metrics.diversity import diversity
 from pokegan.metrics.evaluate import EvalConfig, as_rgb, cached_real_features, real_rgb
 from pokegan.metrics.inception import InceptionFeatures
 from pokegan.metrics.kid import kid
@@ -29,17 +30,16 @@ def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def _diversity(rgb: np.ndarray) -> float:
-    from pokegan.training.monitor import diversity
-
     return diversity(torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2).float() / 127.5 - 1)
 
 
 def per_type(g, ds: Dataset, cfg: EvalConfig, extractor: InceptionFeatures | None = None,
              classifier: TypeClassifier | None = None, log=print) -> dict:
     """{"per_type": {type: figures}, "per_type_summary": {...}} for a conditional generator `g`."""
-    if not g.conditional:
-        raise PokeganError(f"--per-type: {g.source} is not type-conditioned; evaluate a model trained with "
-                           "--conditional types (or the shipped one: `pokegan models`)")
+    if not g.typed:
+        raise PokeganError(f"--per-type: {g.source} cannot be asked for a type; evaluate a model trained with "
+                           f"--conditional types, fit it a type sampler (`pokegan types-fit {g.source} --data DATA`), "
+                           "or evaluate the shipped one (`pokegan models`)")
     clf = classifier or type_classifier(ds, log=log)
     extractor = extractor or InceptionFeatures(cfg.device, batch=cfg.batch)
     real_feats = cached_real_features(ds, extractor, log=log)

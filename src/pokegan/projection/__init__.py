@@ -22,12 +22,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pokegan.config import SpriteOptions
 from pokegan.errors import PokeganError
 from pokegan.projection.targets import Target, read_target
 
 LATENT_FORMAT = "pokegan-latent/1"
 DEFAULT_SPREAD = 0.3   # variations: noise of this strength added to the projection's, renormalised
 MAX_SPREAD = 4.0
+SWAP_SPREAD = 0.6      # a type sampler's type swap: how far around the projection it looks for the asked type
 
 
 @dataclass
@@ -222,16 +224,22 @@ def resolve(g, source, data: str | None = None, shiny: bool = False, warn=print)
 def near(g, start: Projection, n: int, spread: float = DEFAULT_SPREAD, seed: int = 0,
          types: tuple[str, ...] = ()) -> torch.Tensor:
     """n latents (n, width) around a projection: the first is the projection itself, the others its noise moved
-    by `spread` (renormalised to its length); `types` redraws them all as those types (a type swap). Draw them
-    with the projection's feature offsets: g.sprites(z, opts, offsets=start.offsets)."""
+    by `spread` (renormalised to its length); `types` redraws them all as those types (a type swap: a conditional
+    model's type slots, or a type sampler's pick among `candidates` latents around the projection at a spread of
+    at least SWAP_SPREAD). Draw them with the projection's feature offsets: g.sprites(z, opts, offsets=start.offsets)."""
     from pokegan.interpolate import variations
 
     if not isinstance(spread, (int, float)) or isinstance(spread, bool) or not 0 <= spread <= MAX_SPREAD:
         raise PokeganError(f"spread {spread!r}: give 0 (the projection itself) to {MAX_SPREAD} (far from it)")
-    if types and not g.conditional:
-        raise PokeganError(f"a type swap needs a type-conditioned model; {model_name(g)} is not one (its types are "
-                           "not inputs): give --model with one, e.g. pretrained-types")
+    if types and not g.typed:
+        raise PokeganError(f"a type swap needs a model that can be asked for a type; {model_name(g)} cannot: fit it a "
+                           f"type sampler (`pokegan types-fit {g.source} --data DATA`) or use the shipped one")
     z = start.latent
+    if types and not g.conditional:
+        g.check(SpriteOptions(types=tuple(types)))
+        k = g.sampler.candidates
+        cand = variations(z, n * k, max(float(spread), SWAP_SPREAD), seed, g.z_dim).reshape(n, k, -1)
+        return g.sampler.pick(cand, seed, tuple(types))
     out = torch.cat([z[None], variations(z, n - 1, float(spread), seed, g.z_dim)]) if n > 1 else z[None]
     return g.with_types(out, tuple(types)) if types else out
 

@@ -101,12 +101,6 @@ class HealthMonitor:
         self.history, self.streaks, self.active = list(s["history"]), dict(s["streaks"]), dict(s["active"])
 
 
-def diversity(images: torch.Tensor) -> float:
-    """Mean pairwise L2 distance between images, downsampled to 16x16 (B, C, H, W)."""
-    x = torch.nn.functional.adaptive_avg_pool2d(images.float()[:, :3], 16).flatten(1)
-    return float(torch.pdist(x).mean()) if len(x) > 1 else 0.0
-
-
 def silhouette_overlap(images: torch.Tensor, background: str) -> float | None:
     """Mean pairwise IoU of sprites' silhouettes (B, C, H, W, model space): where alpha > 0 for RGBA, else the
     pixels off a solid white or black background by more than 0.1; None on a random background (no

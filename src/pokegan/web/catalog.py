@@ -35,7 +35,7 @@ def describe(model_id: str, path: Path) -> dict:
     from pokegan.runfiles import model_info
 
     state, _, _ = ckpt.read(path, train_state=False)
-    return {"id": model_id, **model_info(state)}
+    return {"id": model_id, **model_info(state, ckpt.find(path))}
 
 
 def _model_id(path: Path, taken: set[str]) -> str:

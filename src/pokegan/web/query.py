@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 
 from pokegan.config import SpriteOptions
 from pokegan.errors import PokeganError
-from pokegan.sprites import MAX_SEED
+from pokegan.limits import MAX_SEED
 from pokegan.steps import OPTIONS, recipe
 from pokegan.web.catalog import Busy
 

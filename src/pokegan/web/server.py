@@ -8,7 +8,7 @@ with the limit it broke; nothing a request sends is written anywhere.
 Routes (all GET; a sprite is named by the seed of its batch and its index in it, as `generate --seed S`
 names file I):
     /                     the page
-    /api/models           [{id, family, size, channels, background, kimg, conditional, types}]
+    /api/models           [{id, family, size, channels, background, kimg, conditional, typed, types}]
     /api/options          the sprite options (bounds, help), the recipes' settings per model, the pixel budget
     /api/sprites          a batch as JSON: {"sprites": [PNG data URIs], "width", "height", ...}
     /api/sprite           one sprite as a PNG (RGBA where transparent)
@@ -51,8 +51,8 @@ def create_app(catalog: Catalog, data: str | None = None) -> Starlette:
     def key(q: Query, prefix: str = "") -> tuple[int, int]:
         return q.number(prefix + "seed", 0, limit="seed"), q.number(prefix + "index", 0, limit="index")
 
-    def latent(g, seed: int, index: int):
-        return g.latents(index + 1, seed)[index:index + 1]
+    def latent(g, seed: int, index: int, types: tuple[str, ...] = ()):
+        return g.latents(index + 1, seed, types=types)[index:index + 1]
 
     async def models(_request: Request):
         return JSONResponse(catalog.list())
@@ -73,7 +73,7 @@ def create_app(catalog: Catalog, data: str | None = None) -> Starlette:
             check_cost(n, q.size, opts.scale, "sprites")
 
             def make(g):
-                arr = g.sprites(g.latents(n, seed), opts, FORWARD_BATCH)
+                arr = g.sprites(g.latents(n, seed, types=opts.types), opts, FORWARD_BATCH)
                 return JSONResponse({"sprites": [data_uri(sprite_png(a, opts)) for a in arr], "seed": seed, "n": n,
                                      "width": arr.shape[2] * opts.scale, "height": arr.shape[1] * opts.scale,
                                      "rgba": arr.shape[-1] == 4})
@@ -103,7 +103,7 @@ def create_app(catalog: Catalog, data: str | None = None) -> Starlette:
 
                     from pokegan.files import sheet_files
 
-                    arr = g.sprites(g.latents(n, seed), opts, FORWARD_BATCH)
+                    arr = g.sprites(g.latents(n, seed, types=opts.types), opts, FORWARD_BATCH)
                     names = [f"{i:04d}" for i in range(n)]
                     meta = {"model": q.model, "family": g.family, "seed": seed, **asdict(opts)}
                     png, index = sheet_files(arr, names, meta)
@@ -122,7 +122,7 @@ def create_app(catalog: Catalog, data: str | None = None) -> Starlette:
             def make(g):
                 from pokegan.interpolate import variation_seed, variations as near
 
-                z = near(g.with_types(latent(g, seed, index), opts.types)[0], n, strength,
+                z = near(latent(g, seed, index, opts.types)[0], n, strength,
                          seed=variation_seed(seed, index), z_dim=g.z_dim)
                 arr = g.sprites(z, opts, FORWARD_BATCH)
                 return JSONResponse({"sprites": [data_uri(sprite_png(a, opts)) for a in arr]})
@@ -143,7 +143,7 @@ def create_app(catalog: Catalog, data: str | None = None) -> Starlette:
                 from pokegan.files import gif_bytes, png_bytes
                 from pokegan.interpolate import strip, walk_sprites
 
-                keys = g.truncate(g.with_types(torch.cat([latent(g, *a), latent(g, *b)]), opts.types), opts.truncation)
+                keys = g.truncate(torch.cat([latent(g, *a, opts.types), latent(g, *b, opts.types)]), opts.truncation)
                 frames = walk_sprites(g, keys, steps, opts, z_dim=g.z_dim)
                 if fmt == "gif":
                     return Response(gif_bytes(frames, duration), media_type="image/gif")

@@ -54,11 +54,42 @@ function typeSlots(n, seed, chosen) {
   return out;
 }
 
-// the latents of n sprites: noise (truncated), then a conditional model's type slots
-function latents(n, seed, truncation, chosen) {
-  const d = META.latent_dim, noise = portableLatents(n, seed, d);
+// a type sampler's picks (generator.json types.sampler, latents.type_sampler): of K candidate latents a sprite,
+// the one with the highest sharpness * (sum of log p of the chosen types) + Gumbel noise from the stream
+let sampler = null;
+async function pickAmong(cand, n, seed, chosen, first) {   // cand: n * K latents; Gumbel words from `first` on
+  const d = META.latent_dim, s = META.types.sampler, K = s.candidates, count = n * K, k = META.types.slots.length;
+  const logp = (await sampler.run({ latents: new ort.Tensor("float32", cand, [count, d]) })).log_p.data;
+  const idx = chosen.map((t) => META.types.slots.indexOf(t));
+  const mask = idx.reduce((a, j) => a + 2 ** j, 0), start = first + mask * count;
+  const out = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    let best = -Infinity, arg = 0;
+    for (let c = 0; c < K; c++) {
+      const m = i * K + c;
+      let sum = logp[m * k + idx[0]];
+      for (let j = 1; j < idx.length; j++) sum = Math.fround(sum + logp[m * k + idx[j]]);
+      const u = (mulberry32(seed, start + m) + 0.5) / 4294967296;
+      const v = Math.fround(s.sharpness * sum) - Math.log(-Math.log(u));
+      if (v > best) { best = v; arg = c; }
+    }
+    out.set(cand.subarray((i * K + arg) * d, (i * K + arg + 1) * d), i * d);
+  }
+  return out;
+}
+
+async function sampledNoise(n, seed, chosen) {
+  const d = META.latent_dim, count = n * META.types.sampler.candidates;
+  return pickAmong(portableLatents(count, seed, d), n, seed, chosen, count * d + ((count * d) % 2));
+}
+
+// the latents of n sprites: noise (a type sampler's picks where types are chosen; truncated), then a
+// conditional model's type slots
+async function latents(n, seed, truncation, chosen) {
+  const d = META.latent_dim, sampled = META.types && META.types.sampler;
+  const noise = sampled && chosen.length ? await sampledNoise(n, seed, chosen) : portableLatents(n, seed, d);
   if (truncation !== 1) for (let i = 0; i < noise.length; i++) noise[i] = Math.fround(noise[i] * truncation);
-  if (!META.types) return { data: noise, width: d };
+  if (!META.types || sampled) return { data: noise, width: d };
   const k = META.types.slots.length, slots = typeSlots(n, seed, chosen), z = new Float32Array(n * (d + k));
   for (let i = 0; i < n; i++) {
     z.set(noise.subarray(i * d, (i + 1) * d), i * (d + k));
@@ -74,6 +105,9 @@ async function load() {
   const glue = new Blob([bytesOf(window.POKEGAN_ORT_GLUE)], { type: "text/javascript" });
   ort.env.wasm.wasmPaths = { mjs: URL.createObjectURL(glue) };
   session = await ort.InferenceSession.create(bytesOf(window.POKEGAN_MODEL), { executionProviders: ["wasm"] });
+  if (window.POKEGAN_SAMPLER) {
+    sampler = await ort.InferenceSession.create(bytesOf(window.POKEGAN_SAMPLER), { executionProviders: ["wasm"] });
+  }
 }
 
 // ---- start from a sprite: the projection encoder's guess (encoder.onnx), then variations around it
@@ -121,14 +155,24 @@ async function startFrom() {
     const out = await encoder.run({ sprite: new ort.Tensor("float32", await placeSprite(file, size), [1, 3, size, size]) });
     const z = out.latent.data, n = 8, spread = Math.max(0, Math.min(4, Number($("start-spread").value) || 0));
     const noise = portableLatents(n, 0, d), norm = Math.hypot(...z);
-    const k = META.types ? META.types.slots.length : 0, all = new Float32Array(n * (d + k));
+    const sampled = META.types && META.types.sampler, swap = $("start-swap").value;
+    const k = META.types && !sampled ? META.types.slots.length : 0, all = new Float32Array(n * (d + k));
     for (let i = 0; i < n; i++) {  // the first is the guess itself; the others moved by spread, back on its shell
       const v = Array.from(z, (zj, j) => zj + (i ? spread * noise[i * d + j] : 0));
       const len = Math.hypot(...v);
       v.forEach((vj, j) => { all[i * (d + k) + j] = vj * (norm / len); });
     }
     let types = [];
-    if (META.types) {  // its own types (the encoder's top one, and a second where likely), or the chosen swap
+    if (sampled && swap) {  // a type sampler: for each sprite, of K latents around the guess the one it draws as the type
+      const K = META.types.sampler.candidates, wide = Math.max(spread, 0.6), more = portableLatents(n * K, 1, d);
+      const cand = new Float32Array(n * K * d);
+      for (let m = 0; m < n * K; m++) {
+        const v = Array.from(z, (zj, j) => zj + wide * more[m * d + j]), len = Math.hypot(...v);
+        v.forEach((vj, j) => { cand[m * d + j] = vj * (norm / len); });
+      }
+      all.set(await pickAmong(cand, n, 1, [swap], n * K * d));
+      types = [swap];
+    } else if (META.types && !sampled) {  // its own types (the encoder's top one, a second where likely), or the swap
       const logits = Array.from(out.type_logits.data), order = logits.map((_, i) => i).sort((a, b) => logits[b] - logits[a]);
       types = $("start-swap").value ? [$("start-swap").value]
         : [META.types.slots[order[0]]].concat(1 / (1 + Math.exp(-logits[order[1]])) >= 0.5 ? [META.types.slots[order[1]]] : []);
@@ -232,7 +276,7 @@ function fragments(d, o, size, least) {
 
 // n sprites of a seed: uint8 RGBA (n, size, size, 4), and the milliseconds the model took
 async function run(seed, n, truncation, chosen = []) {
-  const z = latents(n, seed, truncation, chosen);
+  const z = await latents(n, seed, truncation, chosen);
   const t0 = performance.now();
   const result = await session.run({ latents: new ort.Tensor("float32", z.data, [n, z.width]) });
   const auto = (META.postprocess && META.postprocess.automatic_in_pokegan) || {};
@@ -302,7 +346,7 @@ async function make(event) {
 async function start() {
   const q = new URLSearchParams(location.search);
   ["seed", "n", "truncation", "scale", "preview"].forEach((f) => { if (q.has(f)) $(f).value = q.get(f); });
-  if (META.types) {  // a type-conditioned model: pick one or two of the types it saw (none: as the data has them)
+  if (META.types) {  // a model that takes types (inputs or a type sampler): one or two (none: as the data has them)
     $("types-box").hidden = false;
     META.types.seen.forEach((t) => $("types").add(new Option(t, t, false, q.getAll("type").includes(t))));
   }

@@ -126,10 +126,10 @@ function setPreview() {
 function showTypes() {
   const m = state.models.find((x) => x.id === $("model").value);
   const box = $("types-box");
-  box.hidden = !(m && m.conditional);
+  box.hidden = !(m && m.typed);
   const select = $("types");
   select.innerHTML = "";
-  (m && m.conditional ? m.types : []).forEach((t) => select.add(new Option(t, t)));
+  (m && m.typed ? m.types : []).forEach((t) => select.add(new Option(t, t)));
 }
 
 async function make(event) {
@@ -318,7 +318,7 @@ async function startFrom(event) {
       `silhouette IoU ${f.iou.toFixed(2)}, PSNR on white ${f.psnr_white.toFixed(1)} dB, ${f.seconds.toFixed(1)} s` +
       (p.warnings.length ? " — " + p.warnings.join("; ") : "");
     const m = state.models.find((x) => x.id === model);
-    $("swap-box").hidden = !(m && m.conditional);
+    $("swap-box").hidden = !(m && m.typed);
     await startVariations();
     startNote(`the model's closest sprite to ${p.name}, and sprites near it`);
     if ($("fuse-name").value.trim()) await fuseWith();
@@ -387,7 +387,7 @@ async function setUpStart() {
   const fill = () => {
     const select = $("start-swap");
     select.length = 1;
-    ((m() && m().conditional) ? m().types : []).forEach((t) => select.add(new Option(t, t)));
+    ((m() && m().typed) ? m().types : []).forEach((t) => select.add(new Option(t, t)));
   };
   fill();
   $("model").addEventListener("change", fill);
