@@ -14,8 +14,8 @@ DEFAULT_MODEL = "pretrained"
 # Shipped models that were retired: the model that answers the name now, and why
 RETIRED = {"pretrained-sprites": (DEFAULT_MODEL, "the RGBA model for transparent sprites (FID 85.5): the default "
                                                  "keyed from white and cleaned draws better ones (FID 40.6)"),
-           "pretrained-types": (DEFAULT_MODEL, "the type-conditioned model (FID 46.7, 300 kimg): the default with its "
-                                               "type sampler draws asked-for types from its own better sprites")}
+           "pretrained-types": (DEFAULT_MODEL, "the type-conditioned model, FID 46.7 at 300 kimg: the default's type "
+                                               "sampler draws asked-for types from its own sprites, FID 38.5")}
 
 
 def default_model(conditional: bool = False, transparent: bool = False) -> str:

@@ -49,7 +49,10 @@ def run_export(args: argparse.Namespace) -> int:
 
         out = export_onnx(args.model, args.onnx, opset=args.opset)
         size = (Path(out) / "generator.onnx").stat().st_size
-        print(f"wrote {out}/generator.onnx ({size / 2**20:.1f} MB, opset {args.opset}) and generator.json")
+        extra = [f for f in ("type-sampler.onnx", "encoder.onnx") if (Path(out) / f).is_file()]
+        print(f"wrote {out}/generator.onnx ({size / 2**20:.1f} MB, opset {args.opset}), generator.json"
+              + "".join(f", {f}" for f in extra) + (" (types: generator.json's types.sampler)" if extra[:1] ==
+                                                   ["type-sampler.onnx"] else ""))
     if args.web:
         from pokegan.export.web import export_web
 
