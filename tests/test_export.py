@@ -55,7 +55,12 @@ def test_the_shipped_model_exports_with_its_pipeline_in_the_graph(tmp_path):
     assert [i.name for i in s.get_inputs()] == [i["name"] for i in meta["inputs"]] == ["latents"]
     assert [o.name for o in s.get_outputs()] == [o["name"] for o in meta["outputs"]] == ["sprites", "image"]
     assert meta["latent_dim"] == g.z_dim == s.get_inputs()[0].shape[1] and meta["image_size"] == 64
-    assert meta["kimg"] == 900.0 and meta["opset"] == 15 and meta["types"] is None
+    assert meta["kimg"] == 900.0 and meta["opset"] == 15
+    # no type inputs: its types come from the type sampler exported beside it, latents in, log p(type) out
+    assert meta["types"]["sampler"]["model"] == "type-sampler.onnx" and len(meta["types"]["seen"]) == 18
+    ts = ort.InferenceSession(str(tmp_path / "type-sampler.onnx"))
+    logp = ts.run(["log_p"], {"latents": g.latents(3, 2).numpy()})[0]
+    assert logp.shape == (3, 18) and np.allclose(np.exp(logp).sum(1), 1, atol=1e-5)
     assert meta["postprocess"]["automatic_in_pokegan"] == {"dehalo": 2, "min_fragment": 24}
     assert meta["postprocess"]["in_graph"] == {"bg_tolerance": 5, "alpha_threshold": 128, "transparent": True,
                                                "key_tolerance": 32}

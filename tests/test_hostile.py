@@ -219,7 +219,8 @@ def test_every_numeric_option_refuses_bad_values_in_one_line(tmp_path, tiny_data
             "data show": ["data", "show", missing], "report": ["report", missing, "--out", str(tmp_path / "r.html")],
             "project": ["project", "pikachu", "--data", missing, "--out", str(tmp_path / "p")],
             "fuse": ["fuse", "pikachu", "charmander", "--data", missing, "--out", str(tmp_path / "f")],
-            "train-encoder": ["train-encoder", str(tmp_path / "no-model"), "--out", str(tmp_path / "e")]}
+            "train-encoder": ["train-encoder", str(tmp_path / "no-model"), "--out", str(tmp_path / "e")],
+            "types-fit": ["types-fit", str(tmp_path / "no-model"), "--data", missing, "--out", str(tmp_path / "t")]}
     options = _numeric_options()
     assert len(options) > 30
     tried = 0
@@ -230,7 +231,7 @@ def test_every_numeric_option_refuses_bad_values_in_one_line(tmp_path, tiny_data
             tried += 1
             assert code in (1, 2), (argv, option, value, code, out)
             _clean_failure(code, err.splitlines()[-1] if err.startswith("usage") else err)
-    assert not any((tmp_path / d).exists() for d in ("runs", "g", "p", "f", "e")) and tried > 240
+    assert not any((tmp_path / d).exists() for d in ("runs", "g", "p", "f", "e", "t")) and tried > 240
 
 
 @pytest.mark.slow

@@ -76,7 +76,7 @@ def sampled(typed_run, tmp_path_factory):
     from pokegan import checkpoint as ckpt
     from pokegan import load_generator
     from pokegan.data import load_dataset
-    from pokegan.training.type_sampler import SamplerConfig, fit
+    from pokegan.type_sampler_fit import SamplerConfig, fit
 
     run, data = typed_run
     folder = tmp_path_factory.mktemp("sampled") / "ckpt"

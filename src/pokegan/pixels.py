@@ -1,5 +1,6 @@
 """Pixel operations the sprite pipeline and the measures share: binary alpha, keying a solid background,
-connected pieces, the edge of a sprite, compositing on a colour and nearest-neighbour upscaling.
+connected pieces, the edge of a sprite, compositing on a colour, nearest-neighbour upscaling, and the pixel
+diversity of a batch.
 (uint8 arrays (H, W, C) in, new arrays out; nothing here reads or writes files.)"""
 from __future__ import annotations
 
@@ -91,3 +92,12 @@ def upscale(img: np.ndarray, factor: int) -> np.ndarray:
     if factor < 1 or factor > 32:
         raise PokeganError(f"scale {factor} must be between 1 and 32")
     return img.repeat(factor, axis=0).repeat(factor, axis=1) if factor > 1 else img
+
+
+def diversity(images) -> float:
+    """Mean pairwise L2 distance between images, downsampled to 16x16 (a torch tensor (B, C, H, W)): what the
+    health monitor watches for collapse and `eval --per-type` reports per type."""
+    import torch
+
+    x = torch.nn.functional.adaptive_avg_pool2d(images.float()[:, :3], 16).flatten(1)
+    return float(torch.pdist(x).mean()) if len(x) > 1 else 0.0

@@ -280,8 +280,9 @@ class SpriteGenerator:
 
     def by_type(self, per_type: int = 8, seed: int = 0, options: SpriteOptions | None = None,
                 types: tuple[str, ...] | None = None, **settings) -> tuple[list[str], np.ndarray]:
-        """One row per type (every type the model saw, or `types`), the same `per_type` seeds' noise in every
-        row, so a column shows one latent across types: (names, uint8 (T, per_type, H, W, C))."""
+        """One row per type (every type the model saw, or `types`): (names, uint8 (T, per_type, H, W, C)). A
+        conditional model keeps the seed's noise in every row, so a column shows one latent across types; a type
+        sampler draws each row's own picks from the seed's candidates."""
         if not self.typed:
             raise PokeganError(f"by type: this {self.family} model ({self.source}) cannot be asked for a type; fit it "
                                f"a type sampler (`pokegan types-fit {self.source} --data DATA`) or use the shipped one")

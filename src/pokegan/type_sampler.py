@@ -11,7 +11,7 @@ types come as the model (and so the data) has them.
 p(type | z) is a 128 -> 256 -> 256 -> 18 network fitted to what a type classifier says of the model's own
 sprites: a *second* classifier (`ClassifierConfig(seed=1)`, trained on the real sprites), not the shipped one
 `eval --per-type` measures adherence with, so the figures are not the judge marking its own picks.
-Fitting (`pokegan.training.type_sampler.fit`, `pokegan types-fit`) draws 30,000 sprites and takes about 5 minutes on 2 CPU cores; picking
+Fitting (`pokegan.type_sampler_fit`, `pokegan types-fit`) draws 30,000 sprites and takes about 5 minutes on 2 CPU cores; picking
 adds a millisecond per sprite. Its files sit beside the model's: type-sampler.safetensors and .json.
 """
 from __future__ import annotations

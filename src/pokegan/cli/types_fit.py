@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from pokegan.errors import PokeganError
     from pokegan.limits import check_seed
     from pokegan.sprites import load_generator
-    from pokegan.training.type_sampler import SamplerConfig, fit
+    from pokegan.type_sampler_fit import SamplerConfig, fit
 
     check_seed(args.seed)
     if not 256 <= args.samples <= 1 << 20:

@@ -11,7 +11,7 @@ import torch
 
 from pokegan.data import Dataset
 from pokegan.errors import PokeganError
-from pokegan.metrics.diversity import diversity
+from pokegan.pixels import diversity
 from pokegan.metrics.evaluate import EvalConfig, as_rgb, cached_real_features, real_rgb
 from pokegan.metrics.inception import InceptionFeatures
 from pokegan.metrics.kid import kid

@@ -38,7 +38,7 @@ from pokegan.devices import resolve_device
 from pokegan.sprites import snap_background
 from pokegan.training import distributed as ddp
 from pokegan.training.feed import RealFeed
-from pokegan.metrics.diversity import diversity
+from pokegan.pixels import diversity
 from pokegan.training.monitor import HealthMonitor, silhouette_overlap
 from pokegan.training.progress import Progress
 from pokegan.training.upkeep import TickStats, Upkeep, next_run_dir, side_effect_free, trim_rows

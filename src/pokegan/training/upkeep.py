@@ -17,7 +17,7 @@ from pokegan import checkpoint as ckpt
 from pokegan.errors import PokeganError
 from pokegan.sprites import SpriteOptions, finish, to_uint8
 from pokegan.training import distributed as ddp
-from pokegan.metrics.diversity import diversity
+from pokegan.pixels import diversity
 from pokegan.training.monitor import silhouette_overlap
 from pokegan.training.plots import loss_curves, save_grid
 from pokegan.training.progress import Progress
