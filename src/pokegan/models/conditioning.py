@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 from pokegan.errors import PokeganError
+from pokegan.models.norms import spectral_norm
 from pokegan.type_names import MAX_TYPES, TYPES
 
 N_TYPES = len(TYPES)

@@ -25,13 +25,13 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 from pokegan.steps.palette import TRAINING_PALETTE_SIZE
 from pokegan.errors import PokeganError
 from pokegan.losses import LeCam
 from pokegan.models.base import Family, Phase, register_family, start_side
 from pokegan.models.conditioning import EMBED_DIM, TypeClassifier, TypeInput, TypeModulation, TypeProjection
+from pokegan.models.norms import spectral_norm
 
 
 def sn_conv(cin: int, cout: int, k: int, stride: int = 1, pad: int = 0, bias: bool = False) -> nn.Module:

@@ -15,6 +15,7 @@ from pokegan.models.aegan import Encoder
 from pokegan.models.dcgan import DCGANGenerator
 from pokegan.models.fastgan import FastGenerator
 from pokegan.models.inverter import SpriteEncoder
+from pokegan.models.norms import as_plain, shapes_only
 from pokegan.models.progan import ProGenerator
 
 NETWORKS: dict[str, type[nn.Module]] = {cls.__name__: cls for cls in (FastGenerator, DCGANGenerator, ProGenerator,
@@ -45,7 +46,7 @@ def build_network(spec, where, weights: dict | None = None) -> nn.Module:
         import torch
 
         try:
-            with torch.device(device) if device else _nothing():
+            with (torch.device(device) if device else _nothing()), (shapes_only() if device == "meta" else _nothing()):
                 return cls(**args)
         except (TypeError, ValueError, RuntimeError) as e:
             raise PokeganError(f"{where}: {cls.__name__} cannot be built from {args} ({e})") from None
@@ -54,7 +55,7 @@ def build_network(spec, where, weights: dict | None = None) -> nn.Module:
 
     if weights is not None:  # shapes first, on no memory: arguments that disagree with the weights never allocate
         shapes = {k: tuple(v.shape) for k, v in make("meta").state_dict().items()}
-        saved = {k: tuple(v.shape) for k, v in weights.items()}
+        saved = as_plain({k: tuple(v.shape) for k, v in weights.items()})
         if shapes != saved:
             wrong = sorted(set(shapes.items()) ^ set(saved.items()))[0][0]
             raise PokeganError(f"{where}: the weights do not fit {cls.__name__}({args}) (first difference: "
