@@ -36,9 +36,11 @@ def test_a_pick_follows_p_type_given_latent_to_the_power_of_the_sharpness():
         s = TypeSampler(FixedNet(), ("fire", "water"), candidates=2, sharpness=sharpness, meta={})
         firsts = [bool((s.pick(cand, seed, ("fire",)) == cand[0, 0]).all()) for seed in range(3000)]
         assert abs(np.mean(firsts) - want) < 0.025, (sharpness, np.mean(firsts))
-    # asked for water, which this net gives every candidate alike... but fire takes mass: the less Fire one wins
+    # asked for water: p(water) = 1 / (e^a + 17), 1/85 for the first and 1/21.25 for the second, so the less
+    # Fire one wins 0.8 of the draws
     s = TypeSampler(FixedNet(), ("fire", "water"), candidates=2, sharpness=1.0, meta={})
-    assert np.mean([bool((s.pick(cand, seed, ("water",)) == cand[0, 1]).all()) for seed in range(2000)]) > 0.55
+    second = np.mean([bool((s.pick(cand, seed, ("water",)) == cand[0, 1]).all()) for seed in range(3000)])
+    assert abs(second - 0.8) < 0.025, second
 
 
 def test_draw_is_a_function_of_the_seed_and_sprite_i_does_not_depend_on_n():

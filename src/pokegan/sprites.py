@@ -175,7 +175,8 @@ class SpriteGenerator:
         default), or `portable_latents` (the exported web page's, which any language can follow). A conditional
         model's latents end in 18 type slots: `types` for every sprite, or (none given) type sets drawn as often
         as the training data has them, from a generator of their own seeded with `seed` (by the portable rule:
-        from the words after the noise's)."""
+        from the words after the noise's). A model with a type sampler asked for `types` gets its picks
+        (`typed_latents`); its latents carry the type, so pass them on with the same options."""
         if types:
             self.check(SpriteOptions(types=types))
             if not self.conditional:

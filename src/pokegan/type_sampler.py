@@ -11,8 +11,8 @@ types come as the model (and so the data) has them.
 p(type | z) is a 128 -> 256 -> 256 -> 18 network fitted to what a type classifier says of the model's own
 sprites: a *second* classifier (`ClassifierConfig(seed=1)`, trained on the real sprites), not the shipped one
 `eval --per-type` measures adherence with, so the figures are not the judge marking its own picks.
-Fitting (`pokegan.type_sampler_fit`, `pokegan types-fit`) draws 30,000 sprites and takes about 5 minutes on 2 CPU cores; picking
-adds a millisecond per sprite. Its files sit beside the model's: type-sampler.safetensors and .json.
+Fitting (`pokegan.type_sampler_fit`, `pokegan types-fit`) draws 30,000 sprites and takes about 5 minutes on
+2 CPU cores; picking adds a millisecond per sprite. Its files sit beside the model's: type-sampler.safetensors and .json.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from torch import nn
 from pokegan.errors import PokeganError
 from pokegan.runfiles import SAMPLER_META as META, SAMPLER_WEIGHTS as WEIGHTS
 from pokegan.type_names import TYPES
+
 FORMAT = "pokegan-type-sampler-1"
 
 

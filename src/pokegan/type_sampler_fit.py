@@ -25,9 +25,8 @@ class SamplerConfig:
     candidates: int = 64       # latents drawn per sprite; the sprite is one of them
     sharpness: float = 1.5     # p(type | z) ** sharpness: 1 is Bayes' rule for the network's p, which is less sure
     #                            than an image classifier (flying and dragon 0.58 of the classifier's ceiling);
-    #                            1.5 lifts every type to 0.72+ with diversity 0.83+ of real; 2 makes caricatures
-    #                            (psychic 3.4x the ceiling, its diversity 0.77): benchmarks/RESULTS.md
-
+    #                            1.5 lifts every type to 0.67+ with diversity 0.82+ of real (two seeds); 2 makes
+    #                            caricatures (psychic 3.4x the ceiling, its diversity 0.77): benchmarks/RESULTS.md
 
 
 def fit(g, ds, cfg: SamplerConfig | None = None, log=print) -> TypeSampler:
