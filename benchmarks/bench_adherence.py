@@ -23,8 +23,8 @@ def main() -> int:
     from pokegan.metrics.evaluate import EvalConfig, as_rgb, real_rgb
     from pokegan.metrics.per_type import _diversity, wilson
     from pokegan.metrics.type_classifier import targets, type_classifier, top_k_hits
-    from pokegan.sprites import load_generator
-    from pokegan.type_names import TYPES
+    from pokegan.generator.sprites import load_generator
+    from pokegan.core.type_names import TYPES
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)

@@ -20,7 +20,7 @@ def main() -> None:
     from pokegan.data import load_dataset
     from pokegan.data.fetch import TARBALL_NAME, fetch, package_root
     from pokegan.data.prepare import preset, prepare
-    from pokegan.paths import cache_dir
+    from pokegan.core.paths import cache_dir
 
     cached = cache_dir() / TARBALL_NAME
     if not cached.exists():

@@ -26,10 +26,10 @@ from _child import GRIDS, grid_problem
 def main() -> None:
     from pokegan.data import load_dataset
     from pokegan.data.show import grid
-    from pokegan.files import save_png
+    from pokegan.core.files import save_png
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays
     from pokegan.metrics.inception import InceptionFeatures
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+")

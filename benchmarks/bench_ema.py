@@ -103,11 +103,11 @@ def cmd_eval(args) -> int:
 
     from pokegan.data import load_dataset
     from pokegan.data.show import grid
-    from pokegan.files import save_png
+    from pokegan.core.files import save_png
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays
     from pokegan.metrics.inception import InceptionFeatures
     from pokegan.models.ema import recalibrate_ema
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
     from pokegan.config import TrainConfig
 
     run = Path(args.run)

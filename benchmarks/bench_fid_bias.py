@@ -47,7 +47,7 @@ def main() -> None:
     from pokegan.metrics.evaluate import as_rgb, cached_real_features
     from pokegan.metrics.fid import fid
     from pokegan.metrics.inception import InceptionFeatures
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     ds = load_dataset(args.data)
     n_real = len(ds)

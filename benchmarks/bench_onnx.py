@@ -33,7 +33,7 @@ def main() -> int:
     import torch
 
     from pokegan.config import SpriteOptions
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=7)

@@ -96,8 +96,8 @@ def _summary(rows):
 
 def _grid(rows, path):
     """Columns: target, encoder, noise-only, extended; one row per species; on white and on a dark scene."""
-    from pokegan.files import PREVIEWS, save_png
-    from pokegan.pixels import on_background, upscale
+    from pokegan.core.files import PREVIEWS, save_png
+    from pokegan.core.pixels import on_background, upscale
 
     body = np.concatenate([np.concatenate(r, axis=1) for r in rows], axis=0)
     both = np.concatenate([on_background(body, (255, 255, 255)), on_background(body, PREVIEWS["dark"])], axis=1)
@@ -209,7 +209,7 @@ def fuse(args, g, ds) -> dict:
 
 def main() -> int:
     from pokegan.data import load_dataset
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["reconstruct", "swap", "fuse"])

@@ -41,8 +41,8 @@ def main() -> None:
     from pokegan.metrics.kid import kid
     from pokegan.metrics.precision_recall import precision_recall
     from pokegan.export.legacy import family_from_state
-    from pokegan.sprites import load_generator, to_uint8
-    from pokegan import checkpoint as ckpt
+    from pokegan.generator.sprites import load_generator, to_uint8
+    from pokegan.models import checkpoint as ckpt
 
     ds = load_dataset(args.data)
     n = len(ds)

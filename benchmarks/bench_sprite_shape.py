@@ -18,7 +18,7 @@ def main() -> int:
     from pokegan.data import load_dataset
     from pokegan.metrics.evaluate import with_alpha
     from pokegan.metrics.sprite_shape import measure
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)

@@ -17,8 +17,8 @@ def main() -> int:
     from pokegan.config import SpriteOptions
     from pokegan.data import load_dataset
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays
-    from pokegan.sprites import load_generator
-    from pokegan.type_names import TYPES
+    from pokegan.generator.sprites import load_generator
+    from pokegan.core.type_names import TYPES
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)

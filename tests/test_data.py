@@ -15,7 +15,7 @@ from PIL import Image
 from pokegan.data import load_dataset
 from pokegan.data.images import SkipImage, decode, place
 from pokegan.data.prepare import PrepareConfig, collect, prepare
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 from conftest import sprite
 

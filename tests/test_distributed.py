@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.training import distributed as ddp
 
 from conftest import sigterm_after_ticks

@@ -15,11 +15,11 @@ import pytest
 from PIL import Image
 
 from pokegan.config import SpriteOptions
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.steps import automatic_off
 from pokegan.export.onnx import export_onnx
-from pokegan.latents import portable_latents
-from pokegan.sprites import load_generator
+from pokegan.generator.latents import portable_latents
+from pokegan.generator.sprites import load_generator
 from pokegan.training.loop import Trainer
 
 from conftest import tiny_config
@@ -114,7 +114,7 @@ def test_the_cli_export_and_the_engine_snippet(tmp_path):
 
 @pytest.mark.slow
 def test_the_portable_rule_draws_known_words_and_the_cli_uses_it(tmp_path):
-    from pokegan.latents import _mulberry32
+    from pokegan.generator.latents import _mulberry32
 
     # the reference mulberry32's first outputs for seed 0 (any JavaScript engine gives these)
     assert _mulberry32(0, 4).tolist() == [1144304738, 1416247, 958946056, 627933444]

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pokegan.files import PREVIEWS
-from pokegan.pixels import on_background
+from pokegan.core.files import PREVIEWS
+from pokegan.core.pixels import on_background
 from pokegan.steps.palette import snap_to_palette, training_palette
-from pokegan.errors import PokeganError
-from pokegan.shipped import default_model, shipped_models
-from pokegan.sprites import load_generator
+from pokegan.core.errors import PokeganError
+from pokegan.generator.shipped import default_model, shipped_models
+from pokegan.generator.sprites import load_generator
 
 CLI = [sys.executable, "-m", "pokegan.cli.main"]
 
@@ -79,7 +79,7 @@ def test_a_run_keeps_its_palette_and_sprites_come_out_in_it(trained, tmp_path):
 @pytest.mark.slow
 def test_a_request_without_a_model_picks_the_shipped_model_and_a_retired_name_still_answers(capsys, tmp_path):
     from pokegan.cli.main import main
-    from pokegan.shipped import DEFAULT_MODEL, RETIRED, answered_by, pretrained_path
+    from pokegan.generator.shipped import DEFAULT_MODEL, RETIRED, answered_by, pretrained_path
 
     assert default_model() == default_model(transparent=True) == default_model(conditional=True) == DEFAULT_MODEL
     assert list(shipped_models()) == [DEFAULT_MODEL]                            # one flagship

@@ -11,12 +11,12 @@ import pytest
 import torch
 from PIL import Image
 
-from pokegan.errors import PokeganError
-from pokegan.files import sprite_sheet
-from pokegan.pixels import clean_alpha, key_background
+from pokegan.core.errors import PokeganError
+from pokegan.core.files import sprite_sheet
+from pokegan.core.pixels import clean_alpha, key_background
 from pokegan.steps.palette import reduce_palette
 from pokegan.interpolate import walk
-from pokegan.sprites import load_generator
+from pokegan.generator.sprites import load_generator
 from pokegan.training.loop import Trainer
 
 from conftest import tiny_config
@@ -240,7 +240,7 @@ def test_bad_inputs_are_clear(trained, tmp_path):
 
 
 def test_background_snap_draws_a_solid_background_exactly_and_leaves_the_rest():
-    from pokegan.sprites import snap_background
+    from pokegan.generator.sprites import snap_background
 
     def px(*levels):  # uint8 levels -> one pixel in [-1, 1], shape (1, 3, 1, 1)
         return torch.tensor(levels, dtype=torch.float32).view(1, 3, 1, 1) / 127.5 - 1
@@ -292,7 +292,7 @@ def test_eval_scores_the_rgba_sprites_generate_writes(trained, tiny_data, tmp_pa
 def test_the_api_and_the_cli_make_the_same_png_bytes(model, trained, tmp_path):
     """One pipeline: `g.generate(...)` with the CLI's options gives the CLI's files, byte for byte (the
     shipped model `--transparent` picks without a run, and a tiny RGBA model)."""
-    from pokegan.files import png_bytes
+    from pokegan.core.files import png_bytes
 
     src, flags = ([], ["--transparent"]) if model == "pretrained" else ([str(trained)], [])
     out = tmp_path / "cli"

@@ -249,8 +249,8 @@ def test_a_failed_start_leaves_no_run_folder(tiny_data, tmp_path):
 
 @pytest.mark.slow
 def test_a_full_disk_names_the_checkpoint_and_keeps_the_previous_one(tiny_data, tmp_path, monkeypatch):
-    from pokegan import checkpoint as ckpt
-    from pokegan.errors import PokeganError
+    from pokegan.models import checkpoint as ckpt
+    from pokegan.core.errors import PokeganError
 
     t = Trainer.new(tiny_config("dcgan", kimg=0.032), str(tiny_data), tmp_path, progress="quiet", log=lambda m: None)
     t.run()
@@ -268,7 +268,7 @@ def test_a_full_disk_names_the_checkpoint_and_keeps_the_previous_one(tiny_data, 
 
 @pytest.mark.slow
 def test_resume_refuses_a_checkpoint_outside_a_run_and_trims_rows_after_it(tiny_data, tmp_path):
-    from pokegan.errors import PokeganError
+    from pokegan.core.errors import PokeganError
 
     t = Trainer.new(tiny_config("dcgan", kimg=0.064, tick_kimg=0.008, save_every_kimg=0.032,
                                 snapshot_every_kimg=0.012, keep_snapshots=0),

@@ -39,7 +39,7 @@ def test_every_module_imports_on_its_own():
                                        "import pokegan.export.slim"])
 def test_making_sprites_does_not_load_the_training_stack(statement):
     loaded = _imported_after(statement)
-    assert "pokegan.sprites" in loaded
+    assert "pokegan.generator.sprites" in loaded
     assert not {m for m in loaded if m.startswith(("pokegan.training", "pokegan.metrics", "pokegan.cli"))}
 
 
@@ -86,9 +86,9 @@ def test_a_generator_description_that_does_not_fit_its_weights_allocates_nothing
     import json
     import shutil
 
-    from pokegan.errors import PokeganError
-    from pokegan.sprites import load_generator
-    from pokegan.shipped import pretrained_path
+    from pokegan.core.errors import PokeganError
+    from pokegan.generator.sprites import load_generator
+    from pokegan.generator.shipped import pretrained_path
 
     dst = tmp_path / "m"
     shutil.copytree(pretrained_path(), dst)

@@ -174,7 +174,7 @@ def test_evaluation_during_training_writes_metrics(tiny_data, tmp_path):
 
 def test_fid_weights_override_names_its_file_and_keeps_its_own_cache(monkeypatch, tmp_path, tiny_data):
     from pokegan.data import load_dataset
-    from pokegan.errors import PokeganError
+    from pokegan.core.errors import PokeganError
     from pokegan.metrics.evaluate import cached_real_features
     from pokegan.metrics.inception import weights_path
 

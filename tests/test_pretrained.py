@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from pokegan.sprites import load_generator
-from pokegan.shipped import pretrained_path
+from pokegan.generator.sprites import load_generator
+from pokegan.generator.shipped import pretrained_path
 
 CLI = [sys.executable, "-m", "pokegan.cli.main"]
 

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from conftest import tiny_config, write_tiny_dataset
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +73,7 @@ def png(tmp_path, arr, name="t.png"):
 def test_a_projection_comes_closer_than_where_it_started_and_its_files_read_back(model, tmp_path):
     from pokegan.projection import project, read_latent
     from pokegan.projection.refine import figures
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     g = load_generator(model[0])
     target = own_sprite(g)
@@ -94,7 +94,7 @@ def test_a_projection_comes_closer_than_where_it_started_and_its_files_read_back
 
 def test_noise_alone_is_the_fallback_and_is_less_close(model, tmp_path):
     from pokegan.projection import project
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     g = load_generator(model[0])
     src = str(png(tmp_path, own_sprite(g, seed=5)))
@@ -106,7 +106,7 @@ def test_noise_alone_is_the_fallback_and_is_less_close(model, tmp_path):
 
 def test_a_species_by_name_with_its_types_and_shiny(model, tmp_path):
     from pokegan.projection import project
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     g, data = load_generator(model[0]), model[1]
     p = project(g, "mon2", data=str(data))
@@ -154,7 +154,7 @@ def test_images_that_are_not_sprites_get_a_clear_answer(model, tmp_path, monkeyp
 @pytest.mark.slow
 def test_a_latent_of_another_model_is_refused_or_flagged(model, cond_model, tmp_path):
     from pokegan.projection import project, read_latent
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     g, c = load_generator(model[0]), load_generator(cond_model[0])
     p = project(c, "mon1", data=str(cond_model[1]))
@@ -175,7 +175,7 @@ def test_a_latent_of_another_model_is_refused_or_flagged(model, cond_model, tmp_
 
 def test_variations_keep_the_projection_first_and_a_type_swap_needs_types(model, cond_model, tmp_path):
     from pokegan.projection import near, project
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     g = load_generator(model[0])
     p = project(g, "mon3", data=str(model[1]))
@@ -200,7 +200,7 @@ def test_variations_keep_the_projection_first_and_a_type_swap_needs_types(model,
 
 def test_a_fusion_runs_from_one_to_the_other_and_mixes_shape_and_colour(model, tmp_path):
     from pokegan.projection import fuse, project
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     g = load_generator(model[0])
     a, b = project(g, "mon1", data=str(model[1])), project(g, "mon4", data=str(model[1]))
@@ -214,7 +214,7 @@ def test_a_fusion_runs_from_one_to_the_other_and_mixes_shape_and_colour(model, t
 
 
 def test_style_and_zero_offsets_leave_the_generator_unchanged(model):
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     g = load_generator(model[0])
     z = g.latents(3, 0)
@@ -228,7 +228,7 @@ def test_style_and_zero_offsets_leave_the_generator_unchanged(model):
 def test_an_encoder_trained_on_the_models_samples_gives_an_instant_projection(model, tmp_path):
     from pokegan.projection import project
     from pokegan.projection.encoder import load_encoder, model_id, save_encoder, train_encoder
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     g = load_generator(model[0])
     with pytest.raises(PokeganError, match="has no projection encoder"):
@@ -257,7 +257,7 @@ def test_an_encoder_trained_on_the_models_samples_gives_an_instant_projection(mo
 @pytest.mark.slow
 def test_the_commands(model, tmp_path, capsys):
     from pokegan.cli.main import main
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     run, data = model
     src = png(tmp_path, own_sprite(load_generator(run)), "mine.png")
@@ -282,7 +282,7 @@ def test_the_commands(model, tmp_path, capsys):
 def test_the_servers_projection_routes(model, tmp_path, monkeypatch):
     from starlette.testclient import TestClient
 
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
     from pokegan.web import server, starting
     from pokegan.web.catalog import Catalog
 
@@ -361,7 +361,7 @@ def test_a_burst_of_projections_waits_in_its_own_lane(monkeypatch):
 
 def test_other_families_project_by_their_noise_and_some_cannot(tiny_data, tmp_path):
     from pokegan.projection import fuse, project
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     g = load_generator(_dcgan(tiny_data, tmp_path))
     p = project(g, str(png(tmp_path, own_sprite(g))))
@@ -386,7 +386,7 @@ def _dcgan(data, tmp_path):
 
 def test_an_aegan_model_starts_from_its_own_encoder(tiny_data, tmp_path):
     from pokegan.projection import project
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
     from pokegan.training.loop import Trainer
 
     t = Trainer.new(tiny_config("aegan", ema_kimg=0.0), str(tiny_data), tmp_path / "runs", progress="quiet",

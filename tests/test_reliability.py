@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 CLI = [sys.executable, "-m", "pokegan.cli.main"]
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -49,16 +49,16 @@ def test_models_lists_the_shipped_model_and_every_run(client, runs):
 
 @pytest.mark.slow
 def test_a_type_request_uses_the_type_and_is_checked(client):
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     r = client.get("/api/sprites", params={"model": "pretrained", "n": 2, "seed": 5, "type": ["fire", "flying"]})
     assert r.status_code == 200
     g = load_generator()
     from pokegan.config import SpriteOptions
-    from pokegan.sprites import sprite_png
+    from pokegan.core.files import sprite_png
 
     opts = SpriteOptions(types=("fire", "flying"))
-    assert _png(r.json()["sprites"][1]) == sprite_png(g.arrays(2, seed=5, options=opts)[1], opts)
+    assert _png(r.json()["sprites"][1]) == sprite_png(g.arrays(2, seed=5, options=opts)[1], opts.scale)
     bad = client.get("/api/sprites", params={"model": "pretrained", "type": "fyre"})
     assert bad.status_code == 422 and "did you mean fire" in bad.json()["error"]
     old = {"n": 2, "seed": 5, "type": ["fire", "flying"]}                 # the retired typed model's old link

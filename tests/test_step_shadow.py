@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from pokegan.config import SpriteOptions
-from pokegan.errors import PokeganError
-from pokegan.sprites import finish
+from pokegan.core.errors import PokeganError
+from pokegan.generator.sprites import finish
 from pokegan.steps.shadow import SHADOW, drop_shadow
 
 

@@ -14,9 +14,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.presets import PRESETS
-from pokegan import checkpoint as ckpt
+from pokegan.models import checkpoint as ckpt
 from pokegan.config import TrainConfig
 from pokegan.training.loop import Trainer
 from pokegan.training.monitor import HealthMonitor
@@ -342,7 +342,7 @@ def test_older_checkpoints_are_re_saved_by_export_with_their_statistics(tiny_dat
     command that re-saves it; `export --out` rebuilds it through its family (recomputing the EMA generator's
     batch-norm statistics where it predates them) and the re-saved copy loads like any other."""
     from pokegan.export.slim import export_generator
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     t = Trainer.new(tiny_config("fastgan", kimg=0.064, ema_kimg=0.05, ema_bn_images=0), str(tiny_data),
                     tmp_path / "runs", progress="quiet", log=lambda m: None)
@@ -594,7 +594,7 @@ def test_fastgan_trains_at_sizes_that_are_not_powers_of_two(tiny_data_48, tmp_pa
     """3 x 2^k sizes (48 here; 96 is the Black/White sprites' own) build from 3x3; other sizes are refused
     with the list of those that work."""
     from pokegan.models.fastgan import FastDiscriminator, FastGenerator
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     t = Trainer.new(tiny_config("fastgan", kimg=0.016), str(tiny_data_48), tmp_path / "runs",
                     progress="quiet", log=lambda m: None)
@@ -669,7 +669,7 @@ def test_fastgan_palette_output_draws_sprites_in_the_training_palette(tiny_data_
     import numpy as np
 
     from pokegan.models.fastgan import FastGANOptions
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     c = tiny_config("fastgan", kimg=0.016, diffaug="")
     c = replace(c, options={**c.options, "palette_output": 8})

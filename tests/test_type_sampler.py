@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from conftest import exported_page, tiny_config, write_tiny_dataset
-from pokegan.errors import PokeganError
-from pokegan.type_names import TYPES
-from pokegan.type_sampler import TypeSampler
+from pokegan.core.errors import PokeganError
+from pokegan.core.type_names import TYPES
+from pokegan.generator.type_sampler import TypeSampler
 
 
 class FixedNet(nn.Module):
@@ -75,7 +75,7 @@ def sampled(typed_run, tmp_path_factory):
     """A copy of the tiny model's checkpoint with a type sampler fitted by the library."""
     import shutil
 
-    from pokegan import checkpoint as ckpt
+    from pokegan.models import checkpoint as ckpt
     from pokegan import load_generator
     from pokegan.data import load_dataset
     from pokegan.type_sampler_fit import SamplerConfig, fit
@@ -95,7 +95,7 @@ def pokegan(*args):
 def test_a_fitted_sampler_is_saved_beside_the_model_and_answers_every_type_entry_point(typed_run, tmp_path):
     from pokegan import load_generator
     from pokegan.runfiles import model_info
-    from pokegan import checkpoint as ckpt
+    from pokegan.models import checkpoint as ckpt
 
     run, data = typed_run
     g = load_generator(run)
@@ -175,7 +175,7 @@ def test_the_onnx_export_carries_the_sampler_and_its_picks_match_pokegans(sample
 
     from pokegan import load_generator
     from pokegan.export.onnx import export_onnx
-    from pokegan.latents import portable_gumbel
+    from pokegan.generator.latents import portable_gumbel
 
     export_onnx(sampled, tmp_path)
     meta = json.loads((tmp_path / "generator.json").read_text())
@@ -205,7 +205,7 @@ def test_the_exported_page_picks_types_with_the_sampler_as_pokegan_does(sampled,
     g = load_generator(sampled)
     with exported_page(site, "?seed=3&n=4&type=fire") as (page, errors):
         seen = page.eval_on_selector_all("#types option", "os => os.map(o => o.value)")
-        z_js = page.evaluate("window.pokegan.latents(4, 3, 1, ['fire']).then(z => Array.from(z.data))")
+        z_js = page.evaluate("window.pokegan.generator.latents(4, 3, 1, ['fire']).then(z => Array.from(z.data))")
         typed = page.evaluate("window.pokegan.run(3, 4, 1, ['fire']).then(r => Array.from(r.sprites))")
     assert not errors, errors
     assert seen == list(g.types_seen)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import exported_page, tiny_config, write_tiny_dataset
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_the_type_heads_loss_rewards_naming_the_asked_types():
 
 def test_types_round_trip_through_checkpoints_and_load_generator(cond_run):
     from pokegan import load_generator
-    from pokegan import checkpoint as ckpt
+    from pokegan.models import checkpoint as ckpt
 
     state, weights, _ = ckpt.read(cond_run, train_state=False)
     seen = ("fire", "water", "grass", "flying")
@@ -100,7 +100,7 @@ def test_types_round_trip_through_checkpoints_and_load_generator(cond_run):
 
 @pytest.mark.slow
 def test_resume_is_bit_exact_for_a_conditional_run(typed_data, tmp_path):
-    from pokegan import checkpoint as ckpt
+    from pokegan.models import checkpoint as ckpt
     from pokegan.training.loop import Trainer
 
     straight = train(typed_data, tmp_path / "a", cond_start_kimg=0.016, cond_end_kimg=0.048)
@@ -272,7 +272,7 @@ def test_a_conditional_model_exports_to_onnx_with_its_type_slots(cond_run, tmp_p
 
 def test_portable_type_sets_follow_the_counts_word_by_word():
     from pokegan.models.conditioning import TYPES
-    from pokegan.latents import _mulberry32, portable_type_sets
+    from pokegan.generator.latents import _mulberry32, portable_type_sets
 
     counts = np.zeros((18, 18))
     fire, flying, water = (TYPES.index(t) for t in ("fire", "flying", "water"))
@@ -303,7 +303,7 @@ def test_the_exported_page_of_a_conditional_model_picks_types(cond_run, tmp_path
         status = page.text_content("#status")
         typed = page.evaluate("window.pokegan.run(3, 4, 1, ['fire', 'flying']).then(r => Array.from(r.sprites))")
         drawn = page.evaluate("window.pokegan.run(7, 6, 1, []).then(r => Array.from(r.sprites))")
-        z_js = page.evaluate("window.pokegan.latents(6, 7, 1, []).then(z => Array.from(z.data))")
+        z_js = page.evaluate("window.pokegan.generator.latents(6, 7, 1, []).then(z => Array.from(z.data))")
         page.select_option("#types", ["fire", "water", "grass"])
         page.click("#make")
         page.wait_for_function("document.querySelector('#status').textContent.includes('at most two')")

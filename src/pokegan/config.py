@@ -14,8 +14,8 @@ import math
 import typing
 from dataclasses import dataclass, field
 
-from pokegan.errors import PokeganError
-from pokegan.type_names import check_type_set, parse_types
+from pokegan.core.errors import PokeganError
+from pokegan.core.type_names import check_type_set, parse_types
 
 
 @dataclass

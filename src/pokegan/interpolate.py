@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pokegan.pixels import upscale
+from pokegan.core.pixels import upscale
 from pokegan.config import SpriteOptions
 from pokegan.data import Dataset
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 
 # Outputs that grow with the request have a pixel budget, as inputs do: 2,048 frames of 64px sprites at 2x

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 
 class AdversarialLoss:

@@ -10,8 +10,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pokegan.errors import PokeganError
-from pokegan.paths import cache_dir
+from pokegan.core.errors import PokeganError
+from pokegan.core.paths import cache_dir
 
 
 @dataclass(frozen=True)

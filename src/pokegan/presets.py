@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.config import TrainConfig
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.metrics.registry import curves
 from pokegan.runfiles import finite, read_object, read_rows, read_run_config
 
@@ -65,7 +65,7 @@ def _plot(rows: list[dict], series: list[tuple[str, str]], title: str, ylabel: s
 def evolution_gif(run: Path, max_frames: int = 60) -> bytes | None:
     from PIL import Image
 
-    from pokegan.files import gif_bytes
+    from pokegan.core.files import gif_bytes
 
     shots = sorted(p for p in (run / "samples").glob("kimg*.png"))
     if not shots:
@@ -88,7 +88,7 @@ def nearest_real_png(run: Path, n: int = 16) -> tuple[bytes | None, str]:
     from pokegan.data.show import grid
     from pokegan.metrics.evaluate import as_rgb, real_rgb
     from pokegan.metrics.novelty import nearest
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     data = read_run_config(run).get("data")
     if not isinstance(data, str) or not Path(data).exists():
@@ -111,7 +111,7 @@ def sprite_shape_table(run: Path, n: int = 256) -> str:
     from pokegan.data import load_dataset
     from pokegan.metrics.evaluate import with_alpha
     from pokegan.metrics.sprite_shape import measure
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     data = read_run_config(run).get("data")
     if not isinstance(data, str) or not Path(data).exists():
@@ -135,7 +135,7 @@ def by_type_section(run: Path, img) -> str:
     left in the run folder (per_type.json), or how to make it."""
     from pokegan.data.dataset import composite_uint8
     from pokegan.data.show import labelled_rows
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     names, rows = load_generator(run).by_type(8, seed=0)
     pic = labelled_rows([composite_uint8(r, "white") if r.shape[-1] == 4 else r for r in rows], names)

@@ -12,7 +12,7 @@ import json
 import math
 from pathlib import Path
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 MAX_RUN_FILE = 256 * 2 ** 20   # a run's JSON files are kilobytes to a few megabytes; more is not a run's
 
@@ -114,14 +114,14 @@ def _short(v) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-# A type sampler's files beside a generator's weights (pokegan.type_sampler)
+# A type sampler's files beside a generator's weights (pokegan.generator.type_sampler)
 SAMPLER_WEIGHTS, SAMPLER_META = "type-sampler.safetensors", "type-sampler.json"
 
 
 def sampler_types(folder: str | Path) -> tuple[str, ...]:
     """The types of the type sampler saved in `folder`, from its JSON alone (empty where there is none or it
     is unreadable: loading the model says what is wrong)."""
-    from pokegan.type_names import TYPES
+    from pokegan.core.type_names import TYPES
 
     try:
         types = json.loads((Path(folder) / SAMPLER_META).read_text()).get("types")
@@ -134,7 +134,7 @@ def model_info(state: dict, folder: str | Path | None = None) -> dict:
     """What a list of models shows of a checkpoint's (already checked) state: family, size, channels,
     background, kimg and the types it can be asked for (a conditional model's, or the type sampler's in
     `folder`), each of the right kind or left out. `typed`: it takes a type; `conditional`: as an input."""
-    from pokegan.type_names import TYPES
+    from pokegan.core.type_names import TYPES
 
     conditional = state["config"].get("conditional") == "types"
     seen = state.get("types_seen") if conditional else sampler_types(folder) if folder is not None else None

@@ -1,4 +1,4 @@
-"""Fitting a type sampler (pokegan.type_sampler) for a model without type inputs: a second type classifier
+"""Fitting a type sampler (pokegan.generator.type_sampler) for a model without type inputs: a second type classifier
 reads the model's own sprites, and a small network learns to tell that reading from the latent alone."""
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from pokegan.errors import PokeganError
-from pokegan.type_names import TYPES
-from pokegan.type_sampler import LatentTypeNet, TypeSampler
+from pokegan.core.errors import PokeganError
+from pokegan.core.type_names import TYPES
+from pokegan.generator.type_sampler import LatentTypeNet, TypeSampler
 
 
 @dataclass(frozen=True)

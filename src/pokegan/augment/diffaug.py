@@ -136,7 +136,7 @@ class Augmenter:
 
     def __init__(self, ops: str = "", p: float = 1.0, ada_target: float = 0.0, ada_kimg: float = 100.0,
                  ada_interval: int = 4, batch: int = 64):
-        from pokegan.errors import PokeganError
+        from pokegan.core.errors import PokeganError
 
         self.ops = tuple(o.strip() for o in ops.split(",") if o.strip())
         bad = set(self.ops) - set(OPS)

@@ -84,7 +84,7 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 def run_prepare(args: argparse.Namespace) -> int:
     from pokegan.data.prepare import PrepareConfig, prepare, preset
-    from pokegan.errors import PokeganError
+    from pokegan.core.errors import PokeganError
 
     if args.workers < 0 or args.workers > 256:
         raise PokeganError(f"--workers {args.workers}: give 0 (one per core) to 256")
@@ -119,9 +119,9 @@ def run_prepare(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from pokegan.data import load_dataset
     from pokegan.data.show import contact_sheet, summary
-    from pokegan.files import save_png
+    from pokegan.core.files import save_png
 
-    from pokegan.errors import PokeganError
+    from pokegan.core.errors import PokeganError
 
     if not 1 <= args.n <= 4096:
         raise PokeganError(f"--n {args.n}: give 1 to 4096 images for the sheet")

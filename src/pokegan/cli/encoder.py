@@ -28,10 +28,10 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from pokegan.projection.encoder import default_encoder_folder, save_encoder, train_encoder
     from pokegan.projection.refine import check_projectable
-    from pokegan.limits import check_seed
-    from pokegan.sprites import load_generator
+    from pokegan.generator.limits import check_seed
+    from pokegan.generator.sprites import load_generator
 
-    from pokegan.errors import PokeganError
+    from pokegan.core.errors import PokeganError
 
     check_seed(args.seed)
     if not 0.05 <= args.minutes <= 24 * 60:   # checked before the model is loaded (NaN fails this too)

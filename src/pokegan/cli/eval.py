@@ -39,11 +39,11 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pokegan.data import load_dataset
-    from pokegan.files import save_png
-    from pokegan.errors import PokeganError
+    from pokegan.core.files import save_png
+    from pokegan.core.errors import PokeganError
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays, format_table, generated_images, nearest_picture
-    from pokegan.paths import atomic_write_bytes
-    from pokegan.limits import MAX_IMAGES, check_seed
+    from pokegan.core.paths import atomic_write_bytes
+    from pokegan.generator.limits import MAX_IMAGES, check_seed
 
     if not 0 <= args.num <= MAX_IMAGES:
         raise PokeganError(f"--num {args.num}: give 1 to {MAX_IMAGES:,} (or 0 for the dataset's size)")
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = EvalConfig(num=args.num, seed=check_seed(args.seed), batch=args.batch, device=args.device,
                      sprite=sprite_options(args, _model_shape(args.source) if args.recipe else None))
     ds = load_dataset(args.data)
-    from pokegan.shipped import shipped
+    from pokegan.generator.shipped import shipped
 
     if args.per_type and shipped(args.source) is None and not (Path(args.source) / "checkpoints").is_dir() and \
             not (Path(args.source) / "state.json").is_file():
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(res))
     if args.per_type:
         from pokegan.metrics.per_type import format_per_type, per_type
-        from pokegan.sprites import load_generator
+        from pokegan.generator.sprites import load_generator
 
         g = load_generator(args.source, device=args.device)
         res.update(per_type(g, ds, cfg))
@@ -87,9 +87,9 @@ def _model_shape(source: str):
     """The size and channels a --recipe needs, from a model's checkpoint state (no weights loaded)."""
     from types import SimpleNamespace
 
-    from pokegan import checkpoint as ckpt
-    from pokegan.errors import PokeganError
-    from pokegan.shipped import shipped
+    from pokegan.models import checkpoint as ckpt
+    from pokegan.core.errors import PokeganError
+    from pokegan.generator.shipped import shipped
 
     path = shipped(source) or source
     try:

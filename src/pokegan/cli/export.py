@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from pokegan.errors import PokeganError
+    from pokegan.core.errors import PokeganError
 
     if not (args.out or args.onnx or args.web):
         raise PokeganError("give --out DIR (fp16 safetensors), --onnx DIR (for game engines) or --web DIR (a static page)")

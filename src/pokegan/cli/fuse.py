@@ -29,16 +29,10 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
-    import numpy as np
-
     from pokegan.cli.options import load_for
-    from pokegan.errors import PokeganError
-    from pokegan.files import check_output_dir, gif_bytes, save_png
-    from pokegan.paths import atomic_write_bytes
-    from pokegan.pixels import upscale
-    from pokegan.projection import fuse, resolve
+    from pokegan.core.errors import PokeganError
+    from pokegan.core.files import check_output_dir
+    from pokegan.projection import fuse, resolve, save_fusion
 
     if not 3 <= args.steps <= 64:
         raise PokeganError(f"--steps {args.steps}: give 3 to 64 frames from one to the other")
@@ -50,19 +44,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_output_dir(args.out)
     a = resolve(g, args.first, args.data, args.shiny)
     b = resolve(g, args.second, args.data, args.shiny)
-    f = fuse(g, a, b, args.steps)
-    frames = [upscale(x, args.scale) for x in f["row"]]
-    atomic_write_bytes(out / "fusion.gif", gif_bytes(frames + frames[-2:0:-1], args.duration))
-    save_png(np.concatenate(frames, axis=1), out / "fusion.png")
-    save_png(upscale(f["middle"], args.scale), out / "middle.png")
-    written = ["fusion.gif", "fusion.png", "middle.png"]
-    if "mix" in f:
-        save_png(upscale(np.concatenate(list(f["mix"]), axis=1), args.scale), out / "mix.png")
-        written.append("mix.png")
-    meta = {"model": a.model, "first": {**a.source, "latent": a.to_json()["latent"], "figures": a.figures},
-            "second": {**b.source, "latent": b.to_json()["latent"], "figures": b.figures}, "steps": args.steps,
-            "files": written}
-    atomic_write_bytes(out / "fusion.json", json.dumps(meta, indent=1).encode())
+    written = save_fusion(fuse(g, a, b, args.steps), a, b, out, args.scale, args.duration)
     print(f"fused {a.source.get('name')} and {b.source.get('name')} with {a.model['source']}: wrote "
           f"{', '.join(written)} and fusion.json to {out}/")
     return 0

@@ -4,9 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from pokegan.cli.options import add_sprite_options, load_for, load_model, sprite_options
-
-SHEET_MAX = 4096   # sprites on the sprite sheet generate writes
+from pokegan.cli.options import add_sprite_options, model_and_options
 
 GEN_EXAMPLES = """examples:
   pokegan generate --n 64 --seed 0 --out new/                      # the shipped pretrained model
@@ -52,113 +50,37 @@ def add_parser(sub) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from pokegan.files import GRID, SHEET, check_output_dir, save_png, save_sheet
-    from pokegan.pixels import upscale
-    from pokegan.data.show import grid
-    from pokegan.paths import atomic_write_bytes
-    from pokegan.errors import PokeganError
-    from pokegan.limits import check_batch, check_count
-    from pokegan.sprites import sprite_png
+    from pokegan.core.errors import PokeganError
+    from pokegan.generator.writing import SHEET_MAX, write_by_type, write_sprites
 
     if args.n is None:
         args.n = 8 if args.by_type else 64
-    check_count(args.n)
-    check_batch(args.batch)
-    opts = sprite_options(args)
     if args.spread is not None and not 0 <= args.spread <= 4:   # before any projection (NaN fails this too)
         raise PokeganError(f"--spread {args.spread}: give 0 (the projection itself) to 4 (far from it)")
-    if args.near:
-        if args.by_type:
-            raise PokeganError("--near and --by-type: pick one (a type swap of a projection is --near X --type T)")
-        g = load_for([args.near], args.model, args.device, conditional=bool(opts.types))
-    else:
-        if args.spread is not None or args.data or args.shiny:
-            raise PokeganError("--spread, --data and --shiny go with --near SOURCE")
-        g = load_model(args.model, args.device, conditional=bool(opts.types or args.by_type),
-                       transparent=opts.transparent)
-    opts = sprite_options(args, g)   # a recipe's settings depend on the model's size and channels
+    if args.near and args.by_type:
+        raise PokeganError("--near and --by-type: pick one (a type swap of a projection is --near X --type T)")
+    if not args.near and (args.spread is not None or args.data or args.shiny):
+        raise PokeganError("--spread, --data and --shiny go with --near SOURCE")
+    g, opts = model_and_options(args)
+    meta = {"model": str(g.source), "family": g.family, "seed": args.seed}
     if args.by_type:
-        return write_by_type(g, args, opts)
+        print(write_by_type(g, args.n, args.seed, opts, args.out, png=not args.no_png, meta=meta))
+        return 0
     making = args.n
     if args.no_png and args.n > SHEET_MAX:  # the work done is the work kept: the sheet holds the first SHEET_MAX
         making = SHEET_MAX
         print(f"--no-png keeps only the sheet, which holds the first {SHEET_MAX:,} sprites: making those, not "
               f"{args.n:,} (without --no-png every sprite is written as a PNG)")
-    offsets, near_meta = None, {}
+    offsets = None
+    meta["latent_rule"] = args.latent_rule
     if args.near:
         from pokegan.projection import DEFAULT_SPREAD, near, resolve
 
         origin = resolve(g, args.near, args.data, args.shiny)
         spread = DEFAULT_SPREAD if args.spread is None else args.spread
         z, offsets = near(g, origin, making, spread, args.seed, opts.types), origin.offsets
-        near_meta = {"near": origin.source, "spread": spread}
+        meta.update(near=origin.source, spread=spread)
     else:
         z = g.latents(making, args.seed, args.latent_rule, types=opts.types)
-    g.check(opts)  # a model that cannot honour the options says so before anything is written
-    out = check_output_dir(args.out)
-    digits = max(4, len(str(args.n - 1)))
-    kept = []  # the first up-to-SHEET_MAX sprites go on the grid and the sheet
-    for start in range(0, making, max(args.batch, 1024)):  # large N: generate, finish and write in chunks
-        arr = g.sprites(z[start:start + max(args.batch, 1024)], opts, args.batch, offsets)
-        for j, img in enumerate(arr):
-            if not args.no_png:
-                atomic_write_bytes(out / f"{start + j:0{digits}d}.png", sprite_png(img, opts))
-            if len(kept) < SHEET_MAX:
-                kept.append(img)
-    imgs = np.stack(kept)
-    cols = int(np.ceil(np.sqrt(min(len(imgs), 256))))
-    save_png(upscale(np.asarray(grid(imgs[:256], cols, bg=(255, 255, 255))), opts.scale), out / GRID)
-    previews = []
-    if imgs.shape[-1] == 4:  # how the sprites look in a game: on a dark scene (where a halo shows) and a light one
-        from pokegan.files import PREVIEWS, preview_file
-        from pokegan.pixels import on_background
-
-        for name, colour in PREVIEWS.items():
-            save_png(upscale(on_background(np.asarray(grid(imgs[:256], cols, bg=(0, 0, 0))), colour), opts.scale),
-                     out / preview_file(name))
-            previews.append(preview_file(name))
-    names = [f"{i:0{digits}d}" for i in range(len(imgs))]
-    meta = {"model": str(g.source), "family": g.family, "seed": args.seed, "latent_rule": args.latent_rule,
-            **near_meta, **dataclasses.asdict(opts)}
-    save_sheet(imgs, out / SHEET, out / "sheet.json", names, meta)
-    print(f"wrote {args.n if not args.no_png else 0} sprites ({g.resolution}x{g.resolution}"
-          f"{' RGBA' if imgs.shape[-1] == 4 else ''}{f', x{opts.scale}' if opts.scale > 1 else ''}) to {out}/, "
-          f"grid.png, {''.join(p + ', ' for p in previews)}sheet.png + sheet.json ({len(imgs)} frames)")
-    return 0
-
-
-def write_by_type(g, args: argparse.Namespace, opts) -> int:
-    """`generate --by-type`: by-type.png (one row per type), by-type.json, and TYPE/NNN.png files."""
-    import json
-
-    import numpy as np
-
-    from pokegan.files import BY_TYPE, check_output_dir, save_png
-    from pokegan.pixels import upscale
-    from pokegan.data.dataset import composite_uint8
-    from pokegan.data.show import labelled_rows
-    from pokegan.paths import atomic_write_bytes
-    from pokegan.sprites import sprite_png
-
-    per_type = args.n
-    if not 1 <= per_type <= 256:
-        from pokegan.errors import PokeganError
-
-        raise PokeganError(f"--n {per_type}: with --by-type, sprites per type: 1 to 256")
-    names, rows = g.by_type(per_type, args.seed, opts, types=opts.types or None)
-    out = check_output_dir(args.out)
-    flat = [composite_uint8(r, "white") if r.shape[-1] == 4 else r for r in rows]
-    save_png(upscale(np.asarray(labelled_rows(flat, names)), opts.scale), out / BY_TYPE)
-    if not args.no_png:
-        for name, row in zip(names, rows):
-            (out / name).mkdir(exist_ok=True)
-            for j, img in enumerate(row):
-                atomic_write_bytes(out / name / f"{j:03d}.png", sprite_png(img, opts))
-    meta = {"model": str(g.source), "family": g.family, "seed": args.seed, "per_type": per_type, "rows": names,
-            **dataclasses.asdict(opts)}
-    atomic_write_bytes(out / "by-type.json", json.dumps(meta, indent=1).encode())
-    print(f"wrote by-type.png ({len(names)} types x {per_type}) and by-type.json to {out}/"
-          + ("" if args.no_png else ", each type's sprites in a folder of its own"))
+    print(write_sprites(g, z, opts, args.out, args.n, args.batch, png=not args.no_png, offsets=offsets, meta=meta))
     return 0

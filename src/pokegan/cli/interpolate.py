@@ -41,10 +41,10 @@ def add_parser(sub) -> None:
 def run_interpolate(args: argparse.Namespace) -> int:
     import torch
 
-    from pokegan.files import gif_bytes, save_png
-    from pokegan.errors import PokeganError
+    from pokegan.core.files import gif_bytes, save_png
+    from pokegan.core.errors import PokeganError
     from pokegan.interpolate import find_sprite, strip, walk_sprites
-    from pokegan.paths import atomic_write_bytes
+    from pokegan.core.paths import atomic_write_bytes
 
     if args.steps < 2 or args.steps > 1000:
         raise PokeganError(f"--steps {args.steps}: give 2 to 1000 frames per leg")
@@ -58,7 +58,7 @@ def run_interpolate(args: argparse.Namespace) -> int:
 
     g = load_model(args.model, args.device, conditional=bool(args.walk_types))
     if args.walk_types:
-        from pokegan.type_names import check_type_set, parse_types
+        from pokegan.core.type_names import check_type_set, parse_types
 
         if args.between:
             raise PokeganError("--types walks between types at one seed; --between walks between two Pokémon: pick one")

@@ -8,7 +8,7 @@ import re
 import sys
 
 from pokegan import __version__
-from pokegan.errors import PokeganError, shown
+from pokegan.core.errors import PokeganError, shown
 
 
 # Command-line flags of settings that were removed (pokegan.config.RETIRED_SETTINGS says what replaced each).
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         getattr(args, "parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     for name in (getattr(args, k, None) for k in ("model", "source")):
         if isinstance(name, str):
-            from pokegan.shipped import answered_by
+            from pokegan.generator.shipped import answered_by
 
             if note := answered_by(name):
                 print(f"note: {note}", file=sys.stderr)

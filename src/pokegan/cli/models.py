@@ -14,9 +14,9 @@ def add_parser(sub) -> None:
 
 
 def describe() -> list[dict]:
-    from pokegan import checkpoint as ckpt
+    from pokegan.models import checkpoint as ckpt
     from pokegan.runfiles import model_info, read_card
-    from pokegan.shipped import DEFAULT_MODEL, RETIRED, shipped_models
+    from pokegan.generator.shipped import DEFAULT_MODEL, RETIRED, shipped_models
 
     out = []
     for name, path in shipped_models().items():

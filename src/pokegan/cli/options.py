@@ -33,7 +33,7 @@ def add_sprite_options(p, finishing: bool = True) -> None:
 def sprite_options(args: argparse.Namespace, model=None, **fixed) -> SpriteOptions:
     """The `SpriteOptions` a command's flags ask for; a `--recipe` needs the loaded `model` (its size and
     channels), and without one only says that the sprites will be transparent."""
-    from pokegan.errors import PokeganError
+    from pokegan.core.errors import PokeganError
     from pokegan.steps import recipe
 
     names = [f.name for f in dataclasses.fields(SpriteOptions)]
@@ -51,7 +51,7 @@ def sprite_options(args: argparse.Namespace, model=None, **fixed) -> SpriteOptio
 def load_model(model, device: str, conditional: bool, transparent: bool = False):
     """The run asked for; with none, the shipped default, for every request (types by its type sampler,
     transparent sprites keyed from white and cleaned)."""
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     if model:
         return load_generator(model, device=device)
@@ -64,8 +64,8 @@ def load_for(sources, model, device: str, conditional: bool = False):
     import json
     from pathlib import Path
 
-    from pokegan.sprites import load_generator
-    from pokegan.shipped import shipped
+    from pokegan.generator.sprites import load_generator
+    from pokegan.generator.shipped import shipped
 
     if not model:
         for s in sources:
@@ -81,3 +81,20 @@ def load_for(sources, model, device: str, conditional: bool = False):
     if model:
         return load_generator(model, device=device)
     return load_generator(device=device, conditional=conditional)
+
+
+def model_and_options(args: argparse.Namespace):
+    """`generate`'s model and sprite options: the request's counts checked, then the model (a projection's
+    source may name it; types or --by-type ask for a typed one), then the options (a recipe's settings
+    depend on the model's size and channels)."""
+    from pokegan.generator.limits import check_batch, check_count
+
+    check_count(args.n)
+    check_batch(args.batch)
+    early = sprite_options(args)   # bad option values fail before a model loads
+    if getattr(args, "near", None):
+        g = load_for([args.near], args.model, args.device, conditional=bool(early.types))
+    else:
+        g = load_model(args.model, args.device, conditional=bool(early.types or args.by_type),
+                       transparent=early.transparent)
+    return g, sprite_options(args, g)

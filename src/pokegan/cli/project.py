@@ -42,7 +42,7 @@ def add_source_options(p, model_help: str | None = None) -> None:
 def run(args: argparse.Namespace) -> int:
     from pokegan.cli.options import load_for
     from pokegan.projection import project
-    from pokegan.limits import check_seed
+    from pokegan.generator.limits import check_seed
 
     check_seed(args.seed)
     g = load_for([args.source], args.model, args.device)

@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pokegan.paths import atomic_write_bytes
+    from pokegan.core.paths import atomic_write_bytes
     from pokegan.report import build_report
 
     page = build_report(args.run)

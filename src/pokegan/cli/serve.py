@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pokegan.errors import PokeganError
+    from pokegan.core.errors import PokeganError
 
     try:
         import uvicorn

@@ -105,8 +105,8 @@ def _betas(text: str) -> tuple[float, float]:
 
 def _type_list(text: str) -> tuple[str, ...]:
     """`--types fire,water` -> ("fire", "water"); an unknown name is a usage error with the valid ones."""
-    from pokegan.errors import PokeganError
-    from pokegan.type_names import parse_types
+    from pokegan.core.errors import PokeganError
+    from pokegan.core.type_names import parse_types
 
     try:
         out = parse_types(text.split(","))
@@ -145,7 +145,7 @@ def _worker(opts: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pokegan.errors import PokeganError
+    from pokegan.core.errors import PokeganError
     from pokegan.training import distributed
     from pokegan.models.registry import get_family
     from pokegan.presets import DEFAULT_PRESET, get_preset

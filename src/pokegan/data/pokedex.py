@@ -93,6 +93,6 @@ def lookup(stem: str) -> Species:
 
 def all_types() -> list[str]:
     """The 18 type names in a stable order."""
-    from pokegan.type_names import TYPES
+    from pokegan.core.type_names import TYPES
 
     return list(TYPES)

@@ -20,7 +20,7 @@ import numpy as np
 from pokegan.data import images as im_ops
 from pokegan.data import sources
 from pokegan.data.dataset import BACKGROUNDS, save_dataset
-from pokegan.errors import NothingUsable, PokeganError, shown
+from pokegan.core.errors import NothingUsable, PokeganError, shown
 
 
 @dataclass(frozen=True)

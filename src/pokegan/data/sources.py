@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pokegan.data import fetch, pokedex
-from pokegan.errors import PokeganError, shown
+from pokegan.core.errors import PokeganError, shown
 
 RASTER_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
 MAX_FILE_BYTES = 64 << 20  # one sprite file is kilobytes; anything over this is refused unread

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pokegan import checkpoint as ckpt
+from pokegan.models import checkpoint as ckpt
 from pokegan.config import TrainConfig
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.models.registry import get_family
 
 
@@ -23,7 +23,7 @@ def family_from_state(state: dict, path: str | Path):
 def load_legacy(path: str | Path, device: str = "cpu"):
     """A SpriteGenerator from a checkpoint without a generator description (its EMA generator where kept),
     built through its family (one that has a description loads through `load_generator`)."""
-    from pokegan.sprites import assemble
+    from pokegan.generator.sprites import assemble
 
     state, weights, _ = ckpt.read(path, train_state=False)
     key = "G_ema" if state.get("ema") and any(k.startswith("G_ema.") for k in weights) else "G"

@@ -5,7 +5,7 @@
 
 The generator is exported with its spectral-norm parametrisations baked into plain weights and its
 batch norms in eval mode (torch's TorchScript-based exporter); the finishing steps are ONNX nodes of our
-own, written to match `pokegan.sprites` step for step: clamp, the background snapped to its exact
+own, written to match `pokegan.generator.sprites` step for step: clamp, the background snapped to its exact
 colour, uint8 by round-half-to-even, then binary alpha (RGBA models) or the background keyed to
 transparency where it reaches the border (RGB models on white or black: a flood fill from the border, an
 ONNX Loop of 4-neighbour dilations that stops when nothing changes, as `pixels.key_background` does).
@@ -24,12 +24,12 @@ import numpy as np
 from pokegan import __version__
 from pokegan.config import SpriteOptions
 from pokegan.steps import OPTIONS, automatic
-from pokegan.errors import PokeganError
-from pokegan.type_names import TYPES
+from pokegan.core.errors import PokeganError
+from pokegan.core.type_names import TYPES
 
 N_TYPES = len(TYPES)
-from pokegan.paths import atomic_write_bytes
-from pokegan.sprites import SpriteGenerator, load_generator
+from pokegan.core.paths import atomic_write_bytes
+from pokegan.generator.sprites import SpriteGenerator, load_generator
 
 OPSETS = (13, 17)
 DEFAULT_OPSET = 15
@@ -244,7 +244,7 @@ def encoder_onnx(g: SpriteGenerator, opset: int) -> bytes | None:
 
 
 def sampler_onnx(g: SpriteGenerator, opset: int) -> bytes | None:
-    """The model's type sampler (pokegan.type_sampler: latents (m, z) -> log_p (m, 18)) as ONNX, or None."""
+    """The model's type sampler (pokegan.generator.type_sampler: latents (m, z) -> log_p (m, 18)) as ONNX, or None."""
     import io
     import warnings
 
@@ -285,7 +285,7 @@ def check_graph(data: bytes, g: SpriteGenerator, n: int = 4) -> None:
 def describe(g: SpriteGenerator, opts: SpriteOptions, opset: int) -> dict:
     """generator.json: everything an engine needs to feed the model and use what it gives."""
     from pokegan.models.conditioning import type_input
-    from pokegan.latents import PORTABLE_RULE
+    from pokegan.generator.latents import PORTABLE_RULE
 
     c, r = g.channels, g.resolution
     keyed = c == 3 and opts.transparent and g.background in ("white", "black")

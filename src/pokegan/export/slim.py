@@ -8,10 +8,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import save
 
-from pokegan import checkpoint as ckpt
-from pokegan.errors import PokeganError
-from pokegan.paths import atomic_write_bytes
-from pokegan.sprites import load_generator
+from pokegan.models import checkpoint as ckpt
+from pokegan.core.errors import PokeganError
+from pokegan.core.paths import atomic_write_bytes
+from pokegan.generator.sprites import load_generator
 
 # What an inference-only copy keeps of a checkpoint's state: enough to rebuild and describe the generator.
 KEEP = ("config", "family", "resolution", "channels", "background", "version", "kimg", "step", "num_images",

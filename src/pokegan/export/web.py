@@ -8,7 +8,7 @@ against the pinned sha512, cached). A page opened from file:// may not fetch fil
 the model, the runtime's WebAssembly and its glue module are also written as plain scripts that define
 base64 strings (`model.js`, `ort-wasm.js`, `ort-glue.js`); the page hands them to the runtime as bytes and a
 blob URL. Where the model has a projection encoder (`encoder.onnx`, as `encoder.js`), a dropped image gets its
-instant projection and variations around it, in the browser too. Latents follow `pokegan.latents.PORTABLE_RULE`, so seed S gives the sprites of
+instant projection and variations around it, in the browser too. Latents follow `pokegan.generator.latents.PORTABLE_RULE`, so seed S gives the sprites of
 `pokegan generate --seed S --latent-rule portable --transparent`; a model that takes types has a type picker
 (one or two of the types it saw; none: as the data has them, by the same rule): a conditional model's slots,
 or its type sampler (`type-sampler.onnx`, in model.js) picking each sprite's latent among its candidates.
@@ -21,10 +21,10 @@ import tarfile
 from importlib.resources import files
 from pathlib import Path
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.export.onnx import DEFAULT_OPSET, export_onnx
 from pokegan.npm import NpmPackage, cached_tarball
-from pokegan.paths import atomic_write_bytes
+from pokegan.core.paths import atomic_write_bytes
 
 ORT_WEB = NpmPackage("onnxruntime-web", "1.31.1",
                      "sha512-5GeH+bWQ+HxM10z7erGlsWqryrwMbSvm/1tkIsKTT48g0fI19VXVVC435t4t7VsPdSQeS7NmuZPXrQ73k82URw==",

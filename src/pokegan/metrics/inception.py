@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 FEATURE_DIM = 2048
 

@@ -10,13 +10,13 @@ import numpy as np
 import torch
 
 from pokegan.data import Dataset
-from pokegan.errors import PokeganError
-from pokegan.pixels import diversity
+from pokegan.core.errors import PokeganError
+from pokegan.core.pixels import diversity
 from pokegan.metrics.evaluate import EvalConfig, as_rgb, cached_real_features, real_rgb
 from pokegan.metrics.inception import InceptionFeatures
 from pokegan.metrics.kid import kid
 from pokegan.metrics.type_classifier import TypeClassifier, targets, type_classifier
-from pokegan.type_names import TYPES
+from pokegan.core.type_names import TYPES
 
 
 def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -27,9 +27,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from pokegan.data import Dataset, composite_uint8
-from pokegan.errors import PokeganError
-from pokegan.paths import atomic_write_bytes, cache_dir
-from pokegan.type_names import TYPES
+from pokegan.core.errors import PokeganError
+from pokegan.core.paths import atomic_write_bytes, cache_dir
+from pokegan.core.type_names import TYPES
 
 N_TYPES = len(TYPES)
 SIDE = 32

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from pokegan.config import check_option_types, drop_retired
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.losses import get_loss
 
 

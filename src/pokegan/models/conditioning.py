@@ -25,9 +25,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.models.norms import spectral_norm
-from pokegan.type_names import MAX_TYPES, TYPES
+from pokegan.core.type_names import MAX_TYPES, TYPES
 
 N_TYPES = len(TYPES)
 EMBED_DIM = 64

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pokegan.steps.palette import TRAINING_PALETTE_SIZE
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.losses import LeCam
 from pokegan.models.base import Family, Phase, register_family, start_side
 from pokegan.models.conditioning import EMBED_DIM, TypeClassifier, TypeInput, TypeModulation, TypeProjection

@@ -10,7 +10,7 @@ import inspect
 
 from torch import nn
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.models.aegan import Encoder
 from pokegan.models.dcgan import DCGANGenerator
 from pokegan.models.fastgan import FastGenerator

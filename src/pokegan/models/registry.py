@@ -1,7 +1,7 @@
 """Every model family by name: importing the family modules registers them (`@register_family`)."""
 from __future__ import annotations
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.models import aegan, dcgan, fastgan, progan, wgan  # noqa: F401  (registers the families)
 from pokegan.models.base import FAMILIES, Family
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from pokegan.config import SpriteOptions
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.projection.targets import Target, read_target
 
 LATENT_FORMAT = "pokegan-latent/1"
@@ -57,8 +57,8 @@ class Projection:
 
     def save(self, folder: str | Path) -> Path:
         """target.png (the source as the model saw it), projection.png and latent.json in `folder`."""
-        from pokegan.files import check_output_dir, save_png
-        from pokegan.paths import atomic_write_bytes
+        from pokegan.core.files import check_output_dir, save_png
+        from pokegan.core.paths import atomic_write_bytes
 
         out = check_output_dir(folder)
         if self.target is not None:
@@ -71,18 +71,8 @@ class Projection:
 def model_card(g) -> dict:
     from pokegan.projection.encoder import model_id
 
-    return {"id": model_id(g), "source": model_name(g), "family": g.family, "z_dim": g.z_dim,
+    return {"id": model_id(g), "source": g.name, "family": g.family, "z_dim": g.z_dim,
             "conditional": g.conditional}
-
-
-def model_name(g) -> str:
-    """A shipped model's name, else the path it was loaded from."""
-    from pokegan.shipped import shipped_models
-
-    for name, folder in shipped_models().items():
-        if Path(g.source).resolve() == folder.resolve():
-            return name
-    return str(g.source)
 
 
 def transparent_sprites(g, z: torch.Tensor, offsets: dict | None = None) -> np.ndarray:
@@ -99,7 +89,7 @@ def project(g, source, data: str | None = None, shiny: bool = False, refine: boo
     them (FastGAN), else the noise alone."""
     from pokegan.projection import refine as rf
     from pokegan.projection.encoder import load_encoder, types_from_logits
-    from pokegan.type_names import TYPES
+    from pokegan.core.type_names import TYPES
 
     rf.check_projectable(g)
     t0 = time.perf_counter()
@@ -109,7 +99,7 @@ def project(g, source, data: str | None = None, shiny: bool = False, refine: boo
     encoder, _ = load_encoder(g, warn=warn)
     reader = encoder if encoder is not None else g.encoder   # else AEGAN's own encoder, where there is one
     if reader is None and not refine:
-        raise PokeganError(f"{model_name(g)} has no projection encoder, so there is no instant projection; refine "
+        raise PokeganError(f"{g.name} has no projection encoder, so there is no instant projection; refine "
                            "instead, or train one: pokegan train-encoder MODEL")
     t, _ = rf.target_tensors(g, target.rgba)
     types_vec, types = None, ()
@@ -163,7 +153,7 @@ def read_latent(g, path: str | Path, warn=print) -> Projection:
     made = meta.get("model") if isinstance(meta.get("model"), dict) else {}
     if len(values) != width:
         raise PokeganError(f"{path}: a latent of {len(values)} values, made with {str(made.get('source'))[:80]}; "
-                           f"{model_name(g)} takes {width}. Project the source again with this model (pokegan project "
+                           f"{g.name} takes {width}. Project the source again with this model (pokegan project "
                            "SOURCE --model ...), or draw it with the model it names")
     latent = torch.tensor(values, dtype=torch.float32)
     if not torch.isfinite(latent).all() or latent.abs().max() > 1e4:
@@ -171,7 +161,7 @@ def read_latent(g, path: str | Path, warn=print) -> Projection:
     from pokegan.projection.encoder import model_id
 
     if made.get("id") != model_id(g):
-        warn(f"warning: {path} was projected with {str(made.get('source'))[:80]}, not {model_name(g)}: the same numbers "
+        warn(f"warning: {path} was projected with {str(made.get('source'))[:80]}, not {g.name}: the same numbers "
              "draw a different creature here")
     offsets = read_offsets(g, meta.get("offsets"), path)
     types = tuple(t for t in meta.get("types", []) if isinstance(t, str))[:2] if isinstance(meta.get("types"), list) else ()
@@ -195,7 +185,7 @@ def read_offsets(g, raw, path) -> dict | None:
     for key, entry in raw.items():
         side = int(key) if isinstance(key, str) and key.isdigit() else None
         if side not in sides:
-            raise PokeganError(f"{path}: offsets at side {str(key)[:12]!r}, but {model_name(g)} takes them at "
+            raise PokeganError(f"{path}: offsets at side {str(key)[:12]!r}, but {g.name} takes them at "
                                f"{', '.join(map(str, sides)) or 'no side (noise only)'}")
         want = [g.G.w[side], side, side]
         values = entry.get("values") if isinstance(entry, dict) else None
@@ -232,7 +222,7 @@ def near(g, start: Projection, n: int, spread: float = DEFAULT_SPREAD, seed: int
     if not isinstance(spread, (int, float)) or isinstance(spread, bool) or not 0 <= spread <= MAX_SPREAD:
         raise PokeganError(f"spread {spread!r}: give 0 (the projection itself) to {MAX_SPREAD} (far from it)")
     if types and not g.typed:
-        raise PokeganError(f"a type swap needs a model that can be asked for a type; {model_name(g)} cannot: fit it a "
+        raise PokeganError(f"a type swap needs a model that can be asked for a type; {g.name} cannot: fit it a "
                            f"type sampler (`pokegan types-fit {g.source} --data DATA`) or use the shipped one")
     z = start.latent
     if types and not g.conditional:
@@ -262,6 +252,31 @@ def fuse(g, a: Projection, b: Projection, steps: int = 8) -> dict:
         out["mix"] = np.concatenate([mixed(g, a.latent[None], b.latent[None], a.offsets),
                                      mixed(g, b.latent[None], a.latent[None], b.offsets)])
     return out
+
+
+def save_fusion(f: dict, a: Projection, b: Projection, out: str | Path, scale: int = 1,
+                duration: int = 80) -> list[str]:
+    """A fusion's files in the folder `out`: fusion.gif (there and back, `duration` ms a frame), fusion.png (the
+    row as a strip), middle.png, mix.png where the family mixes, each upscaled `scale` times, and fusion.json
+    (both projections, the files). Returns the names of the pictures written."""
+    from pokegan.core.files import check_output_dir, gif_bytes, save_png
+    from pokegan.core.paths import atomic_write_bytes
+    from pokegan.core.pixels import upscale
+
+    out = check_output_dir(out)
+    frames = [upscale(x, scale) for x in f["row"]]
+    atomic_write_bytes(out / "fusion.gif", gif_bytes(frames + frames[-2:0:-1], duration))
+    save_png(np.concatenate(frames, axis=1), out / "fusion.png")
+    save_png(upscale(f["middle"], scale), out / "middle.png")
+    written = ["fusion.gif", "fusion.png", "middle.png"]
+    if "mix" in f:
+        save_png(upscale(np.concatenate(list(f["mix"]), axis=1), scale), out / "mix.png")
+        written.append("mix.png")
+    meta = {"model": a.model, "first": {**a.source, "latent": a.to_json()["latent"], "figures": a.figures},
+            "second": {**b.source, "latent": b.to_json()["latent"], "figures": b.figures}, "steps": len(f["row"]),
+            "files": written}
+    atomic_write_bytes(out / "fusion.json", json.dumps(meta, indent=1).encode())
+    return written
 
 
 def blend(a: dict | None, b: dict | None, t: torch.Tensor) -> dict | None:

@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.models.conditioning import N_TYPES
-from pokegan.paths import atomic_write_bytes
+from pokegan.core.paths import atomic_write_bytes
 
 FILE, META = "encoder.safetensors", "encoder.json"
 
@@ -41,7 +41,7 @@ def model_id(g) -> str:
 
 def encoder_folders(g) -> list[Path]:
     """Where a generator's encoder may be: beside its weights, then a run folder's `encoder/`."""
-    from pokegan import checkpoint as ckpt
+    from pokegan.models import checkpoint as ckpt
 
     src = Path(g.source)
     out = []
@@ -76,7 +76,7 @@ def load_encoder(g, warn=print):
 
 
 def _read_encoder(g, warn):
-    from pokegan import checkpoint as ckpt
+    from pokegan.models import checkpoint as ckpt
     from pokegan.models.networks import build_network
     from pokegan.runfiles import read_object
 

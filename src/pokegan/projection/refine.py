@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 STARTS = 6          # starts optimised together: the encoder's guess, its neighbours, random draws
 STEPS_TOGETHER = 40  # noise only, all starts

@@ -14,8 +14,8 @@ import numpy as np
 from PIL import Image
 
 from pokegan.data.images import DEFAULT_MAX_PIXELS, SkipImage, decode, place
-from pokegan.errors import PokeganError
-from pokegan.pixels import key_background
+from pokegan.core.errors import PokeganError
+from pokegan.core.pixels import key_background
 
 MAX_BYTES = 32 << 20       # an image file to project: sprites are kilobytes; this is a mistake or an attack
 MIN_SIDE = 4               # a sprite smaller than 4x4 pixels (alpha's box) holds nothing to project

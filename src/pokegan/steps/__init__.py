@@ -181,7 +181,7 @@ RECIPES: dict[str, Callable[[int, int], dict]] = {"game-ready": game_ready}
 
 
 def recipe(name: str, size: int, channels: int) -> dict:
-    from pokegan.errors import PokeganError
+    from pokegan.core.errors import PokeganError
 
     if name not in RECIPES:
         raise PokeganError(f"unknown recipe {name[:40]!r}; the recipes: {', '.join(RECIPES)}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pokegan.pixels import NEAR_WHITE, edge_mask
+from pokegan.core.pixels import NEAR_WHITE, edge_mask
 from pokegan.steps import Option, register
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pokegan.pixels import components
+from pokegan.core.pixels import components
 from pokegan.steps import Option, min_fragment_for, register
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.steps import Option, register
 
 

@@ -29,7 +29,7 @@ from typing import Callable
 import torch
 import torch.distributed as dist
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 # Rank 0 may evaluate FID for minutes while the others wait at the next collective.
 TIMEOUT = datetime.timedelta(hours=2)
@@ -97,7 +97,7 @@ def launch(world: int, use_cuda: bool, fn: Callable, *args) -> None:
             pass
     except mp.ProcessRaisedException as e:
         msg = str(e)
-        tag = "pokegan.errors.PokeganError: "
+        tag = "pokegan.core.errors.PokeganError: "
         lines = [ln for ln in msg.splitlines() if ln.startswith(tag)]
         if lines:
             raise PokeganError(lines[-1][len(tag):]) from None

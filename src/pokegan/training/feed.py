@@ -11,7 +11,7 @@ import torch
 
 from pokegan.augment import classic_augment
 from pokegan.data.dataset import BACKGROUNDS, Dataset, to_model_space  # noqa: F401 (re-exported)
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 def resolve_background(requested: str, ds: Dataset) -> str:
     bg = ds.background if requested in ("dataset", "", None) else requested

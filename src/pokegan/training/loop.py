@@ -25,20 +25,20 @@ from pathlib import Path
 import torch
 
 from pokegan import __version__
-from pokegan import checkpoint as ckpt
+from pokegan.models import checkpoint as ckpt
 from pokegan.steps.palette import training_palette
 from pokegan.augment import Augmenter
 from pokegan.config import TrainConfig
 from pokegan.data import load_dataset
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.runfiles import number
 from pokegan.models.registry import get_family
 from pokegan.models.ema import EmaGenerator
-from pokegan.devices import resolve_device
-from pokegan.sprites import snap_background
+from pokegan.generator.devices import resolve_device
+from pokegan.generator.sprites import snap_background
 from pokegan.training import distributed as ddp
 from pokegan.training.feed import RealFeed
-from pokegan.pixels import diversity
+from pokegan.core.pixels import diversity
 from pokegan.training.monitor import HealthMonitor, silhouette_overlap
 from pokegan.training.progress import Progress
 from pokegan.training.upkeep import TickStats, Upkeep, next_run_dir, side_effect_free, trim_rows

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from pokegan.data.show import grid
-from pokegan.paths import atomic_write_bytes
-from pokegan.sprites import to_uint8
+from pokegan.core.paths import atomic_write_bytes
+from pokegan.generator.sprites import to_uint8
 
 
 def save_grid(images: torch.Tensor, path: str | Path, cols: int | None = None) -> None:

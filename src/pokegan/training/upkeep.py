@@ -13,11 +13,11 @@ from pathlib import Path
 
 import torch
 
-from pokegan import checkpoint as ckpt
-from pokegan.errors import PokeganError
-from pokegan.sprites import SpriteOptions, finish, to_uint8
+from pokegan.models import checkpoint as ckpt
+from pokegan.core.errors import PokeganError
+from pokegan.generator.sprites import SpriteOptions, finish, to_uint8
 from pokegan.training import distributed as ddp
-from pokegan.pixels import diversity
+from pokegan.core.pixels import diversity
 from pokegan.training.monitor import silhouette_overlap
 from pokegan.training.plots import loss_curves, save_grid
 from pokegan.training.progress import Progress
@@ -68,7 +68,7 @@ def trim_rows(path: Path, kimg: float) -> int:
         else:
             keep.append(line)
     if dropped:
-        from pokegan.paths import atomic_write_bytes
+        from pokegan.core.paths import atomic_write_bytes
 
         atomic_write_bytes(path, ("\n".join(keep) + ("\n" if keep else "")).encode())
     return dropped

@@ -8,10 +8,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from pokegan import checkpoint as ckpt
-from pokegan.errors import PokeganError
-from pokegan.sprites import SpriteGenerator, load_generator
-from pokegan.shipped import DEFAULT_MODEL, RETIRED, shipped_models
+from pokegan.models import checkpoint as ckpt
+from pokegan.core.errors import PokeganError
+from pokegan.generator.sprites import SpriteGenerator, load_generator
+from pokegan.generator.shipped import DEFAULT_MODEL, RETIRED, shipped_models
 
 MAX_LOADED = 3    # generators kept in memory at once (the least recently used is dropped)
 MAX_WAITING = 4   # requests that may wait for one model; more get 503 rather than an ever-growing backlog

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from pokegan.config import SpriteOptions
-from pokegan.errors import PokeganError
-from pokegan.limits import MAX_SEED
+from pokegan.core.errors import PokeganError
+from pokegan.generator.limits import MAX_SEED
 from pokegan.steps import OPTIONS, recipe
 from pokegan.web.catalog import Busy
 

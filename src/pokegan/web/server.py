@@ -1,7 +1,7 @@
 """The ASGI app behind `pokegan serve` (Starlette): one static page and a small GET-only API.
 
-Every image comes from the library's sprite pipeline (`pokegan.sprites`, `pokegan.interpolate`,
-`pokegan.files`): the same seed and options give the bytes `pokegan generate` writes. Models are chosen
+Every image comes from the library's sprite pipeline (`pokegan.generator.sprites`, `pokegan.interpolate`,
+`pokegan.core.files`): the same seed and options give the bytes `pokegan generate` writes. Models are chosen
 by id from the catalog the server started with; every parameter is bounded and a bad one is answered 422
 with the limit it broke; nothing a request sends is written anywhere.
 
@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pokegan.sprites import sprite_png
+from pokegan.core.files import sprite_png
 from pokegan.steps import RECIPES, as_flags
 from pokegan.web import starting
 from pokegan.web.catalog import Catalog
@@ -74,7 +74,7 @@ def create_app(catalog: Catalog, data: str | None = None) -> Starlette:
 
             def make(g):
                 arr = g.sprites(g.latents(n, seed, types=opts.types), opts, FORWARD_BATCH)
-                return JSONResponse({"sprites": [data_uri(sprite_png(a, opts)) for a in arr], "seed": seed, "n": n,
+                return JSONResponse({"sprites": [data_uri(sprite_png(a, opts.scale)) for a in arr], "seed": seed, "n": n,
                                      "width": arr.shape[2] * opts.scale, "height": arr.shape[1] * opts.scale,
                                      "rgba": arr.shape[-1] == 4})
             return make
@@ -86,7 +86,7 @@ def create_app(catalog: Catalog, data: str | None = None) -> Starlette:
             download = q.flag("download")
 
             def make(g):
-                png = sprite_png(g.sprites(latent(g, seed, index), opts)[0], opts)
+                png = sprite_png(g.sprites(latent(g, seed, index), opts)[0], opts.scale)
                 headers = {"Content-Disposition": f'attachment; filename="pokegan-{seed}-{index}.png"'} if download else {}
                 return Response(png, media_type="image/png", headers=headers)
             return make
@@ -101,7 +101,7 @@ def create_app(catalog: Catalog, data: str | None = None) -> Starlette:
                 def make(g):
                     from dataclasses import asdict
 
-                    from pokegan.files import sheet_files
+                    from pokegan.core.files import sheet_files
 
                     arr = g.sprites(g.latents(n, seed, types=opts.types), opts, FORWARD_BATCH)
                     names = [f"{i:04d}" for i in range(n)]
@@ -125,7 +125,7 @@ def create_app(catalog: Catalog, data: str | None = None) -> Starlette:
                 z = near(latent(g, seed, index, opts.types)[0], n, strength,
                          seed=variation_seed(seed, index), z_dim=g.z_dim)
                 arr = g.sprites(z, opts, FORWARD_BATCH)
-                return JSONResponse({"sprites": [data_uri(sprite_png(a, opts)) for a in arr]})
+                return JSONResponse({"sprites": [data_uri(sprite_png(a, opts.scale)) for a in arr]})
             return make
         return await guarded(catalog, request, SPRITE_OPTS | {"seed", "index", "n", "strength"}, work)
 
@@ -140,7 +140,7 @@ def create_app(catalog: Catalog, data: str | None = None) -> Starlette:
             def make(g):
                 import torch
 
-                from pokegan.files import gif_bytes, png_bytes
+                from pokegan.core.files import gif_bytes, png_bytes
                 from pokegan.interpolate import strip, walk_sprites
 
                 keys = g.truncate(torch.cat([latent(g, *a, opts.types), latent(g, *b, opts.types)]), opts.truncation)

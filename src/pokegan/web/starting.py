@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.projection import DEFAULT_SPREAD
-from pokegan.sprites import sprite_png
+from pokegan.core.files import sprite_png
 from pokegan.web.catalog import Busy, Catalog
 from pokegan.web.query import (FORWARD_BATCH, SPRITE_OPTS, BadParam, Query, check_cost, data_uri, give_back_memory,
                                guarded)
@@ -113,7 +113,7 @@ def routes(catalog: Catalog, data: str | None) -> list[Route]:
             warnings: list[str] = []
             p = await projections.run(lambda: project(g, target(), refine=not fast, warn=warnings.append))
             fig = p.figures.get("refined") or p.figures.get("encoder")
-            from pokegan.files import png_bytes
+            from pokegan.core.files import png_bytes
 
             return JSONResponse({"id": projections.add(model, p), "model": model, "name": p.source.get("name"),
                                  "types": list(p.types), "figures": fig, "warnings": warnings,
@@ -143,7 +143,7 @@ def routes(catalog: Catalog, data: str | None) -> list[Route]:
                 from pokegan.projection import near
 
                 arr = g.sprites(near(g, p, n, spread, seed, opts.types), opts, FORWARD_BATCH, p.offsets)
-                return JSONResponse({"sprites": [data_uri(sprite_png(a, opts)) for a in arr]})
+                return JSONResponse({"sprites": [data_uri(sprite_png(a, opts.scale)) for a in arr]})
             return make
         return await guarded(catalog, request, SPRITE_OPTS | {"id", "n", "spread", "seed"}, work)
 
@@ -158,8 +158,8 @@ def routes(catalog: Catalog, data: str | None) -> list[Route]:
             def make(g):
                 import numpy as np
 
-                from pokegan.files import gif_bytes, png_bytes
-                from pokegan.pixels import upscale
+                from pokegan.core.files import gif_bytes, png_bytes
+                from pokegan.core.pixels import upscale
                 from pokegan.projection import fuse
 
                 f = fuse(g, a, b, steps)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import difflib
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 TYPES = ("normal", "fire", "water", "grass", "electric", "ice", "fighting", "poison", "ground", "flying",
          "psychic", "bug", "rock", "ghost", "dragon", "dark", "steel", "fairy")

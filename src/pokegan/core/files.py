@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pokegan.errors import PokeganError
-from pokegan.paths import atomic_write_bytes
-from pokegan.pixels import on_background
+from pokegan.core.errors import PokeganError
+from pokegan.core.paths import atomic_write_bytes
+from pokegan.core.pixels import on_background, upscale
 
 # Backgrounds a transparent sprite is previewed on: a dark and a light game scene (the halo shows on the dark one).
 PREVIEWS = {"dark": (34, 32, 52), "light": (236, 240, 228)}
@@ -35,6 +35,11 @@ def png_bytes(img: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(img), mode).save(buf, format="PNG", optimize=False)
     return buf.getvalue()
+
+
+def sprite_png(img: np.ndarray, scale: int = 1) -> bytes:
+    """A finished sprite (H, W, C) as the PNG file `pokegan generate` writes: upscaled `scale` times, encoded."""
+    return png_bytes(upscale(img, scale))
 
 
 def save_png(img, path: str | Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 
 def clean_alpha(rgba: np.ndarray, threshold: int) -> np.ndarray:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 MAX_IMAGES = 1_000_000  # more than any sensible request; protects against typos like --n 1e12
 MAX_SEED = 2 ** 63 - 1  # torch.Generator's seeds are 64-bit

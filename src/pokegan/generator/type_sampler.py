@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.runfiles import SAMPLER_META as META, SAMPLER_WEIGHTS as WEIGHTS
-from pokegan.type_names import TYPES
+from pokegan.core.type_names import TYPES
 
 FORMAT = "pokegan-type-sampler-1"
 
@@ -81,7 +81,7 @@ class TypeSampler:
         """type-sampler.safetensors and .json into `folder`, each written whole or not at all."""
         from safetensors.torch import save
 
-        from pokegan.paths import atomic_write_bytes
+        from pokegan.core.paths import atomic_write_bytes
 
         folder = Path(folder)
         atomic_write_bytes(folder / WEIGHTS, save({k: v.contiguous() for k, v in self.net.state_dict().items()}))

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.models.conditioning import N_TYPES
 
 LATENT_RULES = ("torch", "portable")
@@ -32,7 +32,7 @@ PORTABLE_RULE = {
                     "g_m = -ln(-ln u_m), u_m from word W + mask * n * K + m, W the first word after the noise's (as "
                     "type_sets), mask the sum of 2^slot of the asked types, m = i*K + k; "
                     "sprite i's latent is its candidate with the highest s + g, added in float64",
-    "python": "pokegan.latents.portable_latents(n, seed, latent_dim), portable_type_sets(counts, n, seed, "
+    "python": "pokegan.generator.latents.portable_latents(n, seed, latent_dim), portable_type_sets(counts, n, seed, "
               "latent_dim), portable_gumbel(count, seed, latent_dim); pokegan generate --latent-rule portable",
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 
 def resolve_device(name: str) -> torch.device:

@@ -22,7 +22,7 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 
 WEIGHTS, TRAIN_STATE, STATE = "weights.safetensors", "train_state.safetensors", "state.json"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pokegan import checkpoint as ckpt
-from pokegan.errors import PokeganError
+from pokegan.models import checkpoint as ckpt
+from pokegan.core.errors import PokeganError
 
 # The shipped model every request without a model gets: plain, transparent (keyed from white and cleaned,
-# `pokegan.steps`) and typed (its type sampler picks, `pokegan.type_sampler`)
+# `pokegan.steps`) and typed (its type sampler picks, `pokegan.generator.type_sampler`)
 DEFAULT_MODEL = "pretrained"
 
 # Shipped models that were retired: the model that answers the name now, and why
@@ -25,7 +25,7 @@ def default_model(conditional: bool = False, transparent: bool = False) -> str:
 
 def shipped_models() -> dict[str, Path]:
     """Name -> folder of every pretrained generator shipped inside the package."""
-    root = Path(__file__).parent / "assets"
+    root = Path(__file__).parents[1] / "assets"
     return {p.name: p for p in sorted(root.iterdir()) if (p / ckpt.STATE).is_file()} if root.is_dir() else {}
 
 

@@ -23,18 +23,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pokegan import checkpoint as ckpt
+from pokegan.models import checkpoint as ckpt
 from pokegan.config import SpriteOptions
-from pokegan.devices import resolve_device
-from pokegan.files import png_bytes
-from pokegan.limits import check_batch, check_count, check_seed
-from pokegan.latents import LATENT_RULES, portable_gumbel, portable_latents, portable_type_sets
-from pokegan.shipped import default_model, pretrained_path, shipped
-from pokegan.pixels import clean_alpha, key_background, upscale
+from pokegan.generator.devices import resolve_device
+from pokegan.generator.limits import check_batch, check_count, check_seed
+from pokegan.generator.latents import LATENT_RULES, portable_gumbel, portable_latents, portable_type_sets
+from pokegan.generator.shipped import default_model, pretrained_path, shipped, shipped_models
+from pokegan.core.pixels import clean_alpha, key_background, upscale
 from pokegan.steps import STEPS
-from pokegan.errors import PokeganError
+from pokegan.core.errors import PokeganError
 from pokegan.models.conditioning import N_TYPES, multi_hot, type_input
-from pokegan.type_sampler import TypeSampler, load_sampler, type_mask
+from pokegan.generator.type_sampler import TypeSampler, load_sampler, type_mask
 
 
 def snap_background(images: torch.Tensor, background: str, tolerance: int = SpriteOptions.bg_tolerance) -> torch.Tensor:
@@ -100,11 +99,6 @@ class StepContext:
     palette: np.ndarray | None   # the training sprites' shared colours (training_palette)
 
 
-def sprite_png(img: np.ndarray, opts: SpriteOptions) -> bytes:
-    """A finished sprite (H, W, C) as the PNG file `pokegan generate` writes: scaled, then encoded."""
-    return png_bytes(upscale(img, opts.scale))
-
-
 @dataclass
 class SpriteGenerator:
     G: torch.nn.Module
@@ -119,7 +113,13 @@ class SpriteGenerator:
     encoder: torch.nn.Module | None = None   # AEGAN: image -> latent, for interpolating real sprites
     spec: dict | None = None                 # the generator's class and constructor arguments (models/networks.py)
     cache: dict = field(default_factory=dict)  # what is computed once per model: its id, its projection encoder
-    sampler: TypeSampler | None = None       # types for a model without type inputs (pokegan.type_sampler)
+    sampler: TypeSampler | None = None       # types for a model without type inputs (pokegan.generator.type_sampler)
+
+    @property
+    def name(self) -> str:
+        """A shipped model's name, else the path it was loaded from."""
+        here = Path(self.source).resolve()
+        return next((name for name, folder in shipped_models().items() if here == folder.resolve()), str(self.source))
 
     @property
     def conditional(self) -> bool:
@@ -203,7 +203,7 @@ class SpriteGenerator:
 
     def typed_latents(self, n: int, seed: int, types: tuple[str, ...], rule: str = "torch") -> torch.Tensor:
         """A type sampler's latents for `types` (models without type inputs): candidates from the noise rule,
-        one kept per sprite (pokegan.type_sampler)."""
+        one kept per sprite (pokegan.generator.type_sampler)."""
         if rule == "portable":  # as the exported page picks (latents.PORTABLE_RULE["type_sampler"])
             count = check_count(n) * self.sampler.candidates
             cand = portable_latents(count, check_seed(seed), self.z_dim).reshape(n, self.sampler.candidates, -1)
