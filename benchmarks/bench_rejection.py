@@ -41,7 +41,8 @@ def main() -> None:
     from pokegan.metrics.kid import kid
     from pokegan.metrics.precision_recall import precision_recall
     from pokegan.export.legacy import family_from_state
-    from pokegan.generator.sprites import load_generator, to_uint8
+    from pokegan.generator.pipeline import to_uint8
+    from pokegan.generator.sprites import load_generator
     from pokegan.models import checkpoint as ckpt
 
     ds = load_dataset(args.data)

@@ -240,7 +240,7 @@ def test_bad_inputs_are_clear(trained, tmp_path):
 
 
 def test_background_snap_draws_a_solid_background_exactly_and_leaves_the_rest():
-    from pokegan.generator.sprites import snap_background
+    from pokegan.generator.pipeline import snap_background
 
     def px(*levels):  # uint8 levels -> one pixel in [-1, 1], shape (1, 3, 1, 1)
         return torch.tensor(levels, dtype=torch.float32).view(1, 3, 1, 1) / 127.5 - 1

@@ -9,7 +9,7 @@ import pytest
 
 from pokegan.config import SpriteOptions
 from pokegan.core.errors import PokeganError
-from pokegan.generator.sprites import finish
+from pokegan.generator.pipeline import finish
 from pokegan.steps.shadow import SHADOW, drop_shadow
 
 

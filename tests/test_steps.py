@@ -40,7 +40,7 @@ def test_every_option_is_a_flag_with_its_help():
 
 
 def test_clean_up_is_automatic_on_transparent_sprites_unless_switched_off():
-    from pokegan.generator.sprites import finish
+    from pokegan.generator.pipeline import finish
 
     img = np.full((1, 32, 32, 3), 255, np.uint8)
     img[0, 8:24, 8:24] = (200, 60, 40)          # a body
@@ -129,7 +129,7 @@ def test_a_new_step_is_one_file(tmp_path):
     code = (
         "import dataclasses, numpy as np\n"
         "from pokegan.config import SpriteOptions\n"
-        "from pokegan.generator.sprites import finish\n"
+        "from pokegan.generator.pipeline import finish\n"
         "from pokegan.steps import BY_NAME\n"
         "assert 'redden' in [f.name for f in dataclasses.fields(SpriteOptions)]\n"
         "img = np.full((1, 8, 8, 4), 200, np.uint8)\n"
@@ -146,7 +146,7 @@ def test_a_new_step_is_one_file(tmp_path):
 
 
 def test_steps_run_in_their_order_on_transparent_sprites_only():
-    from pokegan.generator.sprites import finish
+    from pokegan.generator.pipeline import finish
 
     img = np.zeros((1, 16, 16, 3), np.uint8) + 255
     img[0, 4:12, 4:12] = (200, 40, 40)

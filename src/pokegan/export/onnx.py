@@ -109,7 +109,7 @@ def add_finishing(model, g: SpriteGenerator, opts: SpriteOptions, raw: str = "ra
     b = _Graph(graph)
     c, h, w = g.channels, g.resolution, g.resolution
     x = b.op("Clip", [raw, b.const(-1.0), b.const(1.0)], "clamped")
-    if c == 3 and g.background in ("white", "black") and opts.bg_tolerance:  # sprites.snap_background
+    if c == 3 and g.background in ("white", "black") and opts.bg_tolerance:  # pipeline.snap_background
         target = b.const(1.0 if g.background == "white" else -1.0)
         near = b.op("LessOrEqual", [b.op("Abs", [b.op("Sub", [x, target])]),
                                     b.const((opts.bg_tolerance + 0.5) / 127.5)])

@@ -35,7 +35,7 @@ from pokegan.runfiles import number
 from pokegan.models.registry import get_family
 from pokegan.models.ema import EmaGenerator
 from pokegan.generator.devices import resolve_device
-from pokegan.generator.sprites import snap_background
+from pokegan.generator.pipeline import snap_background
 from pokegan.training import distributed as ddp
 from pokegan.training.feed import RealFeed
 from pokegan.core.pixels import diversity
@@ -93,7 +93,7 @@ class Trainer(Upkeep):
             cfg = self.cfg = replace(cfg, options={**cfg.options, **taken})
             self.log(f"{data}: {cfg.family} takes " + ", ".join(f"{k}={v}" for k, v in taken.items())
                      + " on data like this (its data_defaults; --set KEY=VALUE chooses another value)")
-        # the colours the training sprites share, kept with the run for `--training-palette` (sprites.py)
+        # the colours the training sprites share, kept with the run for `--training-palette` (generator/sprites.py)
         self.palette = training_palette(self.ds.images).tolist()
         if cfg.conditional and not any(lab.get("types") for lab in self.ds.labels):
             raise PokeganError(f"{data}: no sprite carries a type, so a type-conditioned model has nothing to learn "

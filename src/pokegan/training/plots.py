@@ -10,7 +10,7 @@ import torch
 
 from pokegan.data.show import grid
 from pokegan.core.paths import atomic_write_bytes
-from pokegan.generator.sprites import to_uint8
+from pokegan.generator.pipeline import to_uint8
 
 
 def save_grid(images: torch.Tensor, path: str | Path, cols: int | None = None) -> None:

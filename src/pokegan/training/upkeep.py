@@ -15,7 +15,7 @@ import torch
 
 from pokegan.models import checkpoint as ckpt
 from pokegan.core.errors import PokeganError
-from pokegan.generator.sprites import SpriteOptions, finish, to_uint8
+from pokegan.generator.pipeline import SpriteOptions, finish, to_uint8
 from pokegan.training import distributed as ddp
 from pokegan.core.pixels import diversity
 from pokegan.training.monitor import silhouette_overlap
