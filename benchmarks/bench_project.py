@@ -153,8 +153,8 @@ def _swapped(g, p, t, spread):
     from pokegan.config import SpriteOptions
     from pokegan.projection import DEFAULT_SPREAD, near
 
-    z = near(g, p, 1, DEFAULT_SPREAD if spread is None else spread, types=(t,))
-    return g.sprites(z, SpriteOptions(transparent=True), offsets=p.offsets)[0]
+    z, style = near(g, p, 1, DEFAULT_SPREAD if spread is None else spread, types=(t,))
+    return g.sprites(z, SpriteOptions(transparent=True), offsets=p.offsets, style=style)[0]
 
 
 def fuse(args, g, ds) -> dict:

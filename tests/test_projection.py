@@ -179,12 +179,13 @@ def test_variations_keep_the_projection_first_and_a_type_swap_needs_types(model,
 
     g = load_generator(model[0])
     p = project(g, "mon3", data=str(model[1]))
-    z = near(g, p, 6, spread=0.5, seed=1)
+    z, style = near(g, p, 6, spread=0.5, seed=1)
+    assert style is None
     sprites = g.sprites(z, offsets=p.offsets)
     assert torch.equal(z[0], p.latent) and not torch.equal(z[1], z[2])
     assert np.array_equal(g.sprites(z[:1], offsets=p.offsets), g.sprites(p.latent[None], offsets=p.offsets))
     assert len({s.tobytes() for s in sprites}) == 6
-    assert torch.equal(near(g, p, 3, spread=0.0)[2], p.latent)
+    assert torch.equal(near(g, p, 3, spread=0.0)[0][2], p.latent)
     with pytest.raises(PokeganError, match="spread 9"):
         near(g, p, 3, spread=9)
     with pytest.raises(PokeganError, match="a type swap needs a model that can be asked for a type"):
@@ -192,7 +193,8 @@ def test_variations_keep_the_projection_first_and_a_type_swap_needs_types(model,
     c = load_generator(cond_model[0])
     q = project(c, "mon1", data=str(cond_model[1]))
     assert q.types == ("fire",)
-    swapped = near(c, q, 2, types=("water",))
+    swapped, style = near(c, q, 2, types=("water",))
+    assert style is None
     assert swapped[0, c.z_dim:].tolist() == c.with_types(q.latent[None], ("water",))[0, c.z_dim:].tolist()
     assert torch.equal(swapped[0, :c.z_dim], q.latent[:c.z_dim])
     assert not np.array_equal(c.sprites(swapped[:1], offsets=q.offsets), c.sprites(q.latent[None], offsets=q.offsets))

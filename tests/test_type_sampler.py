@@ -138,15 +138,26 @@ def test_a_fitted_sampler_is_saved_beside_the_model_and_answers_every_type_entry
 
 
 @pytest.mark.slow
-def test_a_type_swap_near_a_latent_picks_around_it(sampled):
+def test_a_type_swap_repaints_the_projection_in_the_colours_of_latents_of_the_type(sampled, monkeypatch):
+    import pokegan.projection as proj
     from pokegan import load_generator
     from pokegan.projection import Projection, near
 
     g = load_generator(sampled)
     assert g.sampler is not None
     start = Projection(latent=g.noise(1, 5)[0], offsets=None, types=("water",), image=None, target=None, figures={})
-    z = near(g, start, 4, 0.3, seed=1, types=("fire",))
-    assert z.shape == (4, g.z_dim) and torch.equal(z, near(g, start, 4, 0.3, seed=1, types=("fire",)))
+    z, style = near(g, start, 4, 0.3, seed=1, types=("fire",))
+    plain, none = near(g, start, 4, 0.3, seed=1)
+    # the shapes are the projection and its variations, as without a type; the colours come from the sampler's
+    # fire latents, drawn by the seed
+    assert none is None and torch.equal(z, plain) and torch.equal(z[0], start.latent)
+    assert torch.equal(style, g.sampler.draw(4, 1, ("fire",), g.z_dim))
+    assert not torch.equal(style, g.sampler.draw(4, 1, ("water",), g.z_dim))
+    assert not np.array_equal(g.sprites(z, style=style), g.sprites(z))
+    # a generator that cannot mix styles: the sampler's pick among candidates around the projection
+    monkeypatch.setattr(proj, "mixes_styles", lambda g: False)
+    z, style = near(g, start, 4, 0.3, seed=1, types=("fire",))
+    assert style is None and z.shape == (4, g.z_dim) and torch.equal(z, near(g, start, 4, 0.3, seed=1, types=("fire",))[0])
     # every pick is one of the candidates around the projection: closer to it than a fresh latent is
     assert (z - start.latent).norm(dim=1).max() < (g.noise(4, 9) - start.latent).norm(dim=1).min()
 
@@ -205,7 +216,7 @@ def test_the_exported_page_picks_types_with_the_sampler_as_pokegan_does(sampled,
     g = load_generator(sampled)
     with exported_page(site, "?seed=3&n=4&type=fire") as (page, errors):
         seen = page.eval_on_selector_all("#types option", "os => os.map(o => o.value)")
-        z_js = page.evaluate("window.pokegan.generator.latents(4, 3, 1, ['fire']).then(z => Array.from(z.data))")
+        z_js = page.evaluate("window.pokegan.latents(4, 3, 1, ['fire']).then(z => Array.from(z.data))")
         typed = page.evaluate("window.pokegan.run(3, 4, 1, ['fire']).then(r => Array.from(r.sprites))")
     assert not errors, errors
     assert seen == list(g.types_seen)

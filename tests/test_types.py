@@ -303,7 +303,7 @@ def test_the_exported_page_of_a_conditional_model_picks_types(cond_run, tmp_path
         status = page.text_content("#status")
         typed = page.evaluate("window.pokegan.run(3, 4, 1, ['fire', 'flying']).then(r => Array.from(r.sprites))")
         drawn = page.evaluate("window.pokegan.run(7, 6, 1, []).then(r => Array.from(r.sprites))")
-        z_js = page.evaluate("window.pokegan.generator.latents(6, 7, 1, []).then(z => Array.from(z.data))")
+        z_js = page.evaluate("window.pokegan.latents(6, 7, 1, []).then(z => Array.from(z.data))")
         page.select_option("#types", ["fire", "water", "grass"])
         page.click("#make")
         page.wait_for_function("document.querySelector('#status').textContent.includes('at most two')")

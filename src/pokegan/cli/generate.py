@@ -71,16 +71,17 @@ def run_generate(args: argparse.Namespace) -> int:
         making = SHEET_MAX
         print(f"--no-png keeps only the sheet, which holds the first {SHEET_MAX:,} sprites: making those, not "
               f"{args.n:,} (without --no-png every sprite is written as a PNG)")
-    offsets = None
+    offsets = style = None
     meta["latent_rule"] = args.latent_rule
     if args.near:
         from pokegan.projection import DEFAULT_SPREAD, near, resolve
 
         origin = resolve(g, args.near, args.data, args.shiny)
         spread = DEFAULT_SPREAD if args.spread is None else args.spread
-        z, offsets = near(g, origin, making, spread, args.seed, opts.types), origin.offsets
+        (z, style), offsets = near(g, origin, making, spread, args.seed, opts.types), origin.offsets
         meta.update(near=origin.source, spread=spread)
     else:
         z = g.latents(making, args.seed, args.latent_rule, types=opts.types)
-    print(write_sprites(g, z, opts, args.out, args.n, args.batch, png=not args.no_png, offsets=offsets, meta=meta))
+    print(write_sprites(g, z, opts, args.out, args.n, args.batch, png=not args.no_png, offsets=offsets, style=style,
+                        meta=meta))
     return 0

@@ -257,8 +257,9 @@ class SpriteGenerator:
             from pokegan.projection import DEFAULT_SPREAD, near as around, resolve
 
             origin = resolve(self, near, data)
-            z = around(self, origin, check_count(n), DEFAULT_SPREAD if spread is None else spread, seed, opts.types)
-            arr = self.sprites(z, opts, batch, origin.offsets)
+            z, style = around(self, origin, check_count(n), DEFAULT_SPREAD if spread is None else spread, seed,
+                              opts.types)
+            arr = self.sprites(z, opts, batch, origin.offsets, style)
         else:
             arr = self.arrays(n, seed, opts, batch)
         mode = "RGBA" if arr.shape[-1] == 4 else "RGB"

@@ -19,8 +19,8 @@ GRID_MAX = 256     # sprites on the grid
 
 
 def write_sprites(g, z, opts, out: str | Path, numbered: int, batch: int = 256, png: bool = True,
-                  offsets: dict | None = None, meta: dict | None = None) -> str:
-    """Sprites of the latents `z` (a projection's feature `offsets` with them) finished by `opts` into the
+                  offsets: dict | None = None, style=None, meta: dict | None = None) -> str:
+    """Sprites of the latents `z` (a projection's feature `offsets` and a type swap's `style` latents with them) finished by `opts` into the
     folder `out`: NNNN.png each (unless not `png`; names as wide as `numbered`, the count asked for), grid.png,
     grid-on-dark/light.png for transparent sprites, sheet.png + sheet.json (the first SHEET_MAX;
     `meta` and the options in its JSON).
@@ -32,7 +32,8 @@ def write_sprites(g, z, opts, out: str | Path, numbered: int, batch: int = 256, 
     digits = max(4, len(str(numbered - 1)))
     kept, chunk = [], max(batch, 1024)
     for start in range(0, len(z), chunk):
-        for j, img in enumerate(g.sprites(z[start:start + chunk], opts, batch, offsets)):
+        part = None if style is None else style[start:start + chunk]
+        for j, img in enumerate(g.sprites(z[start:start + chunk], opts, batch, offsets, part)):
             if png:
                 atomic_write_bytes(out / f"{start + j:0{digits}d}.png", sprite_png(img, opts.scale))
             if len(kept) < SHEET_MAX:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from pokegan.projection.targets import Target, read_target
 LATENT_FORMAT = "pokegan-latent/1"
 DEFAULT_SPREAD = 0.3   # variations: noise of this strength added to the projection's, renormalised
 MAX_SPREAD = 4.0
+SWAP_SHARPNESS = 3  # a type swap by style: the sampler's p(type | z) ** this picks the latents it paints with
 SWAP_SPREAD = 0.6      # a type sampler's type swap: how far around the projection it looks for the asked type
 
 
@@ -212,11 +213,15 @@ def resolve(g, source, data: str | None = None, shiny: bool = False, warn=print)
 
 
 def near(g, start: Projection, n: int, spread: float = DEFAULT_SPREAD, seed: int = 0,
-         types: tuple[str, ...] = ()) -> torch.Tensor:
-    """n latents (n, width) around a projection: the first is the projection itself, the others its noise moved
-    by `spread` (renormalised to its length); `types` redraws them all as those types (a type swap: a conditional
-    model's type slots, or a type sampler's pick among `candidates` latents around the projection at a spread of
-    at least SWAP_SPREAD). Draw them with the projection's feature offsets: g.sprites(z, opts, offsets=start.offsets)."""
+         types: tuple[str, ...] = ()) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """n latents (n, width) around a projection, and the latents whose skip-layer excitations they take (None: their
+    own). The first is the projection itself, the others its noise moved by `spread` (renormalised to its length).
+    `types` redraws them all as those types (a type swap): a conditional model sets its type slots; a type sampler
+    with a generator that mixes styles (FastGAN) keeps the shapes and takes the colours and texture of latents it
+    draws for the types (the creature repainted: silhouette IoU 0.95 with the projection, benchmarks/RESULTS.md);
+    another type sampler picks among `candidates` latents around the projection at a spread of at least
+    SWAP_SPREAD. Draw them with the projection's feature offsets:
+    g.sprites(z, opts, offsets=start.offsets, style=style)."""
     from pokegan.interpolate import variations
 
     if not isinstance(spread, (int, float)) or isinstance(spread, bool) or not 0 <= spread <= MAX_SPREAD:
@@ -225,13 +230,23 @@ def near(g, start: Projection, n: int, spread: float = DEFAULT_SPREAD, seed: int
         raise PokeganError(f"a type swap needs a model that can be asked for a type; {g.name} cannot: fit it a "
                            f"type sampler (`pokegan types-fit {g.source} --data DATA`) or use the shipped one")
     z = start.latent
-    if types and not g.conditional:
-        g.check(SpriteOptions(types=tuple(types)))
-        k = g.sampler.candidates
-        cand = variations(z, n * k, max(float(spread), SWAP_SPREAD), seed, g.z_dim).reshape(n, k, -1)
-        return g.sampler.pick(cand, seed, tuple(types))
     out = torch.cat([z[None], variations(z, n - 1, float(spread), seed, g.z_dim)]) if n > 1 else z[None]
-    return g.with_types(out, tuple(types)) if types else out
+    if not types:
+        return out, None
+    if g.conditional:
+        return g.with_types(out, tuple(types)), None
+    g.check(SpriteOptions(types=tuple(types)))
+    if mixes_styles(g):
+        painter = replace(g.sampler, sharpness=SWAP_SHARPNESS)
+        return out, painter.draw(n, seed, tuple(types), g.z_dim)
+    k = g.sampler.candidates
+    cand = variations(z, n * k, max(float(spread), SWAP_SPREAD), seed, g.z_dim).reshape(n, k, -1)
+    return g.sampler.pick(cand, seed, tuple(types)), None
+
+
+def mixes_styles(g) -> bool:
+    """Whether the generator draws one latent's shape in another's skip-layer excitations (FastGAN)."""
+    return "style" in inspect.signature(g.G.forward).parameters
 
 
 def fuse(g, a: Projection, b: Projection, steps: int = 8) -> dict:
@@ -248,7 +263,7 @@ def fuse(g, a: Projection, b: Projection, steps: int = 8) -> dict:
     half = torch.tensor([0.5])
     middle = transparent_sprites(g, walk(keys, 3, "slerp", g.z_dim)[1:2], blend(a.offsets, b.offsets, half))[0]
     out = {"row": row, "middle": middle}
-    if "style" in inspect.signature(g.G.forward).parameters:
+    if mixes_styles(g):
         out["mix"] = np.concatenate([mixed(g, a.latent[None], b.latent[None], a.offsets),
                                      mixed(g, b.latent[None], a.latent[None], b.offsets)])
     return out

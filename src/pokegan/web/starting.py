@@ -142,7 +142,8 @@ def routes(catalog: Catalog, data: str | None) -> list[Route]:
             def make(g):
                 from pokegan.projection import near
 
-                arr = g.sprites(near(g, p, n, spread, seed, opts.types), opts, FORWARD_BATCH, p.offsets)
+                z, style = near(g, p, n, spread, seed, opts.types)
+                arr = g.sprites(z, opts, FORWARD_BATCH, p.offsets, style)
                 return JSONResponse({"sprites": [data_uri(sprite_png(a, opts.scale)) for a in arr]})
             return make
         return await guarded(catalog, request, SPRITE_OPTS | {"id", "n", "spread", "seed"}, work)

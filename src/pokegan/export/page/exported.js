@@ -12,7 +12,7 @@ function bytesOf(b64) {
   return out;
 }
 
-// pokegan's portable latent rule (generator.json "latents"; pokegan.generator.sprites.portable_latents in Python)
+// pokegan's portable latent rule (generator.json "latents"; pokegan.generator.latents.portable_latents in Python)
 function mulberry32(seed, j) {
   let a = (seed + Math.imul(j + 1, 0x6D2B79F5)) | 0;
   let t = Math.imul(a ^ (a >>> 15), a | 1);
