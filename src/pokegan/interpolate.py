@@ -30,6 +30,20 @@ def strip(frames: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(rows, axis=0)
 
 
+def save_walk(frames: list[np.ndarray], out, duration_ms: int = 80):
+    """A walk as the GIF `out` (`duration_ms` a frame) and its strip (`strip`) beside it as a PNG; returns the
+    strip's path."""
+    from pathlib import Path
+
+    from pokegan.core.files import gif_bytes, save_png
+    from pokegan.core.paths import atomic_write_bytes
+
+    out = Path(out)
+    atomic_write_bytes(out, gif_bytes(frames, duration_ms))
+    save_png(strip(frames), out.with_suffix(".png"))
+    return out.with_suffix(".png")
+
+
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Spherical interpolation between latents a and b (z,), at fractions t (T,) -> (T, z).
 

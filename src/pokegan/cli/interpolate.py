@@ -41,10 +41,8 @@ def add_parser(sub) -> None:
 def run_interpolate(args: argparse.Namespace) -> int:
     import torch
 
-    from pokegan.core.files import gif_bytes, save_png
     from pokegan.core.errors import PokeganError
-    from pokegan.interpolate import find_sprite, strip, walk_sprites
-    from pokegan.core.paths import atomic_write_bytes
+    from pokegan.interpolate import find_sprite, save_walk, walk_sprites
 
     if args.steps < 2 or args.steps > 1000:
         raise PokeganError(f"--steps {args.steps}: give 2 to 1000 frames per leg")
@@ -89,7 +87,5 @@ def run_interpolate(args: argparse.Namespace) -> int:
         keys = g.truncate(torch.cat([g.latents(1, s, types=opts.types) for s in args.seeds]), opts.truncation)
         label = " -> ".join(f"seed {s}" for s in args.seeds)
     frames = walk_sprites(g, keys, args.steps, opts, args.mode, z_dim=g.z_dim)
-    atomic_write_bytes(out, gif_bytes(frames, args.duration))
-    save_png(strip(frames), out.with_suffix(".png"))
-    print(f"wrote {out} ({len(frames)} frames, {label}) and {out.with_suffix('.png')}")
+    print(f"wrote {out} ({len(frames)} frames, {label}) and {save_walk(frames, out, args.duration)}")
     return 0
