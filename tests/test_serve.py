@@ -146,7 +146,8 @@ def test_bodies_are_refused_and_nothing_is_written(client, runs, tmp_path):
 def test_the_page_and_its_files_load_nothing_from_elsewhere(client):
     import re
 
-    for path, kind in (("/", "text/html"), ("/style.css", "text/css"), ("/app.js", "text/javascript")):
+    for path, kind in (("/", "text/html"), ("/style.css", "text/css"), ("/app.js", "text/javascript"),
+                       ("/start.js", "text/javascript")):
         r = client.get(path)
         assert r.status_code == 200 and r.headers["content-type"].startswith(kind)
         assert "default-src 'self'" in r.headers["content-security-policy"]

@@ -40,7 +40,7 @@ from pokegan.web.query import (FORWARD_BATCH, MAX_BODY, MAX_REQUEST_PIXELS, SERV
                                check_cost, data_uri, guarded)
 
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"), "/style.css": ("style.css", "text/css"),
-          "/app.js": ("app.js", "text/javascript")}
+          "/app.js": ("app.js", "text/javascript"), "/start.js": ("start.js", "text/javascript")}
 # The page's own policy: everything from this server, nothing from anywhere else.
 CSP = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'"
 
