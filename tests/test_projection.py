@@ -236,7 +236,7 @@ def test_an_encoder_trained_on_the_models_samples_gives_an_instant_projection(mo
     with pytest.raises(PokeganError, match="has no projection encoder"):
         project(g, "mon1", data=str(model[1]), refine=False)
     E, meta = train_encoder(g, minutes=0.05, bank=256, batch=32, log=lambda m: None)
-    assert meta["model_id"] == model_id(g) and meta["trained"]["samples"] > 256
+    assert meta["model_id"] == model_id(g) and meta["trained"]["samples"] >= 256   # one whole bank, whatever the load
     assert meta["figures"]["latent_mse"] < 1.5
     save_encoder(E, meta, model[0] / "encoder")
     loaded, _ = load_encoder(g, warn=pytest.fail)

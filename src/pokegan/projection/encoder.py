@@ -116,7 +116,8 @@ def sample_bank(g, n: int, gen: torch.Generator, batch: int = 256) -> tuple[torc
 
 def train_encoder(g, minutes: float = 10.0, bank: int = 16384, batch: int = 64, seed: int = 0, base: int = 32,
                   log=print):
-    """A SpriteEncoder for `g`, trained for about `minutes` on banks of `bank` of its samples. Returns
+    """A SpriteEncoder for `g`, trained for about `minutes` (and at least one pass over a first bank, on a slow or
+    busy machine) on banks of `bank` of its samples. Returns
     (encoder, meta): meta says how it was trained and how well it reads held-back samples."""
     from pokegan.models.inverter import SpriteEncoder
 
@@ -134,19 +135,19 @@ def train_encoder(g, minutes: float = 10.0, bank: int = 16384, batch: int = 64, 
     z_val, x_val = sample_bank(g, 512, torch.Generator().manual_seed(seed + 10_000))
     t0, seen, rounds = time.time(), 0, 0
     deadline = t0 + 60 * minutes
-    while time.time() < deadline:
+    while rounds == 0 or time.time() < deadline:   # at least one whole pass over the first bank, however slow
         z_bank, x_bank = sample_bank(g, bank, gen)
         rounds += 1
-        while time.time() < deadline:  # epochs over this bank until it has been seen 8 times or time is up
+        while True:  # epochs over this bank until it has been seen 8 times or time is up
             for i in torch.randperm(bank, generator=gen).split(batch):
                 loss = encoder_loss(E, g, x_bank[i].to(g.device), z_bank[i].to(g.device))
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 seen += len(i)
-                if time.time() >= deadline:
+                if time.time() >= deadline and seen >= bank:
                     break
-            if seen >= 8 * bank * rounds:
+            if time.time() >= deadline or seen >= 8 * bank * rounds:
                 break
         figures = evaluate_encoder(E, g, x_val, z_val)
         log(f"encoder: {seen:,} samples, {time.time() - t0:.0f}s, held-back latent error {figures['latent_mse']:.3f}"
