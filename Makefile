@@ -34,16 +34,17 @@ demo: $(STAMP)
 	$(BIN)/pokegan data fetch
 	$(BIN)/pokegan data prepare --preset gen5-64 --out data/gen5-64.data
 	$(BIN)/pokegan data show data/gen5-64.data --out demo/gen5-64-sheet.png
-	@echo "== 2b. Start from a Pokémon you know: its projection, variations and a fusion =="
+	@echo "== 2b. Start from a Pokémon you know: its projection, variations, as a Water type, a fusion =="
 	$(BIN)/pokegan project pikachu --data data/gen5-64.data --out demo/pikachu
 	$(BIN)/pokegan generate --near demo/pikachu/latent.json --n 16 --seed 0 --out demo/pikachu-near
+	$(BIN)/pokegan generate --near demo/pikachu/latent.json --type water --n 8 --seed 0 --out demo/pikachu-water
 	$(BIN)/pokegan fuse pikachu charmander --data data/gen5-64.data --out demo/fusion
 	@echo "== 3. Train the default family for 3 minutes (a real run takes an hour: --minutes 60) =="
 	$(BIN)/pokegan train --data data/gen5-64.data --minutes 3 --run-dir demo/runs --progress lines
 	@echo "== 4. New sprites from that run, and its report =="
 	$(BIN)/pokegan generate $$(ls -d demo/runs/*/ | tail -n 1) --n 64 --seed 0 --out demo/my-run
 	$(BIN)/pokegan report $$(ls -d demo/runs/*/ | tail -n 1) --out demo/report.html
-	@echo "demo done: demo/pretrained/grid.png (pretrained), demo/by-type/by-type.png (one row per type), demo/game-assets/grid-on-dark.png and grid-on-light.png (game-ready transparent sprites, 2x), demo/pikachu/projection.png and demo/pikachu-near/grid.png (Pikachu as the model draws it, and near it), demo/fusion/fusion.gif, demo/my-run/grid.png (your 3-minute run), demo/report.html"
+	@echo "demo done: demo/pretrained/grid.png (pretrained), demo/by-type/by-type.png (one row per type), demo/game-assets/grid-on-dark.png and grid-on-light.png (game-ready transparent sprites, 2x), demo/pikachu/projection.png and demo/pikachu-near/grid.png and demo/pikachu-water/grid.png (Pikachu as the model draws it, near it, as a Water type), demo/fusion/fusion.gif, demo/my-run/grid.png (your 3-minute run), demo/report.html"
 	@echo "== 5. The web page: run this, then open http://127.0.0.1:8000/ =="
 	@echo "$(BIN)/pokegan serve --runs demo/runs --data data/gen5-64.data"
 
