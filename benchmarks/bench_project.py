@@ -117,10 +117,11 @@ def swap(args, g, ds) -> dict:
     names = rng.permutation(sorted({lab["name"] for lab in ds.labels if lab.get("name")}))[:args.n].tolist()
     seen = list(g.types_seen)
     hits, before, ious, per_type = [], [], [], {}
-    rows = []
+    rows, swapped, projected = [], [], []
     for name in names:
         target = read_species(name, g.resolution, args.data)
         p = project(g, target, warn=lambda m: None)
+        projected.append(p.image)
         others = [t for t in seen if t not in p.types]
         for t in rng.permutation(others)[:3].tolist():
             img = _swapped(g, p, t, args.spread)
@@ -133,6 +134,7 @@ def swap(args, g, ds) -> dict:
             per_type.setdefault(t, []).append((hit, ceiling))
             hits.append(hit)
             ious.append(iou)
+            swapped.append(img)
             if len(rows) < 8:
                 rows.append([p.target.rgba, p.image, img])
         print(f"{name:<14} {'/'.join(p.types):<16} swaps: {len(hits)} so far, hit rate {np.mean(hits):.2f}, "
@@ -140,13 +142,28 @@ def swap(args, g, ds) -> dict:
     ratio = {t: float(np.mean([h for h, _ in v]) / v[0][1]) for t, v in per_type.items() if v[0][1]}
     if args.grid:
         _grid(rows, args.grid)
-    return {"swaps": len(hits), "hit_rate_top2": round(float(np.mean(hits)), 4),
+    quality = _kid_of(ds, {"kid_swapped": swapped, "kid_projections": projected})   # every swap; each projection once
+    return {**quality, "swaps": len(hits), "hit_rate_top2": round(float(np.mean(hits)), 4),
             "hit_rate_top2_before_the_swap": round(float(np.mean(before)), 4),
             "mean_ceiling_top2": round(float(np.mean([v[0][1] for v in per_type.values() if v[0][1]])), 4),
             "mean_ratio_over_types": round(float(np.mean(list(ratio.values()))), 4),
             "per_type_ratio": {t: round(r, 3) for t, r in sorted(ratio.items())},
             "iou_with_projection": round(float(np.mean(ious)), 4),
             "share_iou_0.6": round(float(np.mean([i >= 0.6 for i in ious])), 4)}
+
+
+def _kid_of(ds, sets: dict) -> dict:
+    """KID against the real sprites (composited on white) of each named set of RGBA sprites: a quality figure that
+    holds at a few hundred sprites, where FID does not."""
+    from pokegan.data.dataset import composite_uint8
+    from pokegan.metrics.evaluate import cached_real_features
+    from pokegan.metrics.inception import InceptionFeatures
+    from pokegan.metrics.kid import kid
+
+    extractor = InceptionFeatures("cpu")
+    real = cached_real_features(ds, extractor, log=lambda m: None)
+    return {name: round(float(kid(real, extractor(composite_uint8(np.stack(imgs), "white")))[0]), 4)
+            for name, imgs in sets.items()}
 
 
 def _swapped(g, p, t, spread):

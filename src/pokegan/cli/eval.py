@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from pokegan.metrics.evaluate import EvalConfig, evaluate_arrays, format_table, generated_images, nearest_picture
     from pokegan.core.paths import atomic_write_bytes
     from pokegan.generator.limits import MAX_IMAGES, check_seed
+    from pokegan.generator.shipped import shipped
 
     if not 0 <= args.num <= MAX_IMAGES:
         raise PokeganError(f"--num {args.num}: give 1 to {MAX_IMAGES:,} (or 0 for the dataset's size)")
@@ -52,8 +53,6 @@ def run(args: argparse.Namespace) -> int:
     cfg = EvalConfig(num=args.num, seed=check_seed(args.seed), batch=args.batch, device=args.device,
                      sprite=sprite_options(args, _model_shape(args.source) if args.recipe else None))
     ds = load_dataset(args.data)
-    from pokegan.generator.shipped import shipped
-
     if args.per_type and shipped(args.source) is None and not (Path(args.source) / "checkpoints").is_dir() and \
             not (Path(args.source) / "state.json").is_file():
         raise PokeganError(f"--per-type: {args.source} is a folder of images; give a run or checkpoint that takes types")

@@ -5,7 +5,7 @@
 
 The generator is exported with its spectral-norm parametrisations baked into plain weights and its
 batch norms in eval mode (torch's TorchScript-based exporter); the finishing steps are ONNX nodes of our
-own, written to match `pokegan.generator.sprites` step for step: clamp, the background snapped to its exact
+own, written to match `pokegan.generator.pipeline` step for step: clamp, the background snapped to its exact
 colour, uint8 by round-half-to-even, then binary alpha (RGBA models) or the background keyed to
 transparency where it reaches the border (RGB models on white or black: a flood fill from the border, an
 ONNX Loop of 4-neighbour dilations that stops when nothing changes, as `pixels.key_background` does).

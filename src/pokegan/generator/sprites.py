@@ -265,7 +265,6 @@ class SpriteGenerator:
         mode = "RGBA" if arr.shape[-1] == 4 else "RGB"
         return [Image.fromarray(np.ascontiguousarray(upscale(a, opts.scale)), mode) for a in arr]
 
-
     def project(self, source, data: str | None = None, shiny: bool = False, refine: bool = True, seed: int = 0):
         """The projection of a Pokémon's name (in the dataset `data`) or an image file: a
         `pokegan.projection.Projection` (latent, types, image, figures; `.save(folder)`)."""

@@ -29,7 +29,8 @@ from pokegan.projection.targets import Target, read_target
 LATENT_FORMAT = "pokegan-latent/1"
 DEFAULT_SPREAD = 0.3   # variations: noise of this strength added to the projection's, renormalised
 MAX_SPREAD = 4.0
-SWAP_SHARPNESS = 3  # a type swap by style: the sampler's p(type | z) ** this picks the latents it paints with
+SWAP_SHARPNESS = 3     # a type swap by style: p(type | z) ** this picks the latents it paints with (of 1.5, 3, 6
+#                        measured, 3 drew the asked type most often: benchmarks/RESULTS.md)
 SWAP_SPREAD = 0.6      # a type sampler's type swap: how far around the projection it looks for the asked type
 
 
@@ -218,7 +219,7 @@ def near(g, start: Projection, n: int, spread: float = DEFAULT_SPREAD, seed: int
     own). The first is the projection itself, the others its noise moved by `spread` (renormalised to its length).
     `types` redraws them all as those types (a type swap): a conditional model sets its type slots; a type sampler
     with a generator that mixes styles (FastGAN) keeps the shapes and takes the colours and texture of latents it
-    draws for the types (the creature repainted: silhouette IoU 0.95 with the projection, benchmarks/RESULTS.md);
+    draws for the types (the creature repainted: silhouette IoU 0.94 with the projection, benchmarks/RESULTS.md);
     another type sampler picks among `candidates` latents around the projection at a spread of at least
     SWAP_SPREAD. Draw them with the projection's feature offsets:
     g.sprites(z, opts, offsets=start.offsets, style=style)."""
