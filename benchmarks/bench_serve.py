@@ -38,7 +38,7 @@ MIX = [  # (weight, route name, query maker)
 ]
 
 
-TOP = "truncation=2&palette=64&transparent=1&min_fragment=256&dehalo=8&outline=1"
+TOP = "truncation=2&palette=64&transparent=1&min_fragment=256&dehalo=8&soft_edge=4&outline=1"
 
 
 def top_queries(models: list[str]) -> list[tuple[str, str]]:

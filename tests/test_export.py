@@ -61,7 +61,7 @@ def test_the_shipped_model_exports_with_its_pipeline_in_the_graph(tmp_path):
     ts = ort.InferenceSession(str(tmp_path / "type-sampler.onnx"))
     logp = ts.run(["log_p"], {"latents": g.latents(3, 2).numpy()})[0]
     assert logp.shape == (3, 18) and np.allclose(np.exp(logp).sum(1), 1, atol=1e-5)
-    assert meta["postprocess"]["automatic_in_pokegan"] == {"dehalo": 2, "min_fragment": 24}
+    assert meta["postprocess"]["automatic_in_pokegan"] == {"soft_edge": 2, "min_fragment": 24}
     assert meta["postprocess"]["in_graph"] == {"bg_tolerance": 5, "alpha_threshold": 128, "transparent": True,
                                                "key_tolerance": 32}
     assert "Pokémon" in meta["licence"] and meta["latents"]["name"] == "pokegan-portable-1"
@@ -134,6 +134,15 @@ def test_the_portable_rule_draws_known_words_and_the_cli_uses_it(tmp_path):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def _seen_alike(a: np.ndarray, b: np.ndarray) -> bool:
+    """RGBA sprites alike as seen: alpha within one level and colour times alpha within 1.5 levels. A soft edge's
+    colour is the drawn level un-mixed (divided by its alpha), so one level in the graph's output is several in a
+    faint pixel's colour, and a canvas stores colours premultiplied; what shows on a scene is colour x alpha."""
+    a, b = a.astype(float), b.astype(float)
+    seen = lambda x: x[..., :3] * x[..., 3:] / 255
+    return np.abs(a[..., 3] - b[..., 3]).max() <= 1 and np.abs(seen(a) - seen(b)).max() <= 1.5
+
+
 @pytest.mark.slow
 @pytest.mark.network  # onnxruntime-web comes from the npm registry (once, then the cache)
 def test_the_exported_page_makes_the_cli_sprites_in_a_browser_from_disk(tmp_path):
@@ -179,9 +188,9 @@ def test_the_exported_page_makes_the_cli_sprites_in_a_browser_from_disk(tmp_path
                               "--transparent", "--out", str(cli)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     want = np.stack([np.asarray(Image.open(cli / f"{i:04d}.png")) for i in range(6)])
-    assert np.abs(got.reshape(want.shape).astype(int) - want.astype(int)).max() <= 1   # the same sprites
+    assert _seen_alike(got.reshape(want.shape), want)                     # the same sprites
     assert png.size == (128, 128) and png.mode == "RGBA"
-    assert np.abs(np.asarray(png)[::2, ::2].astype(int) - want[2].astype(int)).max() <= 1
+    assert _seen_alike(np.asarray(png)[::2, ::2], want[2])                # downloaded through a canvas
     assert timing["n"] == 6 and timing["spritesPerSecond"] > 0
     outside = [u for u in requested if not u.startswith(("file:", "blob:", "data:"))]
     assert not outside, outside                                           # no request left the page

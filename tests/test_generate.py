@@ -109,7 +109,7 @@ def test_key_background_clears_only_the_background_the_border_reaches():
 @pytest.mark.slow
 def test_cli_generate_transparent_keys_out_the_white_of_an_rgb_model(tiny_data, tmp_path):
     plain, keyed, clean = tmp_path / "plain", tmp_path / "keyed", tmp_path / "clean"
-    for out, extra in ((plain, []), (keyed, ["--transparent", "--dehalo", "0", "--min-fragment", "0"]),
+    for out, extra in ((plain, []), (keyed, ["--transparent", "--soft-edge", "0", "--min-fragment", "0"]),
                        (clean, ["--transparent"])):
         r = subprocess.run(CLI + ["generate", "pretrained", "--n", "4", "--seed", "0", "--out", str(out), *extra],
                            capture_output=True, text=True)   # the shipped default model: RGB on white
@@ -374,7 +374,7 @@ def test_game_sprite_options_run_in_the_pipeline_and_need_transparency(tmp_path)
     from pokegan.steps import automatic_off
 
     plain = g.arrays(4, seed=1, transparent=True, **automatic_off())     # keyed only
-    clean = g.arrays(4, seed=1, transparent=True, dehalo=2, min_fragment=24, outline=True)
+    clean = g.arrays(4, seed=1, transparent=True, min_fragment=24, outline=True)          # with the soft edge
     from pokegan.metrics.sprite_shape import measure
 
     assert measure(clean)["dark_edge_share"] == 1.0 and measure(plain)["dark_edge_share"] < 0.5
@@ -382,7 +382,7 @@ def test_game_sprite_options_run_in_the_pipeline_and_need_transparency(tmp_path)
     with pytest.raises(PokeganError, match="add transparent"):
         g.arrays(2, seed=1, outline=True)
     r = subprocess.run(CLI + ["generate", "pretrained", "--n", "4", "--seed", "1", "--out", str(tmp_path),
-                              "--transparent", "--dehalo", "2", "--min-fragment", "24", "--outline"],
+                              "--transparent", "--min-fragment", "24", "--outline"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert all(np.array_equal(np.asarray(Image.open(tmp_path / f"{i:04d}.png")), clean[i]) for i in range(4))

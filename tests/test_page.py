@@ -140,7 +140,7 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
                                "document.querySelectorAll('#grid img')).every(i => i.complete && i.naturalWidth === 128)")
         assert any("/api/sprites" in u and "type=fire" in u and "type=flying" in u for u in requested)
         # the clean-up steps are automatic on transparent sprites: empty controls, their automatic value shown
-        assert page.input_value("#dehalo") == "" and page.get_attribute("#dehalo", "placeholder") == "auto (2)"
+        assert page.input_value("#soft_edge") == "" and page.get_attribute("#soft_edge", "placeholder") == "auto (2)"
         page.select_option("#types", [])                                         # no type: as the data has them
         page.click("#make")
         page.wait_for_function("document.querySelector('#grid img') && !location.search.includes('type=')")
@@ -156,10 +156,10 @@ def test_the_page_makes_walks_and_downloads_sprites_offline(server, tmp_path):
         last = [u for u in requested if "/api/sprites" in u][-1]
         assert "model=00000-dcgan-tiny" in last and "recipe=game-ready" in last
         page.click("#steps-box summary")                                         # the finishing steps' fold
-        page.fill("#dehalo", "0")                                                # an automatic step switched off
+        page.fill("#soft_edge", "0")                                                # an automatic step switched off
         page.click("#make")
-        page.wait_for_function("location.search.includes('dehalo=0')")
-        assert "dehalo=0" in [u for u in requested if "/api/sprites" in u][-1]
+        page.wait_for_function("location.search.includes('soft_edge=0')")
+        assert "soft_edge=0" in [u for u in requested if "/api/sprites" in u][-1]
         browser.close()
     assert not errors, errors
     assert wide <= 390, f"the page is {wide}px wide on a 390px phone"

@@ -13,6 +13,7 @@ import pytest
 
 import pokegan
 from pokegan.config import SpriteOptions
+from pokegan.core.pixels import on_background
 from pokegan.steps import OPTIONS, STEPS, as_flags, automatic, automatic_off, recipe
 
 CLI = [sys.executable, "-m", "pokegan.cli.main"]
@@ -47,10 +48,12 @@ def test_clean_up_is_automatic_on_transparent_sprites_unless_switched_off():
     img[0, 7, 8:24] = (205, 205, 205)           # a near-white rim on its top edge (not keyed: 50 levels off)
     img[0, 2:4, 2:4] = (40, 40, 200)            # a loose 4-pixel fleck
     autos = {s.name: s.value(SpriteOptions(transparent=True), True, 32) for s in STEPS if s.auto is not None}
-    assert autos["dehalo"] >= 1 and autos["min_fragment"] == 24
+    assert autos["soft_edge"] >= 1 and autos["min_fragment"] == 24 and "dehalo" not in autos
     auto = finish(img, SpriteOptions(transparent=True), "white")
     assert np.array_equal(auto, finish(img, SpriteOptions(transparent=True, **autos), "white"))
-    assert auto[0, 2, 2, 3] == 0 and auto[0, 7, 10, 3] == 0 and auto[0, 12, 12, 3] == 255   # fleck, rim gone
+    assert auto[0, 2, 2, 3] == 0 and auto[0, 12, 12, 3] == 255                           # the fleck gone
+    assert 0 < auto[0, 7, 10, 3] < 128                      # the rim: the body's colour, mostly transparent
+    assert np.abs(on_background(auto[0], (255, 255, 255))[5:].astype(int) - img[0, 5:]).max() <= 1   # on white: as drawn
     off = {k: (False if isinstance(v, bool) else 0) for k, v in autos.items()}
     raw = finish(img, SpriteOptions(transparent=True, **off), "white")
     assert raw[0, 2, 2, 3] == 255 and raw[0, 7, 10, 3] == 255                            # switched off: kept
@@ -58,11 +61,11 @@ def test_clean_up_is_automatic_on_transparent_sprites_unless_switched_off():
 
 
 def test_recipes_are_the_librarys_for_each_model():
-    assert automatic(64) == {"dehalo": 2, "min_fragment": 24} and automatic(96)["min_fragment"] == 48
+    assert automatic(64) == {"soft_edge": 2, "min_fragment": 24} and automatic(96)["min_fragment"] == 48
     assert recipe("game-ready", 64, 3) == {"transparent": True, **automatic(64)} == recipe("game-ready", 64, 4)
     assert recipe("game-ready", 96, 4) == {"transparent": True, **automatic(96)}
-    assert as_flags(recipe("game-ready", 64, 4)) == "--transparent --dehalo 2 --min-fragment 24"
-    assert automatic_off() == {"dehalo": 0, "min_fragment": 0}
+    assert as_flags(recipe("game-ready", 64, 4)) == "--transparent --soft-edge 2 --min-fragment 24"
+    assert automatic_off() == {"soft_edge": 0, "min_fragment": 0}
     with pytest.raises(pokegan.PokeganError, match="unknown recipe 'x'"):
         recipe("x", 64, 3)
 
@@ -80,22 +83,22 @@ def test_the_server_takes_its_options_and_recipes_from_the_registry():
     assert {"dehalo", "min_fragment", "outline", "palette", "transparent", "scale", "truncation"} <= set(served)
     assert served["palette"]["max"] == 64 and served["min_fragment"]["max"] == 256 and served["dehalo"]["max"] == 8
     assert body["recipes"]["game-ready"]["pretrained"]["flags"] == as_flags(recipe("game-ready", 64, 3))
-    assert served["dehalo"]["auto"] == 2 and served["min_fragment"]["auto"] == 24 and served["palette"]["auto"] is None
+    assert served["soft_edge"]["auto"] == 2 and served["dehalo"]["auto"] is None and served["min_fragment"]["auto"] == 24 and served["palette"]["auto"] is None
     assert c.get("/api/sprite?model=pretrained&min_fragment=257").status_code == 422
     at = "/api/sprite?model=pretrained&seed=4&index=2&"
     auto = c.get(at + "transparent=1").content                           # the clean-up is automatic
     assert c.get(at + "recipe=game-ready").content == auto               # the recipe spells it out
     spelt = "&".join(f"{k}={int(v)}" for k, v in recipe("game-ready", 64, 3).items())
     assert c.get(at + spelt).content == auto
-    off = c.get(at + "transparent=1&dehalo=0&min_fragment=0").content     # switched off, one by one
-    assert off != auto and c.get(at + "recipe=game-ready&dehalo=0&min_fragment=0").content == off   # options win
+    off = c.get(at + "transparent=1&soft_edge=0&min_fragment=0").content     # switched off, one by one
+    assert off != auto and c.get(at + "recipe=game-ready&soft_edge=0&min_fragment=0").content == off   # options win
 
 
 @pytest.mark.slow
 def test_generate_recipe_equals_its_flags(tmp_path):
     a, b, c, d = tmp_path / "a", tmp_path / "b", tmp_path / "c", tmp_path / "d"
-    for out, flags in ((a, ["--recipe", "game-ready"]), (b, ["--transparent", "--dehalo", "2", "--min-fragment", "24"]),
-                       (c, ["--transparent"]), (d, ["--transparent", "--dehalo", "0"])):
+    for out, flags in ((a, ["--recipe", "game-ready"]), (b, ["--transparent", "--soft-edge", "2", "--min-fragment", "24"]),
+                       (c, ["--transparent"]), (d, ["--transparent", "--soft-edge", "0"])):
         r = subprocess.run(CLI + ["generate", "--n", "3", "--seed", "5", "--out", str(out), *flags],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr

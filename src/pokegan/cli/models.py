@@ -28,7 +28,8 @@ def describe() -> list[dict]:
                                     if name == DEFAULT_MODEL else ""),
                     "answers": sorted(k for k, (to, _) in RETIRED.items() if to == name and k not in shipped_models()),
                     **{k: card[k] for k in ("summary", "fid", "kid", "type_adherence", "adherence_ceiling",
-                                            "one_piece_share", "near_white_edge_share", "dark_edge_share")
+                                            "transparent_fid", "one_piece_share", "near_white_edge_share",
+                                            "dark_edge_share")
                        if k in card}})
     return out
 
@@ -45,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         figures = ", ".join(f"{k.upper()} {m[k]}" for k in ("fid", "kid") if k in m)
         if "type_adherence" in m and "adherence_ceiling" in m:
             figures += f", type adherence {m['type_adherence']:.0%} (classifier ceiling {m['adherence_ceiling']:.0%})"
+        if "transparent_fid" in m:
+            figures += f"; --transparent: FID {m['transparent_fid']} on white"
         if all(k in m for k in ("one_piece_share", "near_white_edge_share", "dark_edge_share")):
             figures += (f", {m['one_piece_share']:.0%} in one piece, {m['near_white_edge_share']:.1%} near-white and "
                         f"{m['dark_edge_share']:.0%} dark edge pixels")

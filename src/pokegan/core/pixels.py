@@ -71,6 +71,7 @@ def components(mask: np.ndarray) -> np.ndarray:
 
 # A pixel whose every channel is at least this is near-white: on a sprite's edge, the halo a dark scene shows
 NEAR_WHITE = 200
+OPAQUE = 128   # alpha at or above this is the visible body: a game's alpha test, the sprite measures
 
 
 def edge_mask(opaque: np.ndarray) -> np.ndarray:

@@ -58,7 +58,7 @@ def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str
                            "sprites: add transparent (--transparent)")
     if opts.training_palette and palette is None:
         raise PokeganError(f"training_palette: no training palette was given for {source}")
-    ctx = StepContext(palette=palette)
+    ctx = StepContext(palette=palette, key=key)
     out = []
     for img in images:
         if img.shape[-1] == 4 and opts.alpha_threshold:
@@ -75,3 +75,4 @@ def finish(images: np.ndarray, opts: SpriteOptions, background: str, source: str
 class StepContext:
     """What a finishing step may need beyond the sprite and its value."""
     palette: np.ndarray | None   # the training sprites' shared colours (training_palette)
+    key: tuple[int, int, int] | None = None   # the background colour keyed to transparency (None: none keyed)

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pokegan.core.pixels import NEAR_WHITE, components, edge_mask
+from pokegan.core.pixels import NEAR_WHITE, OPAQUE, components, edge_mask
 
-OPAQUE = 128
 DARK = 90
 
 

@@ -22,6 +22,6 @@ def dehalo(rgba: np.ndarray, passes: int, level: int = NEAR_WHITE) -> np.ndarray
 
 register(Option(
     "dehalo", int, 0, "transparent sprites: clear near-white pixels on the edge, N rings deep at most (the white rim a "
-    "dark scene shows; a white body behind a dark outline stays)", 0, 8,
-    "rings of near-white edge pixels to clear: 0 (off) to 8", needs_transparent=True, order=10, auto=2,
+    "dark scene shows; a white body behind a dark outline stays); with --soft-edge 0, hard edges", 0, 8,
+    "rings of near-white edge pixels to clear: 0 (off) to 8", needs_transparent=True, order=10,
     run=lambda img, n, ctx: dehalo(img, n)))

@@ -216,18 +216,25 @@ async function setUpStart() {
 }
 
 // pokegan's automatic clean-up of transparent sprites (generator.json: postprocess.automatic_in_pokegan), done
-// as pokegan/steps/dehalo.py and fragments.py do it, so the page's sprites are those `generate --transparent` writes
+// as pokegan/steps/ (dehalo.py, soft_edge.py, fragments.py) do it, so the page's sprites are those
+// `generate --transparent` writes
 function cleanUp(data, n, size, auto) {
+  const key = META.channels === 3 ? { white: 255, black: 0 }[META.background] : undefined;
   for (let k = 0; k < n; k++) {
     const o = k * size * size * 4;
     if (auto.dehalo) dehalo(data, o, size, auto.dehalo);
+    if (auto.soft_edge && key !== undefined) softEdge(data, o, size, auto.soft_edge, key);
     if (auto.min_fragment) fragments(data, o, size, auto.min_fragment);
   }
   return data;
 }
 
+function alphaAt(d, o, size, y, x) {
+  return y >= 0 && x >= 0 && y < size && x < size ? d[o + (y * size + x) * 4 + 3] : 0;
+}
+
 function opaqueAt(d, o, size, y, x) {
-  return y >= 0 && x >= 0 && y < size && x < size && d[o + (y * size + x) * 4 + 3] > 0;
+  return alphaAt(d, o, size, y, x) > 0;
 }
 
 // near-white (every channel >= 200) pixels on the edge (opaque, a 4-neighbour transparent or off the canvas)
@@ -248,12 +255,58 @@ function dehalo(d, o, size, passes) {
   }
 }
 
-// opaque pieces (8-connected) smaller than `least` pixels cleared; the largest (the first, on a tie) stays
+// the background blended into the edge (every channel within 135 levels of the key colour) un-mixed into
+// partial transparency: alpha a of the deepest neighbouring colour f over the key, `rings` edge rings deep
+function softEdge(d, o, size, rings, key) {
+  const done = new Uint8Array(size * size);
+  const solid = (y, x) => alphaAt(d, o, size, y, x) >= 255;
+  for (let r = 0; r < rings; r++) {
+    const rim = [];
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        if (done[y * size + x] || !solid(y, x)) continue;
+        if (!(solid(y - 1, x) && solid(y + 1, x) && solid(y, x - 1) && solid(y, x + 1))) rim.push(y * size + x);
+      }
+    }
+    if (!rim.length) return;
+    const changes = [];
+    rim.forEach((j) => {
+      done[j] = 1;
+      const y = Math.floor(j / size), x = j % size, i = o + j * 4;
+      let best = -1, f = null;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          if (!solid(y + dy, x + dx)) continue;
+          const n = o + ((y + dy) * size + x + dx) * 4;
+          const depth = Math.abs(299 * (d[n] - key) + 587 * (d[n + 1] - key) + 114 * (d[n + 2] - key));
+          if (depth > best) { best = depth; f = [d[n], d[n + 1], d[n + 2]]; }
+        }
+      }
+      const c = [d[i], d[i + 1], d[i + 2]];
+      if (f === null || c.some((v) => Math.abs(v - key) > 135)) return;
+      let dot = 0, norm = 0;
+      for (let ch = 0; ch < 3; ch++) { dot += (c[ch] - key) * (f[ch] - key); norm += (f[ch] - key) ** 2; }
+      const least = Math.max(...c.map((v) => Math.abs(v - key))) / 255;
+      const a = norm < 4800 ? least : Math.max(Math.min(Math.max(dot / Math.max(norm, 1e-6), 0), 1), least);
+      if (a * 255 >= 254.5) return;
+      changes.push([i, c.map((v) => Math.min(255, Math.max(0, (v - (1 - a) * key) / Math.max(a, 1e-3)))), a]);
+    });
+    changes.forEach(([i, colour, a]) => {
+      const alpha = Math.round(a * 255);
+      if (alpha === 0) { d.fill(0, i, i + 4); return; }
+      d[i] = Math.round(colour[0]); d[i + 1] = Math.round(colour[1]); d[i + 2] = Math.round(colour[2]); d[i + 3] = alpha;
+    });
+  }
+}
+
+// opaque pieces (alpha >= 128, 8-connected) smaller than `least` pixels cleared, the largest (the first, on a
+// tie) staying; faint pixels (alpha 1-127) cleared unless they touch a piece that stays
 function fragments(d, o, size, least) {
+  const body = (y, x) => alphaAt(d, o, size, y, x) >= 128;
   const label = new Int32Array(size * size).fill(-1);
   const pieces = [];
   for (let start = 0; start < size * size; start++) {
-    if (label[start] >= 0 || d[o + start * 4 + 3] === 0) continue;
+    if (label[start] >= 0 || d[o + start * 4 + 3] < 128) continue;
     const members = [start];
     label[start] = pieces.length;
     for (let m = 0; m < members.length; m++) {
@@ -261,17 +314,31 @@ function fragments(d, o, size, least) {
       for (let dy = -1; dy <= 1; dy++) {
         for (let dx = -1; dx <= 1; dx++) {
           const j = (y + dy) * size + x + dx;
-          if (opaqueAt(d, o, size, y + dy, x + dx) && label[j] < 0) { label[j] = pieces.length; members.push(j); }
+          if (body(y + dy, x + dx) && label[j] < 0) { label[j] = pieces.length; members.push(j); }
         }
       }
     }
     pieces.push(members);
   }
-  if (pieces.length <= 1) return;
+  if (!pieces.length) return;
   const largest = pieces.reduce((a, p, i) => (p.length > pieces[a].length ? i : a), 0);
-  pieces.forEach((p, i) => {
-    if (i !== largest && p.length < least) p.forEach((j) => d.fill(0, o + j * 4, o + j * 4 + 4));
-  });
+  const kept = pieces.map((p, i) => i === largest || p.length >= least);
+  pieces.forEach((p, i) => { if (!kept[i]) p.forEach((j) => { label[j] = -1; d.fill(0, o + j * 4, o + j * 4 + 4); }); });
+  for (let j = 0; j < size * size; j++) {
+    const a = d[o + j * 4 + 3];
+    if (a === 0 || a >= 128) continue;
+    const y = Math.floor(j / size), x = j % size;
+    let touches = false;
+    for (let dy = -1; dy <= 1 && !touches; dy++) {
+      for (let dx = -1; dx <= 1; dx++) {
+        const yy = y + dy, xx = x + dx;
+        if (yy >= 0 && xx >= 0 && yy < size && xx < size && label[yy * size + xx] >= 0 && kept[label[yy * size + xx]]) {
+          touches = true; break;
+        }
+      }
+    }
+    if (!touches) d.fill(0, o + j * 4, o + j * 4 + 4);
+  }
 }
 
 // n sprites of a seed: uint8 RGBA (n, size, size, 4), and the milliseconds the model took
