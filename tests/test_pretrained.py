@@ -57,3 +57,16 @@ def test_pretrained_draws_its_white_background_exactly():
     assert (snapped[haze] == 255).all()                # drawn as the background itself
     assert np.array_equal(snapped[~haze], raw[~haze])  # and nothing else changed
     assert not ((snapped.min(-1) >= 250) & (snapped.min(-1) < 255)).any()
+
+
+def test_a_folder_named_like_the_default_where_pokegan_runs_does_not_hide_it(tmp_path, monkeypatch):
+    from pokegan.core.errors import PokeganError
+
+    (tmp_path / "pretrained").mkdir()
+    (tmp_path / "pretrained" / "state.json").write_text("{}")       # someone's own folder, not a checkpoint
+    monkeypatch.chdir(tmp_path)
+    assert load_generator().source == str(pretrained_path())           # no model asked for: the shipped default
+    r = subprocess.run(CLI + ["generate", "--n", "2", "--out", "out"], capture_output=True, text=True)
+    assert r.returncode == 0 and (tmp_path / "out" / "0001.png").is_file(), r.stderr
+    with pytest.raises(PokeganError, match="a path comes before the shipped model of that name"):
+        load_generator("pretrained")                                   # named: the path here, and why it fails

@@ -29,10 +29,12 @@ def shipped_models() -> dict[str, Path]:
     return {p.name: p for p in sorted(root.iterdir()) if (p / ckpt.STATE).is_file()} if root.is_dir() else {}
 
 
-def shipped(name) -> Path | None:
-    """The folder of a shipped model by its name or a retired name (None for anything else: a path)."""
+def shipped(name, paths_first: bool = True) -> Path | None:
+    """The folder of a shipped model by its name or a retired name (None for anything else: a path). A name the
+    user gives is a path first where one exists (`paths_first`); the name of the default, which no user typed,
+    never is, so a folder called `pretrained` where pokegan runs does not hide the shipped model."""
     name = str(name)
-    if Path(name).exists():
+    if paths_first and Path(name).exists():
         return None
     models = shipped_models()
     if name in RETIRED and name not in models:
@@ -49,8 +51,9 @@ def answered_by(name) -> str | None:
 
 
 def pretrained_path(name: str = DEFAULT_MODEL) -> Path:
-    """A pretrained generator shipped inside the package (the default one unless named), or a clear error."""
-    path = shipped(name)
+    """A pretrained generator shipped inside the package (the default one unless named), or a clear error; only
+    the package's own folders are looked at, never the working directory."""
+    path = shipped(name, paths_first=False)
     if path is None:
         models = shipped_models()
         raise PokeganError(f"no pretrained model {name!r} is shipped in this install"

@@ -292,7 +292,14 @@ def load_generator(path: str | Path | None = None, device: str = "cpu", ema: boo
         raise PokeganError("conditional=True asks for the shipped model that takes types; give it without a path")
     elif (folder := shipped(path)) is not None:
         path = folder
-    state, weights, _ = ckpt.read(path, train_state=False)
+    try:
+        state, weights, _ = ckpt.read(path, train_state=False)
+    except PokeganError as e:
+        if shipped(path, paths_first=False) is None:
+            raise
+        raise PokeganError(f"{e} A path named {str(path)!r} is here, and a path comes before the shipped model of that "
+                           "name: give the model as its path, move what is here, or leave the model out for the "
+                           f"default ({default_model()})") from None
     key = "G_ema" if ema and state.get("ema") and any(k.startswith("G_ema.") for k in weights) else "G"
     where = f"{path}: the {state['family']} generator for {state['resolution']}px"
     if "generator" not in state:

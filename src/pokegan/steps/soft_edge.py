@@ -25,13 +25,12 @@ def _deepest_neighbour(rgb: np.ndarray, pool: np.ndarray, key: np.ndarray) -> tu
     depth = np.where(pool, np.abs((rgb.astype(np.int64) - key.astype(np.int64)) @ LUMA), -1)
     padded_depth = np.pad(depth, 1, constant_values=-1)
     padded = np.pad(rgb, ((1, 1), (1, 1), (0, 0)))
-    best, colour = np.full((h, w), -1, np.int64), rgb.copy()
-    for dy in range(3):
-        for dx in range(3):
-            d = padded_depth[dy:dy + h, dx:dx + w]
-            deeper = d > best
-            best = np.where(deeper, d, best)
-            colour = np.where(deeper[..., None], padded[dy:dy + h, dx:dx + w], colour)
+    shifts = [(dy, dx) for dy in range(3) for dx in range(3)]
+    depths = np.stack([padded_depth[dy:dy + h, dx:dx + w] for dy, dx in shifts])        # (9, H, W)
+    pick = depths.argmax(0)                                                              # the first deepest
+    colours = np.stack([padded[dy:dy + h, dx:dx + w] for dy, dx in shifts])             # (9, H, W, 3)
+    colour = np.take_along_axis(colours, pick[None, ..., None], 0)[0]
+    best = np.take_along_axis(depths, pick[None], 0)[0]
     return colour, best >= 0
 
 
