@@ -162,6 +162,39 @@ def test_a_type_swap_repaints_the_projection_in_the_colours_of_latents_of_the_ty
     assert (z - start.latent).norm(dim=1).max() < (g.noise(4, 9) - start.latent).norm(dim=1).min()
 
 
+class Redness(nn.Module):
+    """A stand-in projection encoder: the first latent value says how much redder than blue the image is."""
+
+    def forward(self, x):
+        z = torch.ones(len(x), 32)
+        z[:, 0] = 20 * (x[:, 0].mean((1, 2)) - x[:, 2].mean((1, 2)))
+        return z
+
+
+@pytest.mark.slow
+def test_a_type_swap_keeps_the_repaint_the_encoder_and_sampler_read_most_as_the_type(sampled, monkeypatch):
+    import pokegan.projection.encoder as enc
+    from pokegan import load_generator
+    from pokegan.projection import SWAP_CANDIDATES, SWAP_SHARPNESS, Projection, near
+
+    g = load_generator(sampled)
+    g.sampler.net = FixedNet()                        # p(fire | z) grows with z[0], so: the reddest repaint wins
+    monkeypatch.setattr(enc, "load_encoder", lambda g, warn=print: (Redness(), {}))
+    start = Projection(latent=g.noise(1, 5)[0], offsets=None, types=("water",), image=None, target=None, figures={})
+    z, style = near(g, start, 3, 0.3, seed=1, types=("fire",))
+    from dataclasses import replace
+
+    k = SWAP_CANDIDATES
+    candidates = replace(g.sampler, sharpness=SWAP_SHARPNESS).draw(3 * k, 1, ("fire",), g.z_dim).reshape(3, k, -1)
+    for i in range(3):
+        mine = [j for j in range(k) if torch.equal(candidates[i, j], style[i])]
+        assert mine, f"sprite {i}'s style is not one of its own candidates"
+        x = g.decode(z[i:i + 1].repeat(k, 1), style=candidates[i])
+        red = (x[:, 0].mean((1, 2)) - x[:, 2].mean((1, 2)))
+        assert red[mine[0]] >= red.max() - 1e-6                                # the reddest of its candidates
+    assert any(not torch.equal(style[i], candidates[i, 0]) for i in range(3))  # not simply the first draw
+
+
 @pytest.mark.slow
 def test_a_damaged_sampler_names_its_file_and_the_fix(sampled, tmp_path):
     import shutil
