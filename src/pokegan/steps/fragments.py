@@ -16,7 +16,7 @@ def remove_fragments(rgba: np.ndarray, min_pixels: int) -> np.ndarray:
     faint = (rgba[..., 3] > 0) & ~opaque
     labels = components(opaque[None])[0]
     ids, counts = np.unique(labels[labels > 0], return_counts=True)
-    if len(ids) <= 1 and not (faint.any() and len(ids)):
+    if len(ids) == 0 or (len(ids) == 1 and not faint.any()):   # nothing to remove
         return rgba
     kept = np.isin(labels, list(set(ids[counts >= min_pixels]) | {ids[counts.argmax()]}))
     h, w = kept.shape
